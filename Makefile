@@ -1,0 +1,55 @@
+# One entry point for developers and CI. `make test` is what .ci/run and the README run.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install test lint format crds crds-check demo demo-down bench controlplane dev-up dev-down clean
+
+$(BIN)/tmux-orchestrator: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/tmux-orchestrator
+
+test: install crds-check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install crds-check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+crds: install
+	$(BIN)/tmux-orchestrator crds -o crds
+
+crds-check: install
+	$(BIN)/tmux-orchestrator crds -o crds --check
+
+controlplane: install
+	$(BIN)/tmux-orchestrator dev build
+
+dev-up: install
+	$(BIN)/tmux-orchestrator dev up --kubeconfig .dev/kubeconfig
+
+dev-down: install
+	$(BIN)/tmux-orchestrator dev down
+
+demo: install
+	bash examples/demo.sh
+
+demo-down: dev-down
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,113 @@
+"""Agent: one agent process in one tmux window, the Pod of this system (DESIGN §3)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from .common import CONDITIONS_LIST, DNS_LABEL_PATTERN, ENV_LIST, SESSION_PATTERN, ApiModel, Condition, EnvVar
+from .team import Monitoring, Recovery, RestartPolicy
+
+
+class AgentPhase(StrEnum):
+    PENDING = "Pending"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    CRASHED = "Crashed"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+    LOST = "Lost"
+
+
+class Activity(StrEnum):
+    BUSY = "Busy"
+    IDLE = "Idle"
+    WAITING_FOR_INPUT = "WaitingForInput"
+    RATE_LIMITED = "RateLimited"
+    UNKNOWN = "Unknown"
+
+
+class DesiredState(StrEnum):
+    RUNNING = "Running"
+    STOPPED = "Stopped"
+
+
+class TeamRef(ApiModel):
+    """The AgentTeam an agent belongs to."""
+
+    name: str = Field(max_length=253, description="Name of the AgentTeam in the same namespace.")
+
+
+class AgentTemplate(ApiModel):
+    """What runs in the agent's pane. Its hash is the template revision."""
+
+    command: list[str] = Field(
+        min_length=1,
+        max_length=64,
+        description="argv of the agent CLI.",
+        json_schema_extra={"items": {"type": "string", "minLength": 1, "maxLength": 4096}},
+    )
+    env: list[EnvVar] | None = Field(default=None, description="Environment of the pane.", json_schema_extra=ENV_LIST)
+    working_dir: str | None = Field(default=None, max_length=4096, description="Working directory of the pane.")
+    profile: str = Field(
+        default="claude-code", pattern=DNS_LABEL_PATTERN, max_length=63, description="Detector profile."
+    )
+    briefing: str | None = Field(default=None, max_length=65536, description="Typed in once the agent is ready.")
+
+
+class AgentSpec(ApiModel):
+    """Desired state of one agent, written by the operator."""
+
+    team_ref: TeamRef = Field(description="Owning team.")
+    member: str = Field(pattern=DNS_LABEL_PATTERN, max_length=63, description="Member of the team.")
+    role: str = Field(default="developer", pattern=DNS_LABEL_PATTERN, max_length=63, description="Role.")
+    ordinal: int = Field(ge=0, le=99, description="Replica ordinal within the member.")
+    node_name: str | None = Field(
+        default=None, max_length=253, description="TmuxNode that runs the agent; empty while unscheduled."
+    )
+    session: str = Field(pattern=SESSION_PATTERN, max_length=64, description="tmux session.")
+    window: str = Field(pattern=SESSION_PATTERN, max_length=128, description="tmux window name.")
+    revision: str = Field(max_length=63, description="Template revision this spec carries.")
+    template: AgentTemplate = Field(description="What runs in the pane.")
+    restart_policy: RestartPolicy = Field(default=RestartPolicy.ALWAYS, description="Always, OnFailure or Never.")
+    recovery: Recovery = Field(default_factory=Recovery, description="Restart backoff and circuit breaker.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Idle detection.")
+    desired_state: DesiredState = Field(default=DesiredState.RUNNING, description="Running or Stopped.")
+    restarted_at: str | None = Field(
+        default=None, max_length=256, description="Changing this value restarts the agent once."
+    )
+
+
+class AgentStatus(ApiModel):
+    """Observed state of one agent, written by the node agent of spec.nodeName only."""
+
+    observed_generation: int | None = Field(default=None, description="Generation this status describes.")
+    phase: AgentPhase | None = Field(default=None, description="Pending, Starting, Running, Crashed, Failed, Stopped, Lost.")
+    activity: Activity | None = Field(default=None, description="Busy, Idle, WaitingForInput, RateLimited, Unknown.")
+    ready: bool | None = Field(default=None, description="The agent process runs and its CLI is up.")
+    restart_count: int | None = Field(default=None, ge=0, description="Restarts by the node agent.")
+    last_exit_code: int | None = Field(default=None, description="Exit status of the last process exit.")
+    last_crash_reason: str | None = Field(default=None, description="Why the last process ended, with its last lines.")
+    pane_id: str | None = Field(default=None, description="tmux pane id, e.g. %3.")
+    pid: int | None = Field(default=None, description="PID of the agent process.")
+    revision: str | None = Field(default=None, description="Template revision running in the pane.")
+    node: str | None = Field(default=None, description="Node that wrote this status.")
+    last_activity_time: str | None = Field(
+        default=None, description="When activity last changed.", json_schema_extra={"format": "date-time"}
+    )
+    started_at: str | None = Field(
+        default=None, description="When the current process started.", json_schema_extra={"format": "date-time"}
+    )
+    briefed_revision: str | None = Field(default=None, description="Revision whose briefing was delivered.")
+    restarted_at: str | None = Field(default=None, description="spec.restartedAt value already acted on.")
+    conditions: list[Condition] | None = Field(
+        default=None, description="Ready and other conditions.", json_schema_extra=CONDITIONS_LIST
+    )
+
+
+class Agent(ApiModel):
+    """One AI coding agent in a tmux window; created by the operator for an AgentTeam member replica."""
+
+    spec: AgentSpec = Field(description="Desired state, written by the operator.")
+    status: AgentStatus | None = Field(default=None, description="Observed state, written by the node agent.")

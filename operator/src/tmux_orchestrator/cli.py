@@ -1,0 +1,40 @@
+"""The `tmux-orchestrator` command.
+
+Each subcommand lives in its own module exposing `configure(parser)` and `run(args) -> int`; those modules keep
+heavy imports (kopf, the Kubernetes client) inside `run`, so `crds` or `fake-agent` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# name → (module, help). The module exposes `configure(parser)` and `run(args) -> int`.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "crds": ("tmux_orchestrator.commands.crds", "print the CustomResourceDefinitions (or write them with -o)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tmux-orchestrator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(child)
+        child.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args._run
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
