@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 # name → (module, help). The module exposes `configure(parser)` and `run(args) -> int`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "crds": ("tmux_orchestrator.commands.crds", "print the CustomResourceDefinitions (or write them with -o)"),
+    "dev": ("tmux_orchestrator.commands.dev", "build, start and stop a local Kubernetes control plane"),
 }
 
 

@@ -91,7 +91,6 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             cel(
                 "self.metadata.name.size() <= 63",
                 "metadata.name must be at most 63 characters: it is used as a label value",
-                field_path=".metadata.name",
                 reason="FieldValueInvalid",
             ),
         ),
@@ -155,8 +154,8 @@ def _field_defaults(model: type[BaseModel]) -> dict[str, Any]:
         value = info.default_factory()  # type: ignore[call-arg]
         wire_name = info.alias or name
         if isinstance(value, BaseModel):
-            # An empty object lets the API server fill in the nested defaults itself.
-            defaults[wire_name] = {}
+            # The whole default object: the server validates a default (CEL rules included) as written.
+            defaults[wire_name] = value.model_dump(mode="json", by_alias=True, exclude_none=True)
         elif isinstance(value, list):
             defaults[wire_name] = [
                 item.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(item, BaseModel) else item

@@ -1,0 +1,45 @@
+"""`tmux-orchestrator dev build|up|down|status|gomod`: the local control plane for development and tests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("build", help="build (or find cached) etcd, kube-apiserver, kube-controller-manager")
+    up = sub.add_parser("up", help="start the control plane; returns once /readyz answers")
+    up.add_argument("--kubeconfig", type=Path, help="write the admin kubeconfig here (default: in the state dir)")
+    down = sub.add_parser("down", help="stop every process `dev up` started")
+    status = sub.add_parser("status", help="say whether the control plane runs, and where")
+    for child in (up, down, status):
+        child.add_argument("--state-dir", type=Path, help="where certificates, etcd data and logs live")
+    sub.add_parser("gomod", help="regenerate the pinned Go modules after changing devcluster/versions.py")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tmux_orchestrator.devcluster import build, cluster
+
+    if args.action == "build":
+        binaries = build.ensure_binaries()
+        print(binaries.directory)
+        return 0
+    if args.action == "gomod":
+        build.regenerate_gomods()
+        return 0
+    state_dir: Path = args.state_dir or cluster.default_state_dir()
+    if args.action == "up":
+        running = cluster.start_cluster(state_dir, kubeconfig=args.kubeconfig)
+        print(f"export KUBECONFIG={running.kubeconfig}")
+        return 0
+    if args.action == "down":
+        cluster.stop_cluster(state_dir)
+        return 0
+    recorded = cluster.read_cluster(state_dir.resolve())
+    if recorded is None or not cluster.is_running(recorded):
+        print("not running", file=sys.stderr)
+        return 1
+    print(f"running at {recorded.server}; KUBECONFIG={recorded.kubeconfig}")
+    return 0
