@@ -1,5 +1,5 @@
 # One entry point for developers and CI. `make test` is what .ci/run and the README run.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
@@ -15,7 +15,7 @@ $(BIN)/tmux-orchestrator: pyproject.toml
 
 install: $(BIN)/tmux-orchestrator
 
-test: install crds-check
+test: install crds-check controlplane
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install crds-check

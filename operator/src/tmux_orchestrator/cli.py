@@ -1,7 +1,7 @@
 """The `tmux-orchestrator` command.
 
-Each subcommand lives in its own module exposing `configure(parser)` and `run(args) -> int`; those modules keep
-heavy imports (kopf, the Kubernetes client) inside `run`, so `crds` or `fake-agent` start fast."""
+Each subcommand lives in its own module exposing `configure(parser)` and `run(args) -> int`; those modules
+keep heavy imports (kopf, the Kubernetes client) inside `run`, so `crds` or `fake-agent` start fast."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 
 # name → (module, help). The module exposes `configure(parser)` and `run(args) -> int`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "crds": ("tmux_orchestrator.commands.crds", "print the CustomResourceDefinitions (or write them with -o)"),
+    "crds": (
+        "tmux_orchestrator.commands.crds",
+        "print the CustomResourceDefinitions (or write them with -o)",
+    ),
     "dev": ("tmux_orchestrator.commands.dev", "build, start and stop a local Kubernetes control plane"),
 }
 

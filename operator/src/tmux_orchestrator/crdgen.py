@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic.config import JsonDict
 
 from .api import GROUP, VERSION, Agent, AgentMessage, AgentTeam, TmuxNode
 from .api.common import cel
@@ -50,7 +51,7 @@ class CrdDefinition:
     namespaced: bool = True
     printer_columns: tuple[PrinterColumn, ...] = ()
     selectable_fields: tuple[str, ...] = ()
-    root_rules: tuple[dict[str, str], ...] = ()
+    root_rules: tuple[JsonDict, ...] = ()
     spec_required: bool = True
     categories: tuple[str, ...] = ("tmux-orchestrator",)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -158,7 +159,9 @@ def _field_defaults(model: type[BaseModel]) -> dict[str, Any]:
             defaults[wire_name] = value.model_dump(mode="json", by_alias=True, exclude_none=True)
         elif isinstance(value, list):
             defaults[wire_name] = [
-                item.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(item, BaseModel) else item
+                item.model_dump(mode="json", by_alias=True, exclude_none=True)
+                if isinstance(item, BaseModel)
+                else item
                 for item in value
             ]
     return defaults

@@ -48,12 +48,18 @@ class AgentTemplate(ApiModel):
         description="argv of the agent CLI.",
         json_schema_extra={"items": {"type": "string", "minLength": 1, "maxLength": 4096}},
     )
-    env: list[EnvVar] | None = Field(default=None, description="Environment of the pane.", json_schema_extra=ENV_LIST)
-    working_dir: str | None = Field(default=None, max_length=4096, description="Working directory of the pane.")
+    env: list[EnvVar] | None = Field(
+        default=None, description="Environment of the pane.", json_schema_extra=ENV_LIST
+    )
+    working_dir: str | None = Field(
+        default=None, max_length=4096, description="Working directory of the pane."
+    )
     profile: str = Field(
         default="claude-code", pattern=DNS_LABEL_PATTERN, max_length=63, description="Detector profile."
     )
-    briefing: str | None = Field(default=None, max_length=65536, description="Typed in once the agent is ready.")
+    briefing: str | None = Field(
+        default=None, max_length=65536, description="Typed in once the agent is ready."
+    )
 
 
 class AgentSpec(ApiModel):
@@ -70,7 +76,9 @@ class AgentSpec(ApiModel):
     window: str = Field(pattern=SESSION_PATTERN, max_length=128, description="tmux window name.")
     revision: str = Field(max_length=63, description="Template revision this spec carries.")
     template: AgentTemplate = Field(description="What runs in the pane.")
-    restart_policy: RestartPolicy = Field(default=RestartPolicy.ALWAYS, description="Always, OnFailure or Never.")
+    restart_policy: RestartPolicy = Field(
+        default=RestartPolicy.ALWAYS, description="Always, OnFailure or Never."
+    )
     recovery: Recovery = Field(default_factory=Recovery, description="Restart backoff and circuit breaker.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Idle detection.")
     desired_state: DesiredState = Field(default=DesiredState.RUNNING, description="Running or Stopped.")
@@ -83,12 +91,18 @@ class AgentStatus(ApiModel):
     """Observed state of one agent, written by the node agent of spec.nodeName only."""
 
     observed_generation: int | None = Field(default=None, description="Generation this status describes.")
-    phase: AgentPhase | None = Field(default=None, description="Pending, Starting, Running, Crashed, Failed, Stopped, Lost.")
-    activity: Activity | None = Field(default=None, description="Busy, Idle, WaitingForInput, RateLimited, Unknown.")
+    phase: AgentPhase | None = Field(
+        default=None, description="Pending, Starting, Running, Crashed, Failed, Stopped, Lost."
+    )
+    activity: Activity | None = Field(
+        default=None, description="Busy, Idle, WaitingForInput, RateLimited, Unknown."
+    )
     ready: bool | None = Field(default=None, description="The agent process runs and its CLI is up.")
     restart_count: int | None = Field(default=None, ge=0, description="Restarts by the node agent.")
     last_exit_code: int | None = Field(default=None, description="Exit status of the last process exit.")
-    last_crash_reason: str | None = Field(default=None, description="Why the last process ended, with its last lines.")
+    last_crash_reason: str | None = Field(
+        default=None, description="Why the last process ended, with its last lines."
+    )
     pane_id: str | None = Field(default=None, description="tmux pane id, e.g. %3.")
     pid: int | None = Field(default=None, description="PID of the agent process.")
     revision: str | None = Field(default=None, description="Template revision running in the pane.")
@@ -97,7 +111,9 @@ class AgentStatus(ApiModel):
         default=None, description="When activity last changed.", json_schema_extra={"format": "date-time"}
     )
     started_at: str | None = Field(
-        default=None, description="When the current process started.", json_schema_extra={"format": "date-time"}
+        default=None,
+        description="When the current process started.",
+        json_schema_extra={"format": "date-time"},
     )
     briefed_revision: str | None = Field(default=None, description="Revision whose briefing was delivered.")
     restarted_at: str | None = Field(default=None, description="spec.restartedAt value already acted on.")

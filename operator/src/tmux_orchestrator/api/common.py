@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # Kubernetes accepts any C identifier as an env var name; we do the same.
@@ -15,14 +16,14 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SESSION_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 
 
-def k8s_extensions(**extensions: Any) -> dict[str, Any]:
+def k8s_extensions(**extensions: Any) -> JsonDict:
     """Schema keywords that only Kubernetes understands, kept verbatim in the generated CRD."""
     return dict(extensions)
 
 
-def cel(rule: str, message: str, field_path: str | None = None, reason: str | None = None) -> dict[str, str]:
+def cel(rule: str, message: str, field_path: str | None = None, reason: str | None = None) -> JsonDict:
     """One `x-kubernetes-validations` entry; the message must say which field is wrong and why."""
-    entry = {"rule": rule, "message": message}
+    entry: JsonDict = {"rule": rule, "message": message}
     if field_path is not None:
         entry["fieldPath"] = field_path
     if reason is not None:
@@ -73,7 +74,9 @@ class Condition(ApiModel):
         json_schema_extra={"format": "date-time"},
     )
     reason: str | None = Field(
-        default=None, max_length=1024, description="Machine-readable CamelCase reason for the last transition."
+        default=None,
+        max_length=1024,
+        description="Machine-readable CamelCase reason for the last transition.",
     )
     message: str | None = Field(default=None, max_length=32768, description="Human-readable details.")
 
@@ -92,4 +95,6 @@ class EnvVar(ApiModel):
     value: str = Field(default="", max_length=32768, description="Variable value, passed literally.")
 
 
-ENV_LIST = k8s_extensions(**{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}, maxItems=128)
+ENV_LIST = k8s_extensions(
+    **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}, maxItems=128
+)

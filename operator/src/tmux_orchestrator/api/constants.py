@@ -1,4 +1,4 @@
-"""Names of the API that users, examples and tests rely on (DESIGN §1–3, **contract**)."""
+"""Names of the API that users, examples and tests rely on (DESIGN sections 1-3, **contract**)."""
 
 from __future__ import annotations
 

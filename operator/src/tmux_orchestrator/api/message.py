@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import Field
+from pydantic.config import JsonValue
 
 from .common import DNS_LABEL_PATTERN, ApiModel, cel
 
@@ -24,16 +25,22 @@ class MessagePhase(StrEnum):
 class AgentMessageSpec(ApiModel):
     """What to say to whom. Immutable once created."""
 
-    agent: str | None = Field(default=None, max_length=253, description="Target Agent name (or team + member).")
+    agent: str | None = Field(
+        default=None, max_length=253, description="Target Agent name (or team + member)."
+    )
     team: str | None = Field(default=None, max_length=253, description="Target team; goes with member.")
     member: str | None = Field(
-        default=None, pattern=DNS_LABEL_PATTERN, max_length=63, description="Target member (its ordinal 0 agent)."
+        default=None,
+        pattern=DNS_LABEL_PATTERN,
+        max_length=63,
+        description="Target member (its ordinal 0 agent).",
     )
     text: str = Field(
         min_length=1, max_length=65536, description="Text typed literally into the agent, then submitted."
     )
     deliver: DeliverWhen = Field(
-        default=DeliverWhen.WHEN_IDLE, description="WhenIdle waits until the agent is Idle; Now types at once."
+        default=DeliverWhen.WHEN_IDLE,
+        description="WhenIdle waits until the agent is Idle; Now types at once.",
     )
     ttl_seconds: int = Field(
         default=3600, ge=1, le=604800, description="Undelivered after this long → Expired."
@@ -46,19 +53,25 @@ class AgentMessageStatus(ApiModel):
     phase: MessagePhase | None = Field(default=None, description="Pending, Delivered, Failed or Expired.")
     attempts: int | None = Field(default=None, ge=0, description="Delivery attempts so far.")
     delivered_at: str | None = Field(
-        default=None, description="When the submission was seen on screen.", json_schema_extra={"format": "date-time"}
+        default=None,
+        description="When the submission was seen on screen.",
+        json_schema_extra={"format": "date-time"},
     )
     reason: str | None = Field(default=None, description="Why the message failed or expired.")
     agent: str | None = Field(default=None, description="Agent the message was resolved to.")
 
 
-_SPEC_RULES = [
+_SPEC_RULES: list[JsonValue] = [
     cel(
         "has(self.agent) != (has(self.team) || has(self.member))",
         "set either spec.agent or spec.team with spec.member",
         reason="FieldValueRequired",
     ),
-    cel("has(self.team) == has(self.member)", "spec.team and spec.member go together", reason="FieldValueRequired"),
+    cel(
+        "has(self.team) == has(self.member)",
+        "spec.team and spec.member go together",
+        reason="FieldValueRequired",
+    ),
     cel("self == oldSelf", "spec is immutable; create a new AgentMessage", reason="FieldValueForbidden"),
 ]
 
@@ -66,5 +79,7 @@ _SPEC_RULES = [
 class AgentMessage(ApiModel):
     """A message for an agent; `kubectl get amsg` shows what was said to whom and whether it arrived."""
 
-    spec: AgentMessageSpec = Field(description="What to say to whom.", json_schema_extra={"x-kubernetes-validations": _SPEC_RULES})
+    spec: AgentMessageSpec = Field(
+        description="What to say to whom.", json_schema_extra={"x-kubernetes-validations": _SPEC_RULES}
+    )
     status: AgentMessageStatus | None = Field(default=None, description="Delivery state.")

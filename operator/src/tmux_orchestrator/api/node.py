@@ -22,7 +22,9 @@ class TmuxNodeStatus(ApiModel):
     hostname: str | None = Field(default=None, description="Host the node agent runs on.")
     tmux_socket: str | None = Field(default=None, description="tmux socket name (tmux -L) of the node.")
     conditions: list[Condition] | None = Field(
-        default=None, description="Ready: the node agent runs and tmux answers.", json_schema_extra=CONDITIONS_LIST
+        default=None,
+        description="Ready: the node agent runs and tmux answers.",
+        json_schema_extra=CONDITIONS_LIST,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import ConfigDict, Field
+from pydantic.config import JsonValue
 
 from .common import (
     CONDITIONS_LIST,
@@ -76,7 +77,9 @@ class Member(ApiModel):
         json_schema_extra=ENV_LIST,
     )
     working_dir: str | None = Field(
-        default=None, max_length=4096, description="Working directory for this member; defaults to the team's."
+        default=None,
+        max_length=4096,
+        description="Working directory for this member; defaults to the team's.",
     )
 
 
@@ -107,9 +110,14 @@ class Recovery(ApiModel):
     )
 
     backoff_seconds: int = Field(default=10, ge=0, le=86400, description="First restart delay in seconds.")
-    max_backoff_seconds: int = Field(default=300, ge=0, le=86400, description="Upper bound of the restart delay.")
+    max_backoff_seconds: int = Field(
+        default=300, ge=0, le=86400, description="Upper bound of the restart delay."
+    )
     max_restarts: int = Field(
-        default=5, ge=0, le=10000, description="Restarts allowed within windowSeconds before the agent is Failed."
+        default=5,
+        ge=0,
+        le=10000,
+        description="Restarts allowed within windowSeconds before the agent is Failed.",
     )
     window_seconds: int = Field(default=600, ge=1, le=604800, description="Window of the circuit breaker.")
 
@@ -120,7 +128,9 @@ class Monitoring(ApiModel):
     idle_after_seconds: int = Field(
         default=300, ge=1, le=604800, description="An agent idle this long is reported to the PM."
     )
-    notify_pm: bool = Field(default=True, alias="notifyPM", description="Send idle, crash and recovery notifications to the PM.")
+    notify_pm: bool = Field(
+        default=True, alias="notifyPM", description="Send idle, crash and recovery notifications to the PM."
+    )
     report_cooldown_seconds: int = Field(
         default=600, ge=0, le=604800, description="Minimum time between two idle reports to the PM."
     )
@@ -149,7 +159,9 @@ class Analysis(ApiModel):
     min_ready_seconds: int = Field(
         default=30, ge=0, le=86400, description="Updated agents must stay Ready this long."
     )
-    max_crashes: int = Field(default=0, ge=0, le=1000, description="Crashes of updated agents tolerated per step.")
+    max_crashes: int = Field(
+        default=0, ge=0, le=1000, description="Crashes of updated agents tolerated per step."
+    )
 
 
 def _default_steps() -> list[CanaryStep]:
@@ -160,13 +172,17 @@ def _default_steps() -> list[CanaryStep]:
     ]
 
 
-_STEPS_RULES = [
+_STEPS_RULES: list[JsonValue] = [
     cel(
         "self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))",
         "canary step weights must strictly increase",
         reason="FieldValueInvalid",
     ),
-    cel("self[size(self) - 1].weight == 100", "the last canary step must have weight 100", reason="FieldValueInvalid"),
+    cel(
+        "self[size(self) - 1].weight == 100",
+        "the last canary step must have weight 100",
+        reason="FieldValueInvalid",
+    ),
 ]
 
 
@@ -187,7 +203,9 @@ class Canary(ApiModel):
         ),
     )
     analysis: Analysis = Field(default_factory=Analysis, description="Health analysis of each step.")
-    auto_rollback: bool = Field(default=True, description="Roll back to the stable revision when a step fails.")
+    auto_rollback: bool = Field(
+        default=True, description="Roll back to the stable revision when a step fails."
+    )
 
 
 class Strategy(ApiModel):
@@ -197,7 +215,7 @@ class Strategy(ApiModel):
     canary: Canary = Field(default_factory=Canary, description="Canary steps (used when type is Canary).")
 
 
-_MEMBERS_RULES = [
+_MEMBERS_RULES: list[JsonValue] = [
     cel(
         "self.filter(m, m.role == 'pm').size() <= 1",
         "at most one member may have role pm",
@@ -213,10 +231,12 @@ class AgentTeamSpec(ApiModel):
         default=None,
         pattern=SESSION_PATTERN,
         max_length=64,
-        description="tmux session of the team (letters, digits, '_' and '-'; no ':' or '.'). Default: the team name.",
+        description="tmux session (letters, digits, '_', '-'; no ':' or '.'). Default: the team name.",
     )
     placement: Placement | None = Field(default=None, description="Which TmuxNodes may run the team.")
-    working_dir: str | None = Field(default=None, max_length=4096, description="Working directory of the agents.")
+    working_dir: str | None = Field(
+        default=None, max_length=4096, description="Working directory of the agents."
+    )
     env: list[EnvVar] | None = Field(
         default=None, description="Environment of every agent.", json_schema_extra=ENV_LIST
     )
@@ -236,10 +256,13 @@ class AgentTeamSpec(ApiModel):
         ),
     )
     restart_policy: RestartPolicy = Field(
-        default=RestartPolicy.ALWAYS, description="When an exited agent is restarted: Always, OnFailure or Never."
+        default=RestartPolicy.ALWAYS,
+        description="When an exited agent is restarted: Always, OnFailure or Never.",
     )
     recovery: Recovery = Field(default_factory=Recovery, description="Restart backoff and circuit breaker.")
-    monitoring: Monitoring = Field(default_factory=Monitoring, description="Idle detection and PM notifications.")
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="Idle detection and PM notifications."
+    )
     strategy: Strategy = Field(default_factory=Strategy, description="Rollout strategy for template changes.")
     progress_deadline_seconds: int = Field(
         default=600, ge=1, le=86400, description="A rollout step taking longer than this is rolled back."
@@ -255,7 +278,9 @@ class RolloutStatus(ApiModel):
 
     stage: str | None = Field(default=None, description="Name of the current step.")
     step_index: int | None = Field(default=None, ge=0, description="Index of the current step.")
-    weight: int | None = Field(default=None, ge=0, le=100, description="Percent of agents on currentRevision.")
+    weight: int | None = Field(
+        default=None, ge=0, le=100, description="Percent of agents on currentRevision."
+    )
     message: str | None = Field(default=None, description="What the rollout waits for.")
 
 
@@ -273,7 +298,9 @@ class AgentTeamStatus(ApiModel):
     """Observed state of a team, written by the operator only."""
 
     observed_generation: int | None = Field(default=None, description="Generation this status describes.")
-    phase: TeamPhase | None = Field(default=None, description="Pending, Progressing, Running, Paused, Degraded or Failed.")
+    phase: TeamPhase | None = Field(
+        default=None, description="Pending, Progressing, Running, Paused, Degraded or Failed."
+    )
     replicas: int | None = Field(default=None, description="Agents declared.")
     ready_replicas: int | None = Field(default=None, description="Agents Ready.")
     updated_replicas: int | None = Field(default=None, description="Agents on currentRevision.")
@@ -282,7 +309,9 @@ class AgentTeamStatus(ApiModel):
     current_revision: str | None = Field(default=None, description="Template revision being rolled out.")
     stable_revision: str | None = Field(default=None, description="Last fully rolled-out template revision.")
     rollout: RolloutStatus | None = Field(default=None, description="Progress of the rollout.")
-    last_handled: LastHandled | None = Field(default=None, description="Control annotations already acted on.")
+    last_handled: LastHandled | None = Field(
+        default=None, description="Control annotations already acted on."
+    )
     conditions: list[Condition] | None = Field(
         default=None,
         description="Ready, Reconciling, Stalled, Progressing, Available, Paused (kstatus-compatible).",
@@ -294,4 +323,6 @@ class AgentTeam(ApiModel):
     """A team of AI coding agents living in one tmux session."""
 
     spec: AgentTeamSpec = Field(description="Desired state of the team.")
-    status: AgentTeamStatus | None = Field(default=None, description="Observed state, written by the operator.")
+    status: AgentTeamStatus | None = Field(
+        default=None, description="Observed state, written by the operator."
+    )

@@ -11,7 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("build", help="build (or find cached) etcd, kube-apiserver, kube-controller-manager")
     up = sub.add_parser("up", help="start the control plane; returns once /readyz answers")
-    up.add_argument("--kubeconfig", type=Path, help="write the admin kubeconfig here (default: in the state dir)")
+    up.add_argument(
+        "--kubeconfig", type=Path, help="write the admin kubeconfig here (default: in the state dir)"
+    )
     down = sub.add_parser("down", help="stop every process `dev up` started")
     status = sub.add_parser("status", help="say whether the control plane runs, and where")
     for child in (up, down, status):

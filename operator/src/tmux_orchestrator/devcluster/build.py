@@ -89,7 +89,9 @@ def ensure_binaries(progress: Progress = stderr_progress) -> Binaries:
 def _build(target: Path, progress: Progress) -> Binaries:
     go = shutil.which("go")
     if go is None:
-        raise BuildError("the Go toolchain (`go`) is needed to build the local control plane; install Go >= 1.26")
+        raise BuildError(
+            "the Go toolchain (`go`) is needed to build the local control plane; install Go >= 1.26"
+        )
     started = time.monotonic()
     progress(
         f"building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} from Go modules "
@@ -105,8 +107,18 @@ def _build(target: Path, progress: Progress) -> Binaries:
             _run_go([go, "mod", "download"], work, f"downloading Go modules for {name}", progress)
             for binary, package in binaries.items():
                 _run_go(
-                    [go, "build", "-mod=readonly", "-trimpath", "-v", "-ldflags", _ldflags(name)]
-                    + ["-o", str(bin_dir / binary), package],
+                    [
+                        go,
+                        "build",
+                        "-mod=readonly",
+                        "-trimpath",
+                        "-v",
+                        "-ldflags",
+                        _ldflags(name),
+                        "-o",
+                        str(bin_dir / binary),
+                        package,
+                    ],
                     work,
                     f"compiling {binary}",
                     progress,
@@ -160,7 +172,9 @@ def _run_go(argv: list[str], cwd: Path, what: str, progress: Progress) -> None:
     progress(f"{what}: done in {time.monotonic() - started:.0f}s")
 
 
-def _heartbeat(what: str, started: float, lines: list[str], stop: threading.Event, progress: Progress) -> None:
+def _heartbeat(
+    what: str, started: float, lines: list[str], stop: threading.Event, progress: Progress
+) -> None:
     while not stop.wait(_HEARTBEAT_SECONDS):
         progress(f"{what}: {time.monotonic() - started:.0f}s, {len(lines)} packages so far")
 
@@ -176,7 +190,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def regenerate_gomods(
-    kubernetes_version: str = KUBERNETES_VERSION, etcd_version: str = ETCD_VERSION, progress: Progress = stderr_progress
+    kubernetes_version: str = KUBERNETES_VERSION,
+    etcd_version: str = ETCD_VERSION,
+    progress: Progress = stderr_progress,
 ) -> None:
     """Rewrite the committed go.mod/go.sum of both build modules from the upstream go.mod files."""
     go = shutil.which("go") or "go"

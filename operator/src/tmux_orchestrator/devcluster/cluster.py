@@ -8,6 +8,7 @@ started, and nothing else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -73,7 +74,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def render_kubeconfig(server: str, pki: Pki, user: str = "admin", context: str = "tmux-orchestrator-dev") -> str:
+def render_kubeconfig(
+    server: str, pki: Pki, user: str = "admin", context: str = "tmux-orchestrator-dev"
+) -> str:
     """A self-contained kubeconfig (certificates embedded) for one client certificate."""
 
     def b64(path: Path) -> str:
@@ -82,11 +85,16 @@ def render_kubeconfig(server: str, pki: Pki, user: str = "admin", context: str =
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority-data": b64(pki.ca_cert)}}],
+        "clusters": [
+            {"name": context, "cluster": {"server": server, "certificate-authority-data": b64(pki.ca_cert)}}
+        ],
         "users": [
             {
                 "name": f"{context}-{user}",
-                "user": {"client-certificate-data": b64(pki.cert(user)), "client-key-data": b64(pki.key(user))},
+                "user": {
+                    "client-certificate-data": b64(pki.cert(user)),
+                    "client-key-data": b64(pki.key(user)),
+                },
             }
         ],
         "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-{user}"}}],
@@ -101,7 +109,10 @@ def read_cluster(state_dir: Path) -> LocalCluster | None:
         return None
     data = json.loads(state_file.read_text())
     return LocalCluster(
-        state_dir=state_dir, kubeconfig=Path(data["kubeconfig"]), server=data["server"], pids=dict(data["pids"])
+        state_dir=state_dir,
+        kubeconfig=Path(data["kubeconfig"]),
+        server=data["server"],
+        pids=dict(data["pids"]),
     )
 
 
@@ -147,7 +158,9 @@ def start_cluster(
     except BaseException:
         stop_cluster(state_dir, progress=lambda _msg: None, cluster=cluster)
         raise
-    progress(f"control plane ready at {server} in {time.monotonic() - started:.1f}s; kubeconfig: {kubeconfig}")
+    progress(
+        f"control plane ready at {server} in {time.monotonic() - started:.1f}s; kubeconfig: {kubeconfig}"
+    )
     return cluster
 
 
@@ -233,7 +246,9 @@ def _spawn(cluster: LocalCluster, name: str, argv: Sequence[str]) -> None:
     cluster.processes[name] = process
     cluster.pids[name] = process.pid
     cluster.state_file.write_text(
-        json.dumps({"server": cluster.server, "kubeconfig": str(cluster.kubeconfig), "pids": cluster.pids}, indent=2)
+        json.dumps(
+            {"server": cluster.server, "kubeconfig": str(cluster.kubeconfig), "pids": cluster.pids}, indent=2
+        )
     )
 
 
@@ -264,7 +279,8 @@ def _wait_ready(cluster: LocalCluster) -> None:
             return
         time.sleep(0.2)
     raise ClusterError(
-        f"kube-apiserver not ready after {_READY_TIMEOUT_SECONDS:.0f}s:\n{_tail(cluster.log('kube-apiserver'))}"
+        f"kube-apiserver not ready after {_READY_TIMEOUT_SECONDS:.0f}s:\n"
+        + _tail(cluster.log("kube-apiserver"))
     )
 
 
@@ -305,10 +321,8 @@ def _terminate(name: str, pid: int, process: subprocess.Popen[bytes] | None) -> 
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _remove_tree(path: Path) -> None:

@@ -44,7 +44,9 @@ class Pki:
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     path.chmod(0o600)
 
@@ -80,7 +82,9 @@ def create_pki(directory: Path) -> Pki:
     _write_key(pki.ca_key, ca_key)
     pki.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(name: str, subject: x509.Name, usage: ExtendedKeyUsageOID, sans: list[x509.GeneralName]) -> None:
+    def issue(
+        name: str, subject: x509.Name, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName]
+    ) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -113,12 +117,16 @@ def create_pki(directory: Path) -> Pki:
             x509.DNSName("kubernetes.default.svc.cluster.local"),
         ],
     )
-    issue("admin", _name("tmux-orchestrator-dev-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    issue(
+        "admin", _name("tmux-orchestrator-dev-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH, []
+    )
     issue("controller-manager", _name("system:kube-controller-manager"), ExtendedKeyUsageOID.CLIENT_AUTH, [])
 
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki.sa_private, sa_key)
     pki.sa_public.write_bytes(
-        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return pki
