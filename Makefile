@@ -38,15 +38,17 @@ controlplane: install
 	$(BIN)/tmux-orchestrator dev build
 
 dev-up: install
-	$(BIN)/tmux-orchestrator dev up --kubeconfig .dev/kubeconfig
+	$(BIN)/tmux-orchestrator dev up
 
 dev-down: install
 	$(BIN)/tmux-orchestrator dev down
 
-demo: install
+demo: install controlplane
 	bash examples/demo.sh
 
-demo-down: dev-down
+demo-down: install
+	$(BIN)/tmux-orchestrator dev down --state-dir .dev/cluster
+
 
 bench: install
 	$(BIN)/python benchmarks/run.py

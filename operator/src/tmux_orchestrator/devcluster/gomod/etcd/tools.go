@@ -2,4 +2,6 @@
 
 package tools
 
-import _ "go.etcd.io/etcd/server/v3"
+import (
+	_ "go.etcd.io/etcd/server/v3"
+)
