@@ -54,7 +54,7 @@ def test_every_staging_replace_points_at_the_published_tag() -> None:
 
 
 def test_an_upstream_without_staging_replaces_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no ./staging replace"):
+    with pytest.raises(ValueError, match=r"no \./staging replace"):
         render_kubernetes_gomod("module x\n\ngo 1.26\n")
 
 
