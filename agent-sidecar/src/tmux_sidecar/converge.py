@@ -1,0 +1,122 @@
+"""What the node agent must do to tmux so that the windows match the Agents of its node (pure).
+
+Like the kubelet's sync: desired Agents and observed windows in, a list of actions out. Windows are matched to
+Agents by the agent uid stored in a tmux user option on the window, never by name, so a renamed window is
+still adopted and a window we did not create (no uid option) is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tmux_orchestrator.api import AgentTemplate, DesiredState
+
+
+@dataclass(frozen=True)
+class DesiredAgent:
+    """The parts of an Agent the node agent converges on."""
+
+    uid: str
+    namespace: str
+    name: str
+    session: str
+    window: str
+    revision: str
+    template: AgentTemplate
+    desired_state: DesiredState = DesiredState.RUNNING
+    restarted_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedWindow:
+    """One tmux window as the control client sees it (its first pane holds the agent)."""
+
+    window_id: str
+    session: str
+    name: str
+    pane_id: str
+    agent_uid: str | None = None
+    revision: str | None = None
+    restarted_at: str | None = None
+    pane_dead: bool = False
+    pid: int | None = None
+
+
+class ActionKind(StrEnum):
+    CREATE = "Create"  # new window running the template
+    RESPAWN = "Respawn"  # same window, new process (revision change, restart request, due restart)
+    KILL = "Kill"  # close the window (agent deleted or stopped, or a duplicate)
+
+
+class ActionReason(StrEnum):
+    MISSING = "Missing"
+    REVISION_CHANGED = "RevisionChanged"
+    RESTART_REQUESTED = "RestartRequested"
+    RESTART_DUE = "RestartDue"
+    DELETED = "AgentDeleted"
+    STOPPED = "AgentStopped"
+    DUPLICATE = "Duplicate"
+
+
+@dataclass(frozen=True)
+class TmuxAction:
+    kind: ActionKind
+    reason: ActionReason
+    agent: DesiredAgent | None = None
+    window: ObservedWindow | None = None
+
+
+def plan_windows(
+    desired: Iterable[DesiredAgent],
+    observed: Sequence[ObservedWindow],
+    restart_due: Mapping[str, bool] | None = None,
+) -> list[TmuxAction]:
+    """Actions that bring tmux to the desired state; empty when it is already there.
+
+    `restart_due[uid]` says the restart supervisor wants a dead pane respawned now (backoff elapsed); a dead
+    pane without it is left alone so its exit status stays readable and restarts keep their backoff.
+    """
+    restart_due = restart_due or {}
+    wanted = {agent.uid: agent for agent in desired}
+    actions: list[TmuxAction] = []
+    adopted: dict[str, ObservedWindow] = {}
+    for window in sorted(observed, key=_window_order):
+        uid = window.agent_uid
+        if uid is None:
+            continue  # not ours
+        agent = wanted.get(uid)
+        if agent is None:
+            actions.append(TmuxAction(ActionKind.KILL, ActionReason.DELETED, window=window))
+        elif agent.desired_state is DesiredState.STOPPED:
+            actions.append(TmuxAction(ActionKind.KILL, ActionReason.STOPPED, agent=agent, window=window))
+        elif uid in adopted:
+            actions.append(TmuxAction(ActionKind.KILL, ActionReason.DUPLICATE, agent=agent, window=window))
+        else:
+            adopted[uid] = window
+    for uid, agent in wanted.items():
+        if agent.desired_state is DesiredState.STOPPED:
+            continue
+        window = adopted.get(uid)
+        if window is None:
+            actions.append(TmuxAction(ActionKind.CREATE, ActionReason.MISSING, agent=agent))
+        elif window.revision != agent.revision:
+            actions.append(
+                TmuxAction(ActionKind.RESPAWN, ActionReason.REVISION_CHANGED, agent=agent, window=window)
+            )
+        elif (agent.restarted_at or None) != (window.restarted_at or None):
+            actions.append(
+                TmuxAction(ActionKind.RESPAWN, ActionReason.RESTART_REQUESTED, agent=agent, window=window)
+            )
+        elif window.pane_dead and restart_due.get(uid, False):
+            actions.append(
+                TmuxAction(ActionKind.RESPAWN, ActionReason.RESTART_DUE, agent=agent, window=window)
+            )
+    return actions
+
+
+def _window_order(window: ObservedWindow) -> tuple[int, str]:
+    """Oldest window first (tmux window ids grow), so the original is kept and later duplicates go."""
+    digits = window.window_id.lstrip("@")
+    return (int(digits) if digits.isdigit() else 1 << 30, window.window_id)
