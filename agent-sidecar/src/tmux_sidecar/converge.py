@@ -116,6 +116,16 @@ def plan_windows(
     return actions
 
 
+def _respawn_reason(agent: DesiredAgent, window: ObservedWindow, restart_due: bool) -> ActionReason | None:
+    if window.revision != agent.revision:
+        return ActionReason.REVISION_CHANGED
+    if (agent.restarted_at or None) != (window.restarted_at or None):
+        return ActionReason.RESTART_REQUESTED
+    if window.pane_dead and restart_due:
+        return ActionReason.RESTART_DUE
+    return None
+
+
 def _window_order(window: ObservedWindow) -> tuple[int, str]:
     """Oldest window first (tmux window ids grow), so the original is kept and later duplicates go."""
     digits = window.window_id.lstrip("@")
