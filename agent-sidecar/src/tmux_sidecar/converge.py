@@ -98,21 +98,13 @@ def plan_windows(
     for uid, agent in wanted.items():
         if agent.desired_state is DesiredState.STOPPED:
             continue
-        window = adopted.get(uid)
-        if window is None:
+        current = adopted.get(uid)
+        if current is None:
             actions.append(TmuxAction(ActionKind.CREATE, ActionReason.MISSING, agent=agent))
-        elif window.revision != agent.revision:
-            actions.append(
-                TmuxAction(ActionKind.RESPAWN, ActionReason.REVISION_CHANGED, agent=agent, window=window)
-            )
-        elif (agent.restarted_at or None) != (window.restarted_at or None):
-            actions.append(
-                TmuxAction(ActionKind.RESPAWN, ActionReason.RESTART_REQUESTED, agent=agent, window=window)
-            )
-        elif window.pane_dead and restart_due.get(uid, False):
-            actions.append(
-                TmuxAction(ActionKind.RESPAWN, ActionReason.RESTART_DUE, agent=agent, window=window)
-            )
+            continue
+        reason = _respawn_reason(agent, current, restart_due.get(uid, False))
+        if reason is not None:
+            actions.append(TmuxAction(ActionKind.RESPAWN, reason, agent=agent, window=current))
     return actions
 
 
