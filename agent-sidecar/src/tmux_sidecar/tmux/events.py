@@ -1,0 +1,168 @@
+"""Process exits as events, within milliseconds of the exit.
+
+`remain-on-exit on` keeps a pane whose program ended: dead, with its exit status (or signal) and its last
+screen. tmux runs the `pane-died` hook once it has collected that status. A hook cannot send a control-mode
+notification itself (tmux suppresses notifications from hook commands), but a command it starts in the
+background with `run-shell -b -C` can: the hook renames our control window, which reaches every control
+client as `%window-renamed`. That notification is only a doorbell; the watcher then reads the dead panes
+from tmux (`list-panes -a -f #{pane_dead}`) and reports each ended process once. Exits that happen together
+therefore cannot hide each other, and exits that happened while no watcher ran are reported on start.
+
+Backups: `%window-close`/`%unlinked-window-close` (a window closed, e.g. killed by someone) and `%exit`
+(the control connection ended, usually because the server did). The watcher also sends tmux a SIGCHLD every
+`reaper_interval` seconds: see ControlClient.nudge_reaper for the tmux bug this works around.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+from .commands import command_line, window_target
+from .control import ControlClient, ControlClosedError, Subscription
+from .snapshot import PANE_FORMAT, PaneInfo, parse_panes
+
+log = logging.getLogger(__name__)
+
+# Our own index in the pane-died hook array, so that hooks of the user's own stay in place.
+HOOK = "pane-died[4187]"
+CONTROL_WINDOW_NAME = "control"
+REAPER_INTERVAL = 0.1
+_RENAMED = frozenset({"window-renamed", "unlinked-window-renamed"})
+_CLOSED = frozenset({"window-close", "unlinked-window-close"})
+
+
+@dataclass(frozen=True)
+class PaneExited:
+    """A pane's program ended; `pane` holds its exit status or signal."""
+
+    pane: PaneInfo
+    observed_at: float  # epoch seconds
+
+
+@dataclass(frozen=True)
+class WindowClosed:
+    window_id: str
+    observed_at: float
+
+
+@dataclass(frozen=True)
+class ServerExited:
+    """The control connection ended; no more events follow."""
+
+    reason: str
+    observed_at: float
+
+
+ProcessEvent = PaneExited | WindowClosed | ServerExited
+
+
+def install_commands(control_window_id: str) -> list[tuple[str, ...]]:
+    """The tmux settings exit detection relies on (global: the orchestrator owns its tmux server)."""
+    doorbell = command_line("rename-window", "-t", window_target(control_window_id), CONTROL_WINDOW_NAME)
+    return [
+        ("set-option", "-g", "-w", "remain-on-exit", "on"),
+        ("set-hook", "-g", HOOK, command_line("run-shell", "-b", "-C", doorbell)),
+    ]
+
+
+class ExitWatcher:
+    """An async stream of ProcessEvents for one tmux server. Use `async with ExitWatcher(client) as w`."""
+
+    def __init__(self, client: ControlClient, *, reaper_interval: float | None = REAPER_INTERVAL) -> None:
+        self._client = client
+        self._reaper_interval = reaper_interval
+        self._events: asyncio.Queue[ProcessEvent] = asyncio.Queue()
+        self._reported: dict[str, int | None] = {}  # pane id → pid of the exit already reported
+        self._scan_wanted = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ended = False
+
+    async def start(self) -> None:
+        """Install the hook and start watching; exits that already happened are reported first."""
+        subscription = self._client.subscribe()  # before anything can ring
+        for result in await self._client.run_many(install_commands(self._client.info.control_window_id)):
+            result.check()
+        self._scan_wanted.set()
+        self._tasks = [
+            asyncio.create_task(self._listen(subscription), name="tmux-exit-listen"),
+            asyncio.create_task(self._scan_loop(), name="tmux-exit-scan"),
+        ]
+        if self._reaper_interval:
+            self._tasks.append(
+                asyncio.create_task(self._nudge_loop(self._reaper_interval), name="tmux-nudge")
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def __aenter__(self) -> ExitWatcher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def __aiter__(self) -> ExitWatcher:
+        return self
+
+    async def __anext__(self) -> ProcessEvent:
+        if self._ended and self._events.empty():
+            raise StopAsyncIteration
+        return await self._events.get()
+
+    async def next_event(self, timeout: float | None = None) -> ProcessEvent:
+        """The next event; TimeoutError if none arrives within `timeout` seconds."""
+        return await asyncio.wait_for(self._events.get(), timeout)
+
+    async def _listen(self, subscription: Subscription) -> None:
+        control_window = self._client.info.control_window_id
+        async for note in subscription:
+            if note.name in _RENAMED and note.args[:1] == (control_window,):
+                self._scan_wanted.set()
+            elif note.name in _CLOSED and note.args:
+                self._events.put_nowait(WindowClosed(note.args[0], time.time()))
+        self._ended = True
+        self._events.put_nowait(ServerExited(self._client.exit_reason or "connection closed", time.time()))
+
+    async def _scan_loop(self) -> None:
+        while True:
+            await self._scan_wanted.wait()
+            self._scan_wanted.clear()
+            try:
+                await self._scan()
+            except ControlClosedError:
+                return
+
+    async def _scan(self) -> None:
+        lines = await self._client.list_panes(PANE_FORMAT, filter="#{pane_dead}")
+        observed_at = time.time()
+        dead = {pane.pane_id: pane for pane in parse_panes(lines)}
+        for pane_id in list(self._reported):
+            if pane_id not in dead:
+                del self._reported[pane_id]  # respawned or closed: its next exit is new
+        for pane in dead.values():
+            if not pane.exit_known:
+                self._client.nudge_reaper()  # tmux has not collected it yet; the hook rings when it has
+            elif self._reported.get(pane.pane_id, -1) != pane.pid:
+                self._reported[pane.pane_id] = pane.pid
+                self._events.put_nowait(PaneExited(pane, observed_at))
+
+    async def _nudge_loop(self, interval: float) -> None:
+        warned = False
+        while True:
+            await asyncio.sleep(interval)
+            if not self._client.nudge_reaper() and not warned:
+                log.warning("cannot signal the tmux server; exits may be noticed late")
+                warned = True
