@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "print the CustomResourceDefinitions (or write them with -o)",
     ),
     "dev": ("tmux_orchestrator.commands.dev", "build, start and stop a local Kubernetes control plane"),
+    "fake-agent": ("tmux_orchestrator.commands.fake_agent", "run the simulated agent CLI"),
+    "classify": ("tmux_orchestrator.commands.classify", "classify a pane screen read from stdin"),
 }
 
 
