@@ -231,7 +231,7 @@ def _controller_manager_args(binaries: Binaries, pki: Pki, kubeconfig: Path) -> 
         f"--controllers={','.join(_CONTROLLERS)}",
         f"--service-account-private-key-file={pki.sa_private}",
         f"--root-ca-file={pki.ca_cert}",
-        "--use-service-account-credentials=false",
+        "--use-service-account-credentials=true",  # each controller with its own RBAC role, as kubeadm does
         "--profiling=false",
         "--v=1",
     ]

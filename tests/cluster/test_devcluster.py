@@ -1,0 +1,84 @@
+"""`tmux-orchestrator dev up|status|down` as a user runs them: a second, independent control plane."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support.kube import Kubectl
+
+CLI = str(Path(sys.executable).parent / "tmux-orchestrator")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path: Path) -> None:
+    state, kubeconfig = tmp_path / "state", tmp_path / "out" / "kubeconfig"
+    up = cli("dev", "up", "--state-dir", str(state), "--kubeconfig", str(kubeconfig))
+    assert up.returncode == 0, up.stderr
+    assert f"export KUBECONFIG={kubeconfig}" in up.stdout
+    pids = json.loads((state / "cluster.json").read_text())["pids"]
+    try:
+        assert set(pids) == {"etcd", "kube-apiserver", "kube-controller-manager"}
+        kubectl = Kubectl(kubeconfig)
+        assert "v1.36.3" in kubectl.run("version", "-o", "json").stdout
+        # RBAC is on: an unknown ServiceAccount may not list anything.
+        denied = kubectl.run(
+            "auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:nobody", check=False
+        )
+        assert denied.stdout.strip() == "no"
+        assert cli("dev", "status", "--state-dir", str(state)).returncode == 0
+        again = cli("dev", "up", "--state-dir", str(state), "--kubeconfig", str(kubeconfig))
+        assert again.returncode == 0 and "already running" in again.stderr
+        assert json.loads((state / "cluster.json").read_text())["pids"] == pids
+    finally:
+        down = cli("dev", "down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+    for name, pid in pids.items():
+        assert not _running(pid), f"{name} (pid {pid}) still runs after dev down"
+    assert cli("dev", "status", "--state-dir", str(state)).returncode == 1
+
+
+def test_garbage_collection_removes_owned_objects(kube: Kubectl) -> None:
+    """The controller manager runs the garbage collector the operator relies on for ownerReferences."""
+    kube.run("create", "configmap", "owner")
+    owner_uid = kube.get("configmap", "owner")["metadata"]["uid"]
+    dependent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "dependent",
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "name": "owner",
+                    "uid": owner_uid,
+                    "controller": True,
+                }
+            ],
+        },
+    }
+    kube.apply(dependent)
+    kube.run("delete", "configmap", "owner", "--wait=true")
+    result = kube.run("wait", "--for=delete", "configmap/dependent", "--timeout=60s", check=False, timeout=90)
+    assert result.returncode == 0, result.stderr
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    if state == "Z":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
