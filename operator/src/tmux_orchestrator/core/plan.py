@@ -241,17 +241,20 @@ def _scheduling_events(
     return []
 
 
-def _unschedulable_event(previous: AgentTeamStatus, status: AgentTeamStatus, when: str) -> list[TeamEvent]:
-    """Posted when the reason the team cannot be placed first appears or changes."""
+def _unschedulable_event(
+    previous: AgentTeamStatus, status: AgentTeamStatus, schedule: ScheduleDecision, when: str
+) -> list[TeamEvent]:
+    """Posted when the reason agents cannot be placed first appears or changes. A team being moved off a
+    lost node already got its NodeLost and Rescheduled events."""
     before = find_condition(previous.conditions, ConditionType.RECONCILING)
     after = find_condition(status.conditions, ConditionType.RECONCILING)
-    blocked = (ConditionReason.UNSCHEDULABLE, ConditionReason.NODE_LOST)
-    if after is None or after.reason not in blocked or (before and before.message == after.message):
+    if after is None or (before is not None and before.message == after.message):
         return []
-    reason = (
-        EventReason.NODE_LOST if after.reason == ConditionReason.NODE_LOST else EventReason.FAILED_SCHEDULING
-    )
-    return [team_event(reason, after.message or "", occasion=when)]
+    if after.reason == ConditionReason.UNSCHEDULABLE:
+        return [team_event(EventReason.FAILED_SCHEDULING, after.message or "", occasion=when)]
+    if after.reason == ConditionReason.NODE_LOST and schedule.node is None:
+        return [team_event(EventReason.NODE_LOST, after.message or "", occasion=when)]
+    return []
 
 
 def _requeue(now: datetime, moments: Iterable[datetime | None], immediate: bool) -> float | None:
@@ -391,7 +394,7 @@ def _events(
     previous = scene.observed.team.status
     events = [
         *_scheduling_events(previous, scene.schedule, scene.views, scene.when),
-        *_unschedulable_event(previous, status, scene.when),
+        *_unschedulable_event(previous, status, scene.schedule, scene.when),
         *intent.rollout.events,
         *notes.events,
     ]

@@ -1,0 +1,290 @@
+"""The team status users and tools read: phase, counts, and kstatus-compatible conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tmux_orchestrator.api import AgentPhase, AgentTeamStatus, LastHandled, TeamPhase
+from tmux_orchestrator.core.agents import AgentView
+from tmux_orchestrator.core.conditions import ConditionReason as R
+from tmux_orchestrator.core.rollout import RolloutPhase, RolloutPolicy, RolloutState
+from tmux_orchestrator.core.scheduling import ScheduleDecision, SchedulingReason
+from tmux_orchestrator.core.status import TeamProgress, compute_team_status
+
+from .builders import at, dev_key, observed_agent, pm_key, stamp, team_spec
+
+SPEC = team_spec()
+KEYS = [pm_key(), dev_key(0), dev_key(1), dev_key(2)]
+REV, OLD = "rev0000000", "old0000000"
+ON_NODE = ScheduleDecision("node-a", SchedulingReason.KEPT, free_slots=96)
+COMPLETE = RolloutState(REV, REV, RolloutPhase.COMPLETE)
+
+
+def team(
+    phases: dict[int, AgentPhase] | None = None, *, live: bool = True, old: int = 0, **agent: Any
+) -> list[AgentView]:
+    """The PM and three developers, Running on REV; `phases` overrides by position, the first `old` on OLD."""
+    views = []
+    for index, key in enumerate(KEYS):
+        phase = (phases or {}).get(index, AgentPhase.RUNNING)
+        revision = OLD if index < old else REV
+        observed = observed_agent(SPEC, key.member, key.ordinal, revision=revision, phase=phase, **agent)
+        views.append(AgentView(key, observed, live))
+    return views
+
+
+def kstatus(status: AgentTeamStatus, generation: int) -> str:
+    """How sigs.k8s.io/cli-utils kstatus (Flux, kpt, Argo CD's generic check) reads a custom resource."""
+    if status.observed_generation != generation:
+        return "InProgress"
+    true = {c.type for c in status.conditions or () if c.status == "True"}
+    if "Reconciling" in true:
+        return "InProgress"
+    if "Stalled" in true:
+        return "Failed"
+    return "Current"
+
+
+@dataclass(frozen=True)
+class Case:
+    agents: list[AgentView]
+    phase: TeamPhase
+    kstatus: str
+    ready_reason: R
+    rollout: RolloutState = COMPLETE
+    schedule: ScheduleDecision = ON_NODE
+    progress: TeamProgress = field(default_factory=TeamProgress)
+    true_conditions: frozenset[str] = frozenset()
+
+
+CASES = [
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.RUNNING,
+            "Current",
+            R.RECONCILED,
+            true_conditions=frozenset({"Ready", "Available"}),
+        ),
+        id="all-ready",
+    ),
+    pytest.param(
+        Case(
+            team({2: AgentPhase.STARTING}),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.AGENTS_NOT_READY,
+            true_conditions=frozenset({"Reconciling"}),
+        ),
+        id="agent-starting",
+    ),
+    pytest.param(
+        Case(
+            [AgentView(k, None, False) for k in KEYS],
+            TeamPhase.PENDING,
+            "InProgress",
+            R.UNSCHEDULABLE,
+            schedule=ScheduleDecision(None, SchedulingReason.NO_NODES, "no TmuxNodes registered"),
+            true_conditions=frozenset({"Reconciling"}),
+        ),
+        id="no-node-fits",
+    ),
+    pytest.param(
+        Case(
+            team(live=False),
+            TeamPhase.DEGRADED,
+            "InProgress",
+            R.NODE_LOST,
+            schedule=ScheduleDecision(
+                None, SchedulingReason.NODES_NOT_READY, "0/1 nodes fit", lost_node="node-a"
+            ),
+            true_conditions=frozenset({"Reconciling"}),
+        ),
+        id="node-lost-nowhere-to-go",
+    ),
+    pytest.param(
+        Case(
+            team(live=False),
+            TeamPhase.DEGRADED,
+            "InProgress",
+            R.NODE_LOST,
+            schedule=ScheduleDecision("node-b", SchedulingReason.RESCHEDULED, lost_node="node-a"),
+            true_conditions=frozenset({"Reconciling"}),
+        ),
+        id="node-lost-moving",
+    ),
+    pytest.param(
+        Case(
+            team(old=3),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.ROLLOUT_IN_PROGRESS,
+            rollout=RolloutState(REV, OLD, RolloutPhase.PROGRESSING),
+            true_conditions=frozenset({"Reconciling", "Progressing", "Available"}),
+        ),
+        id="rollout-in-progress",
+    ),
+    pytest.param(
+        Case(
+            team(old=3),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.STEP_PAUSE,
+            rollout=RolloutState(REV, OLD, RolloutPhase.STEP_PAUSED, pause=R.STEP_PAUSE),
+            true_conditions=frozenset({"Reconciling", "Progressing", "Available", "Paused"}),
+        ),
+        id="timed-pause-is-still-progressing",
+    ),
+    pytest.param(
+        Case(
+            team(old=3),
+            TeamPhase.PAUSED,
+            "InProgress",
+            R.WAITING_FOR_PROMOTE,
+            rollout=RolloutState(REV, OLD, RolloutPhase.WAITING_FOR_PROMOTE, pause=R.WAITING_FOR_PROMOTE),
+            true_conditions=frozenset({"Reconciling", "Progressing", "Available", "Paused"}),
+        ),
+        id="waiting-for-promote",
+    ),
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.PAUSED,
+            "Current",
+            R.RECONCILED,
+            rollout=RolloutState(REV, REV, RolloutPhase.COMPLETE, pause=R.SPEC_PAUSED),
+            true_conditions=frozenset({"Ready", "Available", "Paused"}),
+        ),
+        id="paused-with-nothing-to-roll-out",
+    ),
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.DEGRADED,
+            "Failed",
+            R.ROLLOUT_ABORTED,
+            rollout=RolloutState(REV, OLD, RolloutPhase.ABORTED, message="rolled back to old"),
+            true_conditions=frozenset({"Stalled", "Available"}),
+        ),
+        id="rollout-aborted",
+    ),
+    pytest.param(
+        Case(
+            team({1: AgentPhase.FAILED}),
+            TeamPhase.DEGRADED,
+            "Failed",
+            R.AGENT_FAILED,
+            true_conditions=frozenset({"Stalled"}),
+        ),
+        id="one-agent-failed",
+    ),
+    pytest.param(
+        Case(
+            team(dict.fromkeys(range(4), AgentPhase.FAILED)),
+            TeamPhase.FAILED,
+            "Failed",
+            R.AGENT_FAILED,
+            true_conditions=frozenset({"Stalled"}),
+        ),
+        id="every-agent-failed",
+    ),
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.RESTARTING,
+            progress=TeamProgress(restarting=("web-dev-0",)),
+            true_conditions=frozenset({"Reconciling", "Available"}),
+        ),
+        id="rolling-restart",
+    ),
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.SCALING,
+            progress=TeamProgress(deleting=2),
+            true_conditions=frozenset({"Reconciling", "Available"}),
+        ),
+        id="scaling",
+    ),
+    pytest.param(
+        Case(
+            team(),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.NAME_CONFLICT,
+            progress=TeamProgress(conflicts=("web-dev-0",)),
+            true_conditions=frozenset({"Reconciling", "Available"}),
+        ),
+        id="name-taken",
+    ),
+    pytest.param(
+        Case(
+            team(node_name=None, status=None),
+            TeamPhase.PROGRESSING,
+            "InProgress",
+            R.UNSCHEDULABLE,
+            true_conditions=frozenset({"Reconciling"}),
+        ),
+        id="agents-beyond-node-capacity",
+    ),
+]
+
+
+def compute(case: Case, previous: AgentTeamStatus | None = None, now: float = 0) -> AgentTeamStatus:
+    return compute_team_status(
+        previous=previous or AgentTeamStatus(),
+        generation=3,
+        agents=case.agents,
+        rollout=case.rollout,
+        policy=RolloutPolicy.from_spec(SPEC),
+        schedule=case.schedule,
+        last_handled=LastHandled(),
+        progress=case.progress,
+        now=at(now),
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_team_status(case: Case) -> None:
+    status = compute(case)
+    assert status.phase is case.phase
+    assert kstatus(status, 3) == case.kstatus
+    conditions = {c.type: c for c in status.conditions or ()}
+    assert list(conditions) == ["Ready", "Reconciling", "Stalled", "Progressing", "Available", "Paused"]
+    assert {t for t, c in conditions.items() if c.status == "True"} == case.true_conditions
+    assert conditions["Ready"].reason == case.ready_reason
+    assert all(c.observed_generation == 3 for c in conditions.values())
+
+
+def test_counts_and_ready_column() -> None:
+    status = compute(Case(team({2: AgentPhase.STARTING}, old=1), TeamPhase.PROGRESSING, "", R.RECONCILED))
+    assert (status.replicas, status.ready_replicas, status.updated_replicas, status.ready) == (4, 3, 3, "3/4")
+    assert (status.node, status.current_revision, status.stable_revision) == ("node-a", REV, REV)
+    assert status.rollout is not None and (status.rollout.stage, status.rollout.weight) == ("production", 100)
+
+
+def test_lost_node_stays_visible_as_the_team_node() -> None:
+    lost = ScheduleDecision(None, SchedulingReason.NO_NODES, lost_node="node-a")
+    assert (
+        compute(Case(team(live=False), TeamPhase.DEGRADED, "", R.NODE_LOST, schedule=lost)).node == "node-a"
+    )
+
+
+def test_transition_time_kept_while_status_unchanged_and_moved_when_it_flips() -> None:
+    healthy = Case(team(), TeamPhase.RUNNING, "", R.RECONCILED)
+    first = compute(healthy, now=0)
+    again = compute(healthy, previous=first, now=100)
+    assert again == first  # nothing to write
+    broken = compute(
+        Case(team({1: AgentPhase.STARTING}), TeamPhase.PROGRESSING, "", R.RECONCILED), previous=again, now=200
+    )
+    times = {c.type: c.last_transition_time for c in broken.conditions or ()}
+    assert times["Ready"] == stamp(200)
+    assert times["Stalled"] == stamp(0)  # still False: unchanged
