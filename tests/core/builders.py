@@ -25,7 +25,7 @@ from tmux_orchestrator.core.naming import (
 )
 from tmux_orchestrator.core.observed import ObservedAgent, ObservedNode
 from tmux_orchestrator.core.plan import agent_spec
-from tmux_orchestrator.core.templates import team_templates
+from tmux_orchestrator.core.templates import team_templates, template_revision
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 TEAM = "web"
@@ -125,8 +125,6 @@ def observed_agent(
 ) -> ObservedAgent:
     """An Agent the operator created for `member_name`/`ordinal` at `revision` (default: the spec's),
     with a node-agent status running that revision (status=True), the given status, or none."""
-    from tmux_orchestrator.core.templates import template_revision
-
     templates = team_templates(spec)
     revision = revision or template_revision(templates)
     index, found = next((i, m) for i, m in enumerate(spec.members) if m.name == member_name)

@@ -148,6 +148,13 @@ def test_failure_report_is_named_after_the_failure() -> None:
     assert again.messages[0].name != first.messages[0].name
 
 
+def test_nothing_is_sent_to_a_pm_that_does_not_exist_yet() -> None:
+    agents = [AgentView(KEYS[0], None, False), *team(devs={0: {"phase": AgentPhase.FAILED}})[1:]]
+    plan = notify(agents)
+    assert plan.messages == ()
+    assert [e.regarding_name for e in plan.events] == ["web-dev-0"]
+
+
 def test_failed_pm_gets_no_message_but_an_event() -> None:
     plan = notify(team({"phase": AgentPhase.FAILED}))
     assert plan.messages == ()
@@ -254,6 +261,12 @@ def test_stopped_rollout_is_reported_once_per_stop(phase: RolloutPhase, outcome:
     assert outcome in message.spec.text and "1 crash(es)" in message.spec.text
     assert notify(team(), rollout=stopped, stopped_at=at(-5), now=60).messages == plan.messages
     assert notify(team(), rollout=stopped, stopped_at=at(-1)).messages[0].name != message.name
+
+
+def test_rollback_of_a_halted_rollout_is_a_second_message() -> None:
+    halted = notify(team(), rollout=RolloutState("new", "old", RolloutPhase.HALTED), stopped_at=at(-5))
+    aborted = notify(team(), rollout=RolloutState("new", "old", RolloutPhase.ABORTED), stopped_at=at(-5))
+    assert halted.messages[0].name != aborted.messages[0].name
 
 
 def test_finished_notifications_beyond_the_history_are_deleted() -> None:

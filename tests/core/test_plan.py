@@ -201,7 +201,6 @@ def test_twenty_agents_roll_out_1_then_10_then_20_with_the_pm_last() -> None:
         EventReason.ROLLOUT_STEP_ADVANCED,
         EventReason.ROLLOUT_COMPLETED,
     ]
-    assert all(changes != ("revision",) or name for name, changes in sim.agent_writes)
     moved = [name for name, changes in sim.agent_writes if "revision" in changes]
     assert sorted(moved) == sorted(sim.agents)  # every agent moved exactly once
 

@@ -271,7 +271,7 @@ def plan_notifications(
         for a in failed
     )
     pm = _pm(agents)
-    if pm is None or not spec.monitoring.notify_pm:
+    if pm is None or pm.observed is None or not spec.monitoring.notify_pm:
         return NotificationPlan(events=events, to_delete=_prune(sent, ()))
     messages, briefed = _recovery_briefings(team, spec, agents)
     for agent in failed:
@@ -280,7 +280,13 @@ def plan_notifications(
             text = failed_agent_text(agent)
             messages.append(_message(name, NotificationKind.AGENT_FAILED, pm.name, text, agent.name))
     if rollout.phase in (RolloutPhase.ABORTED, RolloutPhase.HALTED) and rollout_stopped_at is not None:
-        key = short_hash(rollout.current_revision, rollout.stable_revision, format_time(rollout_stopped_at))
+        stop = (
+            rollout.phase,
+            rollout.current_revision,
+            rollout.stable_revision,
+            format_time(rollout_stopped_at),
+        )
+        key = short_hash(*stop)
         text = rollout_stopped_text(rollout)
         messages.append(
             _message(bounded_name(team, f"rollout-{key}"), NotificationKind.ROLLOUT_STOPPED, pm.name, text)
