@@ -198,7 +198,8 @@ class Cluster:
 
     def run_node_agents(self, *, crashing: Collection[str] = (), failed: Collection[str] = ()) -> None:
         """Each live node agent starts what its Agents' specs ask for and reports it Running and Ready;
-        agents in `crashing` crash once more (restartCount + 1), those in `failed` are Failed."""
+        agents in `crashing` crash (restartCount + 1) and are restarted by the next call, those in `failed`
+        are Failed."""
         when = format_time(self.now)
         for name, body in self.agents.items():
             spec = body["spec"]
@@ -210,6 +211,7 @@ class Cluster:
                 status.get("revision") != spec["revision"]
                 or status.get("node") != node_name
                 or status.get("restartedAt") != spec.get("restartedAt")
+                or (status.get("phase") == "Crashed" and name not in crashing)
             )
             if restart:
                 status.update(

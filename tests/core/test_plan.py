@@ -24,6 +24,7 @@ from .builders import UID, member, team_spec
 from .sim import Cluster, Conflict, SimNode
 
 ENV_V2 = [{"name": "VERSION", "value": "2"}]
+TWENTY = team_spec(member("pm", role="pm"), member("dev", 19))
 
 
 def cluster(spec: AgentTeamSpec | None = None, *nodes: SimNode) -> Cluster:
@@ -152,6 +153,28 @@ def test_a_new_teams_pm_gets_no_recovery_briefing() -> None:
     )
 
 
+def test_restarted_pm_gets_one_recovery_briefing() -> None:
+    sim = running(team_spec(member("pm", role="pm", briefing="Lead."), member("dev", 2), mission="Ship it."))
+    sim.run_node_agents(crashing={"web-pm-0"})
+    sim.reconcile()
+    assert sim.messages == {}  # not ready: the briefing waits
+    sim.tick(10)
+    sim.run_node_agents()
+    for _ in range(3):
+        sim.reconcile()
+    (briefing,) = sim.messages.values()
+    assert briefing["spec"]["agent"] == "web-pm-0"
+    assert "Ship it." in briefing["spec"]["text"] and "Lead." in briefing["spec"]["text"]
+
+
+def test_requeue_at_the_end_of_a_step_pause() -> None:
+    sim = running(TWENTY)
+    sim.edit_spec(env=ENV_V2)
+    walk(sim, lambda s: s.condition("Paused")["status"] == "True")
+    sim.tick(25)
+    assert sim.plan().requeue_after == 35  # sooner than the Lease check (40 s)
+
+
 def walk(
     sim: Cluster, done: Callable[[Cluster], bool], *, seconds: float = 10, limit: int = 200
 ) -> list[int]:
@@ -171,13 +194,10 @@ def walk(
 
 
 def complete(sim: Cluster) -> bool:
-    return (
+    return bool(
         sim.status["stableRevision"] == sim.status["currentRevision"]
         and sim.condition("Ready")["status"] == "True"
     )
-
-
-TWENTY = team_spec(member("pm", role="pm"), member("dev", 19))
 
 
 def test_twenty_agents_roll_out_1_then_10_then_20_with_the_pm_last() -> None:
@@ -206,7 +226,7 @@ def test_twenty_agents_roll_out_1_then_10_then_20_with_the_pm_last() -> None:
 
 
 def at_step(sim: Cluster, index: int) -> bool:
-    return (
+    return bool(
         sim.status.get("rollout", {}).get("stepIndex") == index
         and sim.status["stableRevision"] != sim.status["currentRevision"]
     )
