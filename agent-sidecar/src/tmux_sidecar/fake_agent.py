@@ -39,6 +39,8 @@ from typing import NoReturn
 
 PASTE_START = b"\x1b[200~"
 PASTE_END = b"\x1b[201~"
+# A lone ESC (the Escape key) could be the start of a paste marker; it is taken as typed after this long.
+ESCAPE_DELAY = 0.05
 SPINNER_GLYPHS = "·✢✳✶✻✽"
 DEFAULT_RESET_TIME = "3pm (UTC)"
 _TRANSCRIPT_LIMIT = 500
@@ -190,7 +192,8 @@ class FakeAgent:
         self.restore_terminal()
         if signal_name is not None:
             number = _signal_number(signal_name) or signal.SIGTERM
-            signal.signal(number, signal.SIG_DFL)
+            with contextlib.suppress(OSError, ValueError):  # KILL and STOP cannot be handled anyway
+                signal.signal(number, signal.SIG_DFL)
             os.kill(os.getpid(), number)
             time.sleep(1)  # a signal that does not kill (e.g. CONT) falls through to an exit
             os._exit(128 + number)
@@ -363,6 +366,8 @@ class FakeAgent:
                 deadlines = [d for d in (self.exit_at, self.step_deadline, self.work_until) if d is not None]
                 if self.mode == "busy":
                     deadlines.append(now + 1.0)  # the spinner shows elapsed seconds
+                if self.raw:
+                    deadlines.append(now + ESCAPE_DELAY)
                 timeout = max(0.0, min(deadlines) - now) if deadlines else None
                 readable, _, _ = select.select([self.fd, wakeup_read], [], [], timeout)
                 if wakeup_read in readable:
@@ -373,6 +378,9 @@ class FakeAgent:
                     if not data:
                         return 0  # terminal closed
                     self.feed(data)
+                elif self.raw and not readable:
+                    held, self.raw = self.raw, b""
+                    self.type_text(held, pasted=self.in_paste)
                 if self.mode == "busy":
                     self.dirty = True
         finally:

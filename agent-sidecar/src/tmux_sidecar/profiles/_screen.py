@@ -34,9 +34,11 @@ def found(pattern: re.Pattern[str], lines: Sequence[str]) -> bool:
     return find(pattern, lines) is not None
 
 
-# "resets at 3pm (Europe/Berlin)", "resets 11:30", "try again at 4:05 PM": the time as written.
+# "resets at 3pm (Europe/Berlin).", "resets 11:30", "try again at 4:05 PM", "Retrying in 4.0 seconds...":
+# the time as written, up to the end of the sentence.
 _RESET = re.compile(
-    r"(?:resets?|reset at|try again)(?:\s+(?:at|in))?\s+(?P<when>[^.·•|\n]*[^.·•|\n\s])", re.IGNORECASE
+    r"(?:resets?|try again|retrying)(?:\s+(?:at|in))?\s+(?P<when>.+?)\s*(?:\.+(?:\s|$)|[·•|∙]|$)",
+    re.IGNORECASE,
 )
 
 

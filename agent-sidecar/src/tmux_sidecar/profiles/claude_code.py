@@ -27,9 +27,9 @@ _BOX = re.compile(r"^\s*[╭╰]─")
 _PROMPT = re.compile(r"^\s*(?:│\s*)?>(?:\s|$)")
 _FOOTER = re.compile(r"\? for shortcuts")
 _INPUT_AREA_TOP = re.compile(r"^\s*(?:╭─|─{8,}\s*$)")
-# The usage limit message counts while it is the latest thing in the transcript (it may wrap over lines);
-# once anything was said after it, the limit is over.
-_LATEST_TRANSCRIPT_LINES = 3
+# Transcript entries start with a marker (user "> …", assistant "⏺ …", tool result "⎿ …"); a line without
+# one continues the entry above it (wrapped text).
+_ENTRY_START = re.compile(r"^\s*(?:>|⏺|⎿|●|✻)")
 
 
 def read_claude_code_screen(lines: Sequence[str], process: ProcessFacts) -> ScreenReading:
@@ -38,22 +38,28 @@ def read_claude_code_screen(lines: Sequence[str], process: ProcessFacts) -> Scre
         return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="approval prompt")
     if found(_INTERRUPT, recent) or found(_SPINNER, recent):
         return ScreenReading(Activity.BUSY, True, detail="working status line")
-    latest = latest_transcript(lines)
-    if found(_RATE_LIMIT, [" ".join(latest)]):
-        return ScreenReading(Activity.RATE_LIMITED, True, reset_time(latest), detail="usage limit message")
+    latest = latest_entry(lines)
+    if found(_RATE_LIMIT, [latest]):
+        return ScreenReading(Activity.RATE_LIMITED, True, reset_time([latest]), detail="usage limit message")
     if (found(_BOX, recent) and found(_PROMPT, recent)) or found(_FOOTER, recent):
         return ScreenReading(Activity.IDLE, True, detail="input prompt")
     return ScreenReading(Activity.UNKNOWN, False, detail="no Claude Code screen recognised")
 
 
-def latest_transcript(lines: Sequence[str]) -> list[str]:
-    """The last few transcript lines above the input box (or all lines if there is no input box)."""
+def latest_entry(lines: Sequence[str]) -> str:
+    """The newest transcript entry above the input box, a wrapped second line joined to it.
+
+    A usage limit message counts while it is this entry: once anything was said after it, it is over.
+    """
     end = len(lines)
     for index in range(len(lines) - 1, -1, -1):
         if _INPUT_AREA_TOP.match(lines[index]):
             end = index
             break
-    return bottom(lines[:end], _LATEST_TRANSCRIPT_LINES)
+    latest = bottom(lines[:end], 2)
+    if len(latest) == 2 and _ENTRY_START.match(latest[1]):
+        latest = latest[1:]
+    return " ".join(line.strip() for line in latest)
 
 
 CLAUDE_CODE = DetectorProfile("claude-code", read_claude_code_screen, "Anthropic Claude Code CLI")

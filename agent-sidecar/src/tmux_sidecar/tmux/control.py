@@ -43,6 +43,7 @@ _READ_CHUNK = 1 << 18
 # Longer text is typed in several send-keys commands so no command line grows without bound.
 _SEND_CHUNK = 2048
 _PANE_REF_FORMAT = "#{pane_id} #{window_id} #{pane_pid}"
+_ATTACH_TIMEOUT = 30.0
 
 
 class TmuxError(Exception):
@@ -127,7 +128,11 @@ class ControlClient:
         self._parser = ControlParser()
         self._pending: deque[tuple[str, asyncio.Future[CommandResult]]] = deque()
         self._subscribers: list[Subscription] = []
-        self._closed = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._closed: asyncio.Future[None] = loop.create_future()
+        # tmux may read our first commands before it has run the start-up command (new-session -A), whose
+        # own output block marks the moment the client is attached.
+        self._attached: asyncio.Future[None] = loop.create_future()
         self._exit_reason = ""
         self._reader = asyncio.create_task(self._read_loop(), name="tmux-control-reader")
         self.info = ServerInfo(0, "", "")
@@ -180,6 +185,7 @@ class ControlClient:
         )
         client = cls(process, socket_args)
         try:
+            await asyncio.wait_for(asyncio.shield(client._attached), _ATTACH_TIMEOUT)
             results = await client.run_many(
                 [
                     ("refresh-client", "-f", "no-output"),
@@ -284,7 +290,9 @@ class ControlClient:
     def _handle(self, item: Reply | Notification | None) -> None:
         if isinstance(item, Reply):
             if not item.from_this_client:
-                return  # output of a hook or of the start-up command
+                if not self._attached.done():
+                    self._attached.set_result(None)
+                return  # output of the start-up command or of a hook
             if not self._pending:
                 log.warning("tmux reply without a pending command: %s", item)
                 return
@@ -306,6 +314,8 @@ class ControlClient:
         for subscriber in self._subscribers:
             subscriber._put(None)
         self._subscribers.clear()
+        if not self._attached.done():
+            self._attached.set_exception(error)
         if not self._closed.done():
             self._closed.set_result(None)
 

@@ -1,0 +1,128 @@
+"""Whole-server snapshots: the list-panes record format and one observation pass on a real server."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tmux_orchestrator.api.agent import Activity
+from tmux_sidecar.profiles import load_profile
+from tmux_sidecar.tmux.control import ControlClient
+from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
+from tmux_sidecar.tmux.snapshot import (
+    AGENT_UID_OPTION,
+    PANE_FORMAT,
+    REVISION_OPTION,
+    PaneInfo,
+    parse_panes,
+    take_snapshot,
+)
+
+from .conftest import SESSION, fake_agent, screen_contains
+
+FIELDS = PANE_FORMAT.count("#{")
+
+
+def record(*values: str) -> str:
+    return "".join(value + "\x1f" for value in values) + "\x1e"
+
+
+def test_parse_a_record() -> None:
+    values = ["%3", "@2", "team", "dev-0", "1", "0", "4242", "1", "", "9", "1700000000", "claude", "0"]
+    values += ["120", "40", "5", "39", "1700000001", "uid-1", "r7", ""]
+    assert len(values) == FIELDS
+    (pane,) = parse_panes([record(*values)])
+    assert (pane.pane_id, pane.window_id, pane.session_name, pane.window_name) == (
+        "%3",
+        "@2",
+        "team",
+        "dev-0",
+    )
+    assert (pane.pid, pane.dead, pane.exit_status, pane.exit_signal, pane.dead_time) == (
+        4242,
+        True,
+        None,
+        9,
+        1700000000,
+    )
+    assert (pane.agent_uid, pane.revision, pane.restarted_at) == ("uid-1", "r7", None)
+    assert pane.exit_known
+    assert pane.process_facts().exit_signal == 9
+
+
+def test_a_newline_in_a_value_does_not_shift_records() -> None:
+    base = ["0", "0", "1", "0", "", "", "", "bash", "0", "80", "24", "0", "0", "", "", "", ""]
+    first = record("%1", "@1", "s", "name with\nnewline", *base)
+    second = record("%2", "@2", "s", "plain", *base)
+    lines = (first + "\n" + second).split("\n")  # as tmux prints them: one line per record, split again
+    panes = parse_panes(lines)
+    assert [(p.pane_id, p.window_name) for p in panes] == [("%1", "name with\nnewline"), ("%2", "plain")]
+
+
+def test_malformed_records_are_skipped() -> None:
+    assert parse_panes(["garbage", record("%1", "too", "few")]) == []
+
+
+async def test_one_pass_sees_every_pane_with_its_screen_and_options(tmux: ControlClient) -> None:
+    async with ExitWatcher(tmux) as watcher:
+        idle = await tmux.new_window(
+            SESSION, "idle", fake_agent(), user_options={AGENT_UID_OPTION: "u-idle", REVISION_OPTION: "r1"}
+        )
+        busy = await tmux.new_window(SESSION, "busy", fake_agent("--step", "busy 60 Compiling"))
+        crashed = await tmux.new_window(
+            SESSION, "crashed", fake_agent("--step", "print Traceback (most recent call last):; exit 4")
+        )
+        await screen_contains(tmux, idle.pane_id, "? for shortcuts")
+        await screen_contains(tmux, busy.pane_id, "esc to interrupt")
+        while True:
+            event = await watcher.next_event(15)
+            if isinstance(event, PaneExited) and event.pane.pane_id == crashed.pane_id:
+                break
+
+    snapshot = await take_snapshot(tmux)
+    by_id = snapshot.by_id
+    assert {idle.pane_id, busy.pane_id, crashed.pane_id} <= set(by_id)
+    assert (by_id[idle.pane_id].agent_uid, by_id[idle.pane_id].revision) == ("u-idle", "r1")
+    assert by_id[idle.pane_id].pid == idle.pid and not by_id[idle.pane_id].dead
+    assert by_id[crashed.pane_id].dead and by_id[crashed.pane_id].exit_status == 4
+
+    profile = load_profile("claude-code")
+    verdicts = {}
+    for pane_id in (idle.pane_id, busy.pane_id, crashed.pane_id):
+        pane_snapshot = snapshot.pane_snapshot(pane_id)
+        assert pane_snapshot is not None
+        verdicts[pane_id] = profile.classify(pane_snapshot)
+    assert verdicts[idle.pane_id].activity is Activity.IDLE
+    assert verdicts[busy.pane_id].activity is Activity.BUSY
+    crash = verdicts[crashed.pane_id].crash
+    assert crash is not None and crash.exit_code == 4
+    assert "Traceback (most recent call last):" in crash.last_lines
+    assert not any(line.startswith("Pane is dead") for line in crash.last_lines)
+
+
+async def test_capture_can_be_limited_to_some_panes(tmux: ControlClient) -> None:
+    ref = await tmux.new_window(SESSION, "agent", fake_agent())
+    snapshot = await take_snapshot(tmux, capture=lambda pane: pane.pane_id == ref.pane_id)
+    assert set(snapshot.screens) == {ref.pane_id}
+    assert len(snapshot.panes) >= 3  # the control pane and the session's first pane too
+
+
+async def test_a_pane_closed_during_the_pass_is_left_out_of_the_screens(tmux: ControlClient) -> None:
+    ref = await tmux.new_window(SESSION, "agent", ["sleep", "60"])
+
+    def close_it_first(pane: PaneInfo) -> bool:
+        # Runs between list-panes and capture-pane: the window goes away in between.
+        if pane.pane_id == ref.pane_id:
+            subprocess.run(["tmux", *tmux.socket_args, "kill-window", "-t", ref.window_id], check=True)
+        return True
+
+    snapshot = await take_snapshot(tmux, capture=close_it_first)
+    assert ref.pane_id in snapshot.by_id
+    assert ref.pane_id not in snapshot.screens
+    assert snapshot.pane_snapshot(ref.pane_id) is None
+    assert len(snapshot.screens) == len(snapshot.panes) - 1
+
+
+async def test_session_scope(tmux: ControlClient) -> None:
+    await tmux.new_session("other")
+    snapshot = await take_snapshot(tmux, session="other")
+    assert {pane.session_name for pane in snapshot.panes} == {"other"}
