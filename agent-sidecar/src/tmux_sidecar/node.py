@@ -443,7 +443,11 @@ class NodeAgent:
             )
             if verdict is DeliveryVerdict.EXPIRE:
                 await self._message_status(
-                    obj, MessagePhase.EXPIRED, message.attempts, "ttlSeconds passed", target
+                    obj,
+                    MessagePhase.EXPIRED,
+                    attempts=message.attempts,
+                    reason="ttlSeconds passed",
+                    agent=target,
                 )
             elif verdict is DeliveryVerdict.FAIL:
                 reason = f"not confirmed on screen after {MAX_ATTEMPTS} attempts"
@@ -466,7 +470,11 @@ class NodeAgent:
                     )
                 else:
                     await self._message_status(
-                        obj, MessagePhase.PENDING, attempts, "not confirmed on screen", target
+                        obj,
+                        MessagePhase.PENDING,
+                        attempts=attempts,
+                        reason="not confirmed on screen",
+                        agent=target,
                     )
 
     def _pane_of(self, record: AgentRecord) -> str | None:
