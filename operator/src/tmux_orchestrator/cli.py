@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("tmux_orchestrator.commands.dev", "build, start and stop a local Kubernetes control plane"),
     "fake-agent": ("tmux_orchestrator.commands.fake_agent", "run the simulated agent CLI"),
     "classify": ("tmux_orchestrator.commands.classify", "classify a pane screen read from stdin"),
+    "sidecar": ("tmux_orchestrator.commands.sidecar", "run the node agent for one tmux server"),
 }
 
 

@@ -1,0 +1,49 @@
+"""`tmux-orchestrator sidecar`: the node agent for one tmux server (a DaemonSet pod or a process per host)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--node", default=os.environ.get("NODE_NAME"), help="TmuxNode name (default $NODE_NAME)"
+    )
+    parser.add_argument("--tmux-socket", help="tmux socket name (tmux -L); default tmux's own default socket")
+    parser.add_argument("--tmux-socket-path", help="tmux socket path (tmux -S), e.g. on a shared hostPath")
+    parser.add_argument("--capacity", type=int, help="agents this node may run (sets TmuxNode spec.capacity)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default $KUBECONFIG, then in-cluster)")
+    parser.add_argument(
+        "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
+    )
+    parser.add_argument("--log-level", default="INFO")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tmux_orchestrator.kube import connect
+    from tmux_sidecar.node import NodeAgent, NodeAgentConfig
+
+    if not args.node:
+        raise SystemExit("sidecar: --node or $NODE_NAME is required")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = NodeAgentConfig(
+        node=args.node,
+        socket_name=args.tmux_socket,
+        socket_path=args.tmux_socket_path,
+        capacity=args.capacity,
+        observe_interval=args.observe_interval,
+    )
+
+    async def main() -> None:
+        kube = await connect(args.kubeconfig)
+        async with kube:
+            await NodeAgent(kube, config).run()
+
+    asyncio.run(main())
+    return 0
