@@ -294,13 +294,15 @@ def test_a_notification_still_wanted_is_never_deleted() -> None:
     assert wanted not in notify(team(devs=failed), sent=old).to_delete
 
 
-def test_message_body_is_an_agent_message_owned_by_the_team() -> None:
+def test_message_body_is_an_agent_message_owned_by_the_team_and_routed_to_the_pm() -> None:
     plan = notify(team(devs={2: {"phase": AgentPhase.FAILED}}))
     body = plan.messages[0].to_wire("web", "ns", {"uid": "team-uid"})
     assert body["kind"] == "AgentMessage"
     assert body["metadata"]["labels"] == {
         "orchestrator.tmux.dev/team": "web",
         "orchestrator.tmux.dev/notification": "agent-failed",
-        "orchestrator.tmux.dev/agent": "web-dev-2",
+        "orchestrator.tmux.dev/about": "web-dev-2",
+        "orchestrator.tmux.dev/agent": "web-pm-0",
+        "orchestrator.tmux.dev/node": "node-a",
     }
     assert body["spec"]["agent"] == "web-pm-0" and body["spec"]["deliver"] == "WhenIdle"

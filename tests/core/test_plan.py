@@ -372,7 +372,7 @@ def test_failed_agent_degrades_the_team_and_is_reported_once() -> None:
         sim.tick(30)
     assert sim.status["phase"] == "Degraded"
     assert sim.condition("Stalled")["reason"] == "AgentFailed"
-    assert [m["metadata"]["labels"]["orchestrator.tmux.dev/agent"] for m in sim.messages.values()] == [
+    assert [m["metadata"]["labels"]["orchestrator.tmux.dev/about"] for m in sim.messages.values()] == [
         "web-dev-1"
     ]
     assert reasons(sim).count(EventReason.AGENT_FAILED) == 1

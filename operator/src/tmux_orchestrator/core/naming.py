@@ -36,6 +36,9 @@ BRIEFED_INITIAL: Final = "initial"
 
 # Labels of operator-sent AgentMessages: which team, which kind of notification, about which agent.
 LABEL_NOTIFICATION: Final = f"{PREFIX}notification"
+LABEL_ABOUT: Final = f"{PREFIX}about"
+# Routing labels of every AgentMessage (with LABEL_NODE): the Agent it is delivered to. Node agents watch
+# messages by LABEL_NODE; the operator sets both and moves them while the target agent moves.
 LABEL_AGENT: Final = f"{PREFIX}agent"
 
 HASH_LENGTH: Final = 10

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from tmux_orchestrator.api.agent import Activity, AgentPhase
-from tmux_orchestrator.api.constants import ANNOTATION_RESTARTED_AT, API_VERSION, LABEL_TEAM
+from tmux_orchestrator.api.constants import ANNOTATION_RESTARTED_AT, API_VERSION, LABEL_NODE, LABEL_TEAM
 from tmux_orchestrator.api.message import AgentMessageSpec, DeliverWhen, MessagePhase
 from tmux_orchestrator.api.team import AgentTeamSpec
 
@@ -29,6 +29,7 @@ from .events import EventReason, TeamEvent, team_event
 from .naming import (
     ANNOTATION_BRIEFED_INCARNATION,
     BRIEFED_INITIAL,
+    LABEL_ABOUT,
     LABEL_AGENT,
     LABEL_NOTIFICATION,
     MESSAGE_KIND,
@@ -62,11 +63,16 @@ class Notification:
     spec: AgentMessageSpec
     about: str | None = None
     """The agent the notification is about, if one."""
+    node: str | None = None
+    """Node of the target agent: the message is routed to its node agent from creation on."""
 
     def to_wire(self, team: str, namespace: str, owner: Mapping[str, Any]) -> dict[str, Any]:
         labels = {LABEL_TEAM: team, LABEL_NOTIFICATION: self.kind.value}
         if self.about:
-            labels[LABEL_AGENT] = self.about
+            labels[LABEL_ABOUT] = self.about
+        if self.spec.agent:
+            labels[LABEL_AGENT] = self.spec.agent
+            labels[LABEL_NODE] = self.node or ""
         return {
             "apiVersion": API_VERSION,
             "kind": MESSAGE_KIND,
@@ -92,10 +98,11 @@ class NotificationPlan:
     wake_at: datetime | None = None
 
 
-def _message(name: str, kind: NotificationKind, to: str, text: str, about: str | None = None) -> Notification:
-    return Notification(
-        name, kind, AgentMessageSpec(agent=to, text=text, deliver=DeliverWhen.WHEN_IDLE), about
-    )
+def _message(
+    name: str, kind: NotificationKind, to: AgentView, text: str, about: str | None = None
+) -> Notification:
+    spec = AgentMessageSpec(agent=to.name, text=text, deliver=DeliverWhen.WHEN_IDLE)
+    return Notification(name, kind, spec, about, to.node)
 
 
 def _describe(agent: AgentView) -> str:
@@ -192,7 +199,7 @@ def _recovery_briefings(
             continue
         name = bounded_name(agent.name, f"briefing-{short_hash(agent.observed.uid, incarnation)}")
         text = recovery_briefing_text(team, spec, agent, agents)
-        messages.append(_message(name, NotificationKind.RECOVERY_BRIEFING, agent.name, text, agent.name))
+        messages.append(_message(name, NotificationKind.RECOVERY_BRIEFING, agent, text, agent.name))
     return messages, briefed
 
 
@@ -238,7 +245,7 @@ def _idle_report(
         return [], cooldown_end
     key = short_hash(*sorted(f"{a.name}@{a.last_activity_time}" for a in new))
     text = idle_report_text(new, [a for a in idle if reported(a)], spec.monitoring.idle_after_seconds)
-    return [_message(bounded_name(team, f"idle-{key}"), NotificationKind.IDLE_REPORT, pm.name, text)], wake_at
+    return [_message(bounded_name(team, f"idle-{key}"), NotificationKind.IDLE_REPORT, pm, text)], wake_at
 
 
 def _prune(sent: Sequence[ObservedMessage], wanted: Collection[str]) -> tuple[str, ...]:
@@ -278,7 +285,7 @@ def plan_notifications(
         if agent is not pm:
             name = bounded_name(agent.name, f"failed-{short_hash(_failure_id(agent))}")
             text = failed_agent_text(agent)
-            messages.append(_message(name, NotificationKind.AGENT_FAILED, pm.name, text, agent.name))
+            messages.append(_message(name, NotificationKind.AGENT_FAILED, pm, text, agent.name))
     if rollout.phase in (RolloutPhase.ABORTED, RolloutPhase.HALTED) and rollout_stopped_at is not None:
         stop = (
             rollout.phase,
@@ -289,7 +296,7 @@ def plan_notifications(
         key = short_hash(*stop)
         text = rollout_stopped_text(rollout)
         messages.append(
-            _message(bounded_name(team, f"rollout-{key}"), NotificationKind.ROLLOUT_STOPPED, pm.name, text)
+            _message(bounded_name(team, f"rollout-{key}"), NotificationKind.ROLLOUT_STOPPED, pm, text)
         )
     idle, wake_at = _idle_report(team=team, spec=spec, agents=agents, pm=pm, sent=sent, now=now)
     messages.extend(idle)
