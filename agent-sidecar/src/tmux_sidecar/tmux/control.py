@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -128,6 +128,7 @@ class ControlClient:
         self._parser = ControlParser()
         self._pending: deque[tuple[str, asyncio.Future[CommandResult]]] = deque()
         self._subscribers: list[Subscription] = []
+        self._start_listeners: list[Callable[[PaneRef], None]] = []
         loop = asyncio.get_running_loop()
         self._closed: asyncio.Future[None] = loop.create_future()
         # tmux may read our first commands before it has run the start-up command (new-session -A), whose
@@ -357,7 +358,9 @@ class ControlClient:
             "-y",
             str(height),
         )
-        return _pane_ref(lines)
+        ref = _pane_ref(lines)
+        self._started(ref)
+        return ref
 
     async def new_window(
         self,
@@ -388,7 +391,7 @@ class ControlClient:
         ref = _pane_ref(lines)
         if user_options:
             await self.set_window_options(ref.window_id, user_options)
-        self.nudge_reaper()
+        self._started(ref)
         return ref
 
     async def respawn_pane(
@@ -410,8 +413,9 @@ class ControlClient:
             ]
         )
         respawned.check()
-        self.nudge_reaper()
-        return _pane_ref(described.check())
+        ref = _pane_ref(described.check())
+        self._started(ref)
+        return ref
 
     async def kill_window(self, window_id: str) -> None:
         await self.run("kill-window", "-t", window_target(window_id))
@@ -469,6 +473,19 @@ class ControlClient:
     async def send_enter(self, pane_id: str) -> None:
         """Press Enter (sends CR), which submits the typed text."""
         await self.send_keys(pane_id, "Enter")
+
+    def add_start_listener(self, listener: Callable[[PaneRef], None]) -> None:
+        """Call `listener` with every program this client starts (new_session/new_window/respawn_pane)."""
+        self._start_listeners.append(listener)
+
+    def remove_start_listener(self, listener: Callable[[PaneRef], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._start_listeners.remove(listener)
+
+    def _started(self, ref: PaneRef) -> None:
+        self.nudge_reaper()  # starting a pane can swallow another pane's SIGCHLD (see below)
+        for listener in list(self._start_listeners):
+            listener(ref)
 
     def nudge_reaper(self) -> bool:
         """Send SIGCHLD to the tmux server so it collects exited panes it has not noticed yet.

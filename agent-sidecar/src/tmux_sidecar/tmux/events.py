@@ -9,8 +9,12 @@ from tmux (`list-panes -a -f #{pane_dead}`) and reports each ended process once.
 therefore cannot hide each other, and exits that happened while no watcher ran are reported on start.
 
 Backups: `%window-close`/`%unlinked-window-close` (a window closed, e.g. killed by someone) and `%exit`
-(the control connection ended, usually because the server did). The watcher also sends tmux a SIGCHLD every
-`reaper_interval` seconds: see ControlClient.nudge_reaper for the tmux bug this works around.
+(the control connection ended, usually because the server did).
+
+tmux sometimes misses the SIGCHLD of an exiting pane (see ControlClient.nudge_reaper); until it gets another
+one, the pane is dead without a status and pane-died does not fire. The watcher therefore watches the pid of
+every live pane through a pidfd and sends tmux a SIGCHLD as soon as (and shortly after) a program ends, and
+also every `reaper_interval` seconds for panes it could not watch (started by someone else, or no pidfd).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
 from .commands import command_line, window_target
-from .control import ControlClient, ControlClosedError, Subscription
+from .control import ControlClient, ControlClosedError, PaneRef, Subscription
 from .snapshot import PANE_FORMAT, PaneInfo, parse_panes
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 HOOK = "pane-died[4187]"
 CONTROL_WINDOW_NAME = "control"
 REAPER_INTERVAL = 0.1
+# After a watched program ends: nudge at once, and again in case tmux was busy losing that very signal.
+NUDGE_DELAYS = (0.0, 0.01, 0.05)
 _RENAMED = frozenset({"window-renamed", "unlinked-window-renamed"})
 _CLOSED = frozenset({"window-close", "unlinked-window-close"})
 
@@ -70,12 +78,59 @@ def install_commands(control_window_id: str) -> list[tuple[str, ...]]:
     ]
 
 
+class PidWatch:
+    """Calls `on_exit` when a watched process ends, through pidfds (Linux 5.3+; otherwise a no-op)."""
+
+    def __init__(self, on_exit: Callable[[], None]) -> None:
+        self._on_exit = on_exit
+        self._loop = asyncio.get_running_loop()
+        self._fds: dict[int, int] = {}  # pid → pidfd
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    def watch(self, pid: int | None) -> None:
+        if pid is None or pid in self._fds:
+            return
+        try:
+            fd = os.pidfd_open(pid)
+        except (OSError, AttributeError):  # gone already, another PID namespace, or not Linux
+            return
+        self._fds[pid] = fd
+        self._loop.add_reader(fd, self._ended, pid)
+
+    def _ended(self, pid: int) -> None:
+        self._forget(pid)
+        for delay in NUDGE_DELAYS:
+            timer = self._loop.call_later(delay, self._on_exit)
+            self._timers.add(timer)
+            self._loop.call_later(delay, self._timers.discard, timer)
+
+    def _forget(self, pid: int) -> None:
+        fd = self._fds.pop(pid)
+        self._loop.remove_reader(fd)
+        os.close(fd)
+
+    def close(self) -> None:
+        for pid in list(self._fds):
+            self._forget(pid)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+
+
 class ExitWatcher:
     """An async stream of ProcessEvents for one tmux server. Use `async with ExitWatcher(client) as w`."""
 
-    def __init__(self, client: ControlClient, *, reaper_interval: float | None = REAPER_INTERVAL) -> None:
+    def __init__(
+        self,
+        client: ControlClient,
+        *,
+        reaper_interval: float | None = REAPER_INTERVAL,
+        watch_pids: bool = True,
+    ) -> None:
         self._client = client
         self._reaper_interval = reaper_interval
+        self._watch_pids = watch_pids
+        self._pids: PidWatch | None = None
         self._events: asyncio.Queue[ProcessEvent] = asyncio.Queue()
         self._reported: dict[str, int | None] = {}  # pane id → pid of the exit already reported
         self._scan_wanted = asyncio.Event()
@@ -87,6 +142,11 @@ class ExitWatcher:
         subscription = self._client.subscribe()  # before anything can ring
         for result in await self._client.run_many(install_commands(self._client.info.control_window_id)):
             result.check()
+        if self._watch_pids:
+            self._pids = PidWatch(self._client.nudge_reaper)
+            self._client.add_start_listener(self._watch_started)
+            for pid in await self._client.list_panes("#{pane_pid}", filter="#{?pane_dead,0,1}"):
+                self._pids.watch(int(pid) if pid.isdigit() else None)
         self._scan_wanted.set()
         self._tasks = [
             asyncio.create_task(self._listen(subscription), name="tmux-exit-listen"),
@@ -97,7 +157,15 @@ class ExitWatcher:
                 asyncio.create_task(self._nudge_loop(self._reaper_interval), name="tmux-nudge")
             )
 
+    def _watch_started(self, ref: PaneRef) -> None:
+        if self._pids is not None:
+            self._pids.watch(ref.pid)
+
     async def stop(self) -> None:
+        self._client.remove_start_listener(self._watch_started)
+        if self._pids is not None:
+            self._pids.close()
+            self._pids = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
