@@ -19,10 +19,12 @@ import datetime
 import hashlib
 import json
 import logging
+import os
+import shutil
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tmux_orchestrator.api import (
@@ -38,7 +40,7 @@ from tmux_orchestrator.kube import Kube, KubeObject, Resource, is_not_found
 from tmux_orchestrator.kube.client import FIELD_MANAGER, WatchEvent, WatchEventType, micro_time
 
 from .agent_status import ProcessFacts, SupervisorFacts, compute_agent_status, rfc3339, status_patch
-from .classification import Classification, crash_evidence
+from .classification import Classification, crash_evidence, last_output_lines
 from .converge import ActionKind, ActionReason, DesiredAgent, ObservedWindow, TmuxAction, plan_windows
 from .delivery import (
     MAX_ATTEMPTS,
@@ -98,6 +100,9 @@ class AgentRecord:
     briefed_revision: str | None = None
     restarted_at: str | None = None
     started_at: datetime.datetime | None = None
+    # The tail of the last screen seen while the process lived: tmux can drop the final output of a pane
+    # whose process it reaps quickly, and the crash reason should still show what the agent last said.
+    last_lines: tuple[str, ...] = ()
 
     @property
     def uid(self) -> str:
@@ -259,9 +264,13 @@ class NodeAgent:
                 reading = self._classify(record, pane_snapshot)
                 if reading is not None:
                     self.readings[uid] = reading
-            if pane is not None and pane.dead and record.exit_decision is None:
-                self._record_exit(pane, now)  # an exit the watcher has not reported (e.g. before we started)
-            await self._report(record, window, pane, reading, moment)
+            if pane is not None and pane.exit_known and record.exit_decision is None:
+                # An exit the watcher has not reported (before we started, or while we were respawning).
+                self._record_exit(pane, time.time())
+            lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
+            await self._report(
+                record, window=window, pane=pane, reading=reading, now=moment, snapshot_lines=lines
+            )
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 await self._brief_if_needed(client, record, pane)
         await self._deliver_messages(client, moment)
@@ -356,20 +365,28 @@ class NodeAgent:
         )
         record.exit_decision = decision
         record.last_exit_code = exit_code
-        record.last_crash_reason = evidence.reason
+        record.last_crash_reason = evidence.reason + _not_found_hint(record.spec.template)
         record.failed = decision.action is RestartAction.GIVE_UP
         log.info("%s/%s %s; %s", record.namespace, record.name, evidence.reason, decision.message)
 
     async def _report(
         self,
         record: AgentRecord,
+        *,
         window: ObservedWindow | None,
         pane: PaneInfo | None,
         reading: Classification | None,
         now: datetime.datetime,
+        snapshot_lines: tuple[str, ...] = (),
     ) -> None:
-        if pane is not None and pane.dead and reading is not None and reading.crash is not None:
-            record.last_crash_reason = reading.crash.reason  # now with the last lines of its screen
+        if pane is not None and reading is not None:
+            if not pane.dead:
+                record.last_lines = last_output_lines(snapshot_lines) if snapshot_lines else record.last_lines
+            elif reading.crash is not None and record.exit_decision is not None:
+                crash = reading.crash
+                if not crash.last_lines and record.last_lines:
+                    crash = replace(crash, last_lines=record.last_lines)
+                record.last_crash_reason = crash.reason + _not_found_hint(record.spec.template)
         process = None
         if pane is not None:
             process = ProcessFacts(
@@ -692,6 +709,22 @@ def _windows(panes: tuple[PaneInfo, ...]) -> list[ObservedWindow]:
         )
         for pane in first.values()
     ]
+
+
+def _not_found_hint(template: AgentTemplate) -> str:
+    """tmux's child exits 1 without a word when exec fails; the reason then says what happened."""
+    missing = _missing_program(template)
+    return f" (command not found: {missing})" if missing is not None else ""
+
+
+def _missing_program(template: AgentTemplate) -> str | None:
+    """argv[0] when it cannot be found on the pane's PATH (the template's, else ours), else None."""
+    program = template.command[0]
+    path = _environment(template).get("PATH", os.environ.get("PATH", ""))
+    if "/" in program:
+        base = template.working_dir or os.getcwd()
+        return None if os.access(os.path.join(base, program), os.X_OK) else program
+    return None if shutil.which(program, path=path) else program
 
 
 def _environment(template: AgentTemplate) -> dict[str, str]:

@@ -1,0 +1,241 @@
+"""The node agent as a user sees it: Agents become tmux windows, and their status tells the truth.
+
+Real control plane, real `tmux-orchestrator sidecar` process, real tmux on a private socket, and the project's
+fake agent CLI in the panes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from support.kube import Kubectl, wait_for
+from support.processes import ProjectProcess, tmux
+
+FAKE = ["tmux-orchestrator", "fake-agent"]
+
+
+def agent(name: str, node: str, command: list[str] | None = None, **spec: Any) -> dict[str, Any]:
+    template = {"command": command or FAKE, "profile": "claude-code", **spec.pop("template", {})}
+    return {
+        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+        "kind": "Agent",
+        "metadata": {"name": name},
+        "spec": {
+            "teamRef": {"name": "team"},
+            "member": "dev",
+            "ordinal": 0,
+            "nodeName": node,
+            "session": "team",
+            "window": name,
+            "revision": "r1",
+            "template": template,
+            "recovery": {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120},
+            **spec,
+        },
+    }
+
+
+def status(kube: Kubectl, name: str) -> dict[str, Any]:
+    return dict(kube.get("agent", name).get("status") or {})
+
+
+def running(kube: Kubectl, name: str, timeout: float = 30) -> dict[str, Any]:
+    return dict(
+        wait_for(
+            lambda: (s := status(kube, name)).get("phase") == "Running" and s.get("ready") and s,
+            timeout=timeout,
+            message=f"{name} Running",
+        )
+    )
+
+
+def windows(socket: str) -> list[str]:
+    out = tmux(socket, "list-windows", "-a", "-F", "#{session_name}:#{window_name} #{pane_pid}").stdout
+    return sorted(line for line in out.splitlines() if not line.startswith("tmux-orchestrator:"))
+
+
+def test_agent_runs_in_a_window_with_pane_and_pid(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    current = running(kube, "a1")
+    assert current["paneId"].startswith("%")
+    assert current["pid"] > 0 and os.path.exists(f"/proc/{current['pid']}")
+    assert current["node"] == node_name and current["revision"] == "r1"
+    assert current["activity"] == "Idle"
+    assert windows(tmux_socket) == [f"team:a1 {current['pid']}"]
+    node = kube.get("tmuxnode", node_name)
+    ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+    assert ready["Ready"] == "True" and node["status"]["agents"] == 1
+    lease = kube.in_namespace("kube-node-lease").get("lease", f"tmuxnode-{node_name}")
+    assert lease["spec"]["holderIdentity"] == node_name
+
+
+def test_killed_process_is_crashed_then_restarted(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    first = running(kube, "a1")
+    os.kill(first["pid"], signal.SIGKILL)
+    crashed = wait_for(lambda: (s := status(kube, "a1")).get("phase") == "Crashed" and s, message="Crashed")
+    assert crashed["lastExitCode"] == 137
+    assert crashed["lastCrashReason"].startswith("killed by signal 9 (SIGKILL)")
+    assert crashed["ready"] is False and "pid" not in crashed
+    again = wait_for(
+        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"] and s,
+        message="restarted",
+    )
+    assert again["restartCount"] == first.get("restartCount", 0) + 1
+    assert again["paneId"] == first["paneId"]  # the same window, a new process
+
+
+def test_a_command_that_exits_at_once_backs_off_and_fails(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str
+) -> None:
+    # (A program that dies within microseconds can lose its last output inside tmux itself; this one
+    # lives long enough for tmux to read it.)
+    manifest = agent(
+        "bad", node_name, ["sh", "-c", "echo cannot start: missing config >&2; sleep 0.3; exit 3"]
+    )
+    manifest["spec"]["recovery"] = {
+        "backoffSeconds": 1,
+        "maxBackoffSeconds": 2,
+        "maxRestarts": 2,
+        "windowSeconds": 60,
+    }
+    kube.apply(manifest)
+    failed = wait_for(
+        lambda: (s := status(kube, "bad")).get("phase") == "Failed" and s, timeout=30, message="Failed"
+    )
+    assert failed["lastExitCode"] == 3
+    assert "exited with status 3" in failed["lastCrashReason"]
+    assert "cannot start: missing config" in failed["lastCrashReason"]
+    assert failed["restartCount"] == 2  # maxRestarts, then the circuit breaker: no hot loop
+    conditions = {c["type"]: c for c in failed["conditions"]}
+    assert conditions["Ready"]["status"] == "False" and conditions["Ready"]["reason"] == "Failed"
+
+
+def test_a_command_that_does_not_exist_says_so(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str
+) -> None:
+    kube.apply(agent("missing", node_name, ["no-such-agent-cli", "--flag"], restartPolicy="Never"))
+    crashed = wait_for(
+        lambda: (s := status(kube, "missing")).get("phase") == "Crashed" and s, message="Crashed"
+    )
+    assert crashed["lastExitCode"] == 1
+    assert "(command not found: no-such-agent-cli)" in crashed["lastCrashReason"]
+    assert crashed.get("restartCount", 0) == 0  # restartPolicy Never
+
+
+def test_restarted_sidecar_adopts_windows_without_duplicates(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    for name in ("a1", "a2"):
+        kube.apply(agent(name, node_name))
+    before = {name: running(kube, name)["pid"] for name in ("a1", "a2")}
+    listing = windows(tmux_socket)
+    sidecar.kill(signal.SIGKILL)
+    sidecar.start()
+    kube.apply(agent("a3", node_name))  # work arriving while it was down is picked up too
+    running(kube, "a3")
+    assert {name: status(kube, name)["pid"] for name in ("a1", "a2")} == before  # no healthy agent killed
+    after = windows(tmux_socket)
+    assert [w for w in after if not w.startswith("team:a3 ")] == listing
+    assert len(after) == 3
+
+
+def test_killed_tmux_server_is_recreated(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    first = running(kube, "a1")
+    tmux(tmux_socket, "kill-server")
+    again = wait_for(
+        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"] and s,
+        timeout=30,
+        message="recreated after the tmux server died",
+    )
+    assert windows(tmux_socket) == [f"team:a1 {again['pid']}"]
+
+
+def test_deleted_and_stopped_agents_lose_their_windows(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    kube.apply(agent("a2", node_name))
+    running(kube, "a1")
+    running(kube, "a2")
+    kube.run("delete", "agent", "a1")
+    kube.apply(agent("a2", node_name, desiredState="Stopped"))
+    wait_for(lambda: windows(tmux_socket) == [], message="windows closed")
+    wait_for(lambda: status(kube, "a2").get("phase") == "Stopped", message="a2 Stopped")
+
+
+def test_template_change_respawns_with_the_new_command(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    first = running(kube, "a1")
+    kube.apply(agent("a1", node_name, [*FAKE, "--title", "Second Revision"], revision="r2"))
+    wait_for(
+        lambda: (s := status(kube, "a1")).get("revision") == "r2" and s.get("phase") == "Running",
+        message="revision r2 running",
+    )
+    screen = tmux(tmux_socket, "capture-pane", "-p", "-t", first["paneId"]).stdout
+    assert "Second Revision" in screen
+    assert status(kube, "a1")["restartCount"] == first.get("restartCount", 0)  # not a crash
+
+
+def test_briefing_is_typed_once_when_first_ready(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "received.jsonl"
+    kube.apply(agent("a1", node_name, [*FAKE, "--log", str(log)], template={"briefing": "You are dev 0."}))
+    running(kube, "a1")
+    wait_for(lambda: log.exists() and log.read_text().strip(), message="briefing received")
+    wait_for(lambda: status(kube, "a1").get("briefedRevision") == "r1", message="briefedRevision")
+    received = [json.loads(line)["text"] for line in log.read_text().splitlines()]
+    assert received == ["You are dev 0."]
+
+
+HOSTILE = [
+    "plain words",
+    "semi; colons; ls -la; echo $HOME `whoami` $(id)",
+    "#{pane_id} #{session_name} #(date) ##",
+    "quotes 'single' \"double\" \\backslash\\",
+    "keys: Enter C-c Escape Tab",
+    "unicode ✓ — ünïcödé 🙂",
+]
+
+
+def test_messages_arrive_as_exactly_the_text_sent(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "received.jsonl"
+    kube.apply(agent("a1", node_name, [*FAKE, "--log", str(log)]))
+    running(kube, "a1")
+    for index, text in enumerate(HOSTILE):
+        kube.apply(
+            {
+                "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+                "kind": "AgentMessage",
+                "metadata": {"name": f"m{index}", "labels": {"orchestrator.tmux.dev/node": node_name}},
+                "spec": {"agent": "a1", "text": text, "deliver": "WhenIdle"},
+            }
+        )
+        delivered = wait_for(
+            lambda i=index: (
+                (s := kube.get("agentmessage", f"m{i}").get("status") or {}).get("phase")
+                in ("Delivered", "Failed")
+                and s
+            ),
+            message=f"message {index} delivered",
+        )
+        assert delivered["phase"] == "Delivered", delivered
+        assert delivered["agent"] == "a1" and delivered["attempts"] == 1 and delivered["deliveredAt"]
+    received = [json.loads(line)["text"] for line in log.read_text().splitlines()]
+    assert received == HOSTILE
