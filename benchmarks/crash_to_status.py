@@ -1,0 +1,167 @@
+"""Benchmark: process exit → Agent status Crashed, read back through the API server.
+
+A real control plane (`tmux-orchestrator dev`), the CRDs, one real node agent process (`tmux-orchestrator
+sidecar`) on its own tmux socket, and N fake agents. Each round SIGKILLs one agent's process and times how
+long until a watch on the API server delivers that Agent with status.phase Crashed. The node agent then
+restarts it (backoff 0 s is not allowed; backoffSeconds is 1), and the next round waits for Running.
+
+    .venv/bin/python benchmarks/crash_to_status.py [--agents 50] [--kills 60]
+
+Prints the latencies and writes JSON to benchmarks/results/crash_to_status.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.processes import start_sidecar, tmux  # noqa: E402
+from tmux_orchestrator.devcluster.cluster import start_cluster, stop_cluster  # noqa: E402
+from tmux_orchestrator.kube import Resource, connect  # noqa: E402
+from tmux_orchestrator.kube.client import WatchEventType  # noqa: E402
+
+NODE = "bench-node"
+SOCKET = "tmo-bench-crash"
+
+
+def agent(index: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+        "kind": "Agent",
+        "metadata": {"name": f"bench-dev-{index}", "namespace": "default"},
+        "spec": {
+            "teamRef": {"name": "bench"},
+            "member": "dev",
+            "ordinal": index,
+            "nodeName": NODE,
+            "session": "bench",
+            "window": f"dev-{index}",
+            "revision": "r1",
+            "template": {"command": ["tmux-orchestrator", "fake-agent"], "profile": "claude-code"},
+            "recovery": {
+                "backoffSeconds": 1,
+                "maxBackoffSeconds": 1,
+                "maxRestarts": 1000,
+                "windowSeconds": 60,
+            },
+        },
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
+    kube = await connect(str(kubeconfig))
+    async with kube:
+        statuses: dict[str, dict[str, Any]] = {}
+        changed = asyncio.Event()
+        crashed_at: dict[str, float] = {}
+
+        async def watch() -> None:
+            async for event in kube.watch(Resource.AGENTS, "default"):
+                objects = event.objects if event.type is WatchEventType.RESYNC else (event.object,)
+                for obj in objects:
+                    if obj is None:
+                        continue
+                    name = obj["metadata"]["name"]
+                    status = obj.get("status") or {}
+                    if status.get("phase") == "Crashed" and name not in crashed_at:
+                        crashed_at[name] = time.monotonic()
+                    statuses[name] = status
+                changed.set()
+
+        watcher = asyncio.create_task(watch())
+
+        async def until(predicate: Any, timeout: float = 120.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                changed.clear()
+                await asyncio.wait_for(changed.wait(), max(0.01, deadline - time.monotonic()))
+
+        started = time.monotonic()
+        await until(lambda: sum(1 for s in statuses.values() if s.get("phase") == "Running") == agents)
+        all_running = time.monotonic() - started
+        latencies: list[float] = []
+        for round_ in range(kills):
+            name = f"bench-dev-{round_ % agents}"
+            await until(
+                lambda n=name: statuses.get(n, {}).get("phase") == "Running" and statuses[n].get("pid")
+            )
+            crashed_at.pop(name, None)
+            pid = int(statuses[name]["pid"])
+            killed = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            await until(lambda n=name: n in crashed_at, timeout=30)
+            latencies.append(crashed_at[name] - killed)
+        watcher.cancel()
+    return {
+        "agents": agents,
+        "kills": kills,
+        "all_running_seconds": round(all_running, 2),
+        "crash_to_status_ms": {
+            "p50": round(statistics.median(latencies) * 1000, 1),
+            "p99": round(percentile(latencies, 0.99) * 1000, 1),
+            "max": round(max(latencies) * 1000, 1),
+            "mean": round(statistics.fmean(latencies) * 1000, 1),
+        },
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--kills", type=int, default=60)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp:
+        work = Path(tmp)
+        cluster = start_cluster(work / "cluster")
+        sidecar = None
+        try:
+            env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+            kubectl = [str(Path(sys.executable).parent / "kubectl")]
+            subprocess.run(
+                [*kubectl, "apply", "--server-side", "-f", str(REPO / "crds")], check=True, env=env
+            )
+            subprocess.run(
+                [*kubectl, "wait", "--for=condition=Established", "crd", "--all"], check=True, env=env
+            )
+            manifests = "---\n".join(yaml.safe_dump(agent(i)) for i in range(args.agents))
+            subprocess.run(
+                [*kubectl, "apply", "--server-side", "-f", "-"], input=manifests.encode(), check=True, env=env
+            )
+            sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, work)
+            result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills))
+        finally:
+            if sidecar is not None:
+                sidecar.stop()
+            tmux(SOCKET, "kill-server")
+            stop_cluster(work / "cluster", cluster=cluster)
+    out = REPO / "benchmarks" / "results" / "crash_to_status.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
