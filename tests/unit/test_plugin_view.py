@@ -1,0 +1,106 @@
+"""kubectl agentteam: the patches its verbs send and what `status` shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tmux_orchestrator.plugin_view import attach_command, control_patch, message_body, render_status
+
+PATCHES = [
+    ("promote", {"metadata": {"annotations": {"orchestrator.tmux.dev/promote": "n1"}}}),
+    ("abort", {"metadata": {"annotations": {"orchestrator.tmux.dev/abort": "n1"}}}),
+    ("restart", {"metadata": {"annotations": {"orchestrator.tmux.dev/restartedAt": "n1"}}}),
+    ("pause", {"spec": {"paused": True}}),
+    ("resume", {"spec": {"paused": False}}),
+]
+
+
+@pytest.mark.parametrize(("verb", "patch"), PATCHES, ids=[p[0] for p in PATCHES])
+def test_control_verbs_patch_annotations_or_paused(verb: str, patch: dict[str, Any]) -> None:
+    assert control_patch(verb, "n1") == patch
+
+
+def test_unknown_verb_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown verb"):
+        control_patch("explode", "n1")
+
+
+TEAM = {
+    "metadata": {"name": "web", "namespace": "ns"},
+    "spec": {
+        "strategy": {
+            "type": "Canary",
+            "canary": {
+                "steps": [
+                    {"name": "canary", "weight": 5},
+                    {"name": "beta", "weight": 50},
+                    {"name": "prod", "weight": 100},
+                ]
+            },
+        }
+    },
+    "status": {
+        "phase": "Progressing",
+        "ready": "3/4",
+        "node": "node-a",
+        "currentRevision": "new",
+        "stableRevision": "old",
+        "rollout": {"stage": "beta", "stepIndex": 1, "weight": 50, "message": "waiting 300s pause"},
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "AgentsNotReady", "message": "3/4 ready"}
+        ],
+    },
+}
+
+
+def _agent(name: str, revision: str, phase: str = "Running") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {"orchestrator.tmux.dev/revision": revision}},
+        "spec": {"nodeName": "node-a"},
+        "status": {"phase": phase, "activity": "Idle", "restartCount": 1},
+    }
+
+
+def test_status_shows_the_step_weights_and_agents_per_revision() -> None:
+    out = render_status(
+        TEAM, [_agent("web-dev-0", "new"), _agent("web-dev-1", "old"), _agent("web-pm-0", "old")]
+    )
+    assert "Steps:     canary 5% → [beta 50%] → prod 100%" in out
+    assert "stage beta, weight 50% — waiting 300s pause" in out
+    assert "  new: 1 (current)" in out and "  old: 2 (stable)" in out
+    assert "Ready:     False AgentsNotReady: 3/4 ready" in out
+    assert any(line.split()[:3] == ["web-dev-0", "new", "Running"] for line in out.splitlines())
+
+
+def test_send_routes_to_the_members_first_agent_when_known() -> None:
+    body = message_body(TEAM, "dev", "hello; #{x}", _agent("web-dev-0", "new"))
+    assert body["spec"] == {"team": "web", "member": "dev", "text": "hello; #{x}", "deliver": "WhenIdle"}
+    labels = body["metadata"]["labels"]
+    assert (
+        labels["orchestrator.tmux.dev/node"] == "node-a"
+        and labels["orchestrator.tmux.dev/agent"] == "web-dev-0"
+    )
+    unrouted = message_body(TEAM, "dev", "hi", None)["metadata"]["labels"]
+    assert "orchestrator.tmux.dev/node" not in unrouted  # the operator routes it once the agent exists
+
+
+ATTACH = [
+    (
+        "socket-name",
+        {"status": {"tmuxSocket": "agents"}},
+        ["tmux", "-L", "agents", "attach-session", "-t", "=web"],
+    ),
+    (
+        "socket-path",
+        {"status": {"tmuxSocket": "/run/tmux/s"}},
+        ["tmux", "-S", "/run/tmux/s", "attach-session", "-t", "=web"],
+    ),
+    ("default-socket", None, ["tmux", "attach-session", "-t", "=web"]),
+]
+
+
+@pytest.mark.parametrize(("node", "argv"), [a[1:] for a in ATTACH], ids=[a[0] for a in ATTACH])
+def test_attach_command(node: dict[str, Any] | None, argv: list[str]) -> None:
+    assert attach_command("web", node) == argv
