@@ -47,7 +47,7 @@ demo: install controlplane
 	bash examples/demo.sh
 
 demo-down: install
-	$(BIN)/tmux-orchestrator dev down --state-dir .dev/cluster
+	bash examples/demo-down.sh
 
 
 bench: install

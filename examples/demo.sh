@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
-# `make demo`: a local control plane, the CRDs and the demo team of simulated agents, from nothing.
+# `make demo`: from nothing to a running team of simulated agents on a local control plane.
+# Starts etcd + kube-apiserver + kube-controller-manager, installs the CRDs, runs the operator and one node
+# agent in the background, applies the demo team and waits until it is Ready. `make demo-down` stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
-STATE=.dev
-mkdir -p "$STATE"
-export KUBECONFIG="$PWD/$STATE/kubeconfig"
+ROOT=$PWD
+BIN=$ROOT/.venv/bin
+STATE=$ROOT/.dev
+SOCKET=tmux-orchestrator-demo
+mkdir -p "$STATE/logs"
+export KUBECONFIG=$STATE/kubeconfig
+export PATH=$BIN:$PATH  # the agents run `tmux-orchestrator fake-agent`
 
-"$BIN/tmux-orchestrator" dev up --state-dir "$STATE/cluster" --kubeconfig "$KUBECONFIG"
-"$BIN/kubectl" apply --server-side -f crds/
-"$BIN/kubectl" wait --for=condition=Established crd -l app.kubernetes.io/part-of=tmux-orchestrator --timeout=60s
-"$BIN/kubectl" apply --server-side -f examples/demo-team.yaml
-"$BIN/kubectl" get agentteams
+tmux-orchestrator dev up --state-dir "$STATE/cluster" --kubeconfig "$KUBECONFIG"
+kubectl apply --server-side -f crds/ >/dev/null
+kubectl wait --for=condition=Established crd -l app.kubernetes.io/part-of=tmux-orchestrator --timeout=60s >/dev/null
+
+start() {  # name, command...: run in the background once, remembering the pid for demo-down
+  local name=$1; shift
+  local pidfile=$STATE/$name.pid
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
+  nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+start operator tmux-orchestrator operator --metrics-port 0
+start sidecar tmux-orchestrator sidecar --node demo-node --tmux-socket "$SOCKET" --capacity 20
+
+kubectl apply --server-side -f examples/demo-team.yaml
+echo "waiting for the demo team to be Ready ..."
+kubectl wait --for=condition=Ready agentteam/demo --timeout=180s
+kubectl get agentteams,agents
 
 cat <<MSG
 
-The demo team is declared. Try:
-  export KUBECONFIG=$KUBECONFIG
-  $BIN/kubectl get agentteams -o wide
-  $BIN/kubectl explain agentteam.spec.members
-Stop everything with: make demo-down
+The demo team runs. Try:
+  export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
+  kubectl get agentteams -o wide; kubectl get agents -w
+  tmux -L $SOCKET attach -t demo            # watch the agents (detach: Ctrl-b d)
+  kubectl agentteam send demo pm "Status report, please"; kubectl get amsg
+  kill the PM: kill \$(kubectl get agent demo-pm-0 -o jsonpath='{.status.pid}')  # it comes back
+Logs: $STATE/logs/. Stop everything: make demo-down
 MSG
