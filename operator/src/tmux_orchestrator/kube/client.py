@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,10 +19,21 @@ from tmux_orchestrator.api.constants import GROUP, VERSION
 log = logging.getLogger(__name__)
 
 KubeObject = dict[str, Any]
+ListResult = tuple[list[KubeObject], str]
+"""Listed objects and the list's resourceVersion (to start a watch from)."""
 ApiError = ApiException
 FIELD_MANAGER = "tmux-orchestrator"
 _WATCH_TIMEOUT_SECONDS = 300
 _RETRY_SECONDS = 1.0
+_MAX_EVENT_NAME = 253
+
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+"""Where node agents keep their Leases (the kubelet's namespace for the same purpose)."""
+
+
+def node_lease_name(node: str) -> str:
+    """Name of the Lease a node agent renews for TmuxNode `node`."""
+    return f"tmuxnode-{node}"
 
 
 class Resource(StrEnum):
@@ -58,7 +70,25 @@ def is_not_found(error: BaseException) -> bool:
 
 
 def is_conflict(error: BaseException) -> bool:
+    """409: a stale resourceVersion or uid precondition, or a create of a name that exists."""
     return isinstance(error, ApiException) and error.status == 409
+
+
+def is_already_exists(error: BaseException) -> bool:
+    """409 from a create: the name is taken (as opposed to a failed precondition)."""
+    return is_conflict(error) and api_reason(error) == "AlreadyExists"
+
+
+def api_reason(error: BaseException) -> str | None:
+    """The machine-readable `reason` of the Status the API server answered with (Conflict, NotFound...)."""
+    if not isinstance(error, ApiException) or not error.body:
+        return None
+    try:
+        body = json.loads(error.body)
+    except (TypeError, ValueError):
+        return None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return str(reason) if reason else None
 
 
 def rfc3339(moment: datetime.datetime) -> str:
@@ -79,6 +109,17 @@ async def connect(kubeconfig: str | None = None) -> Kube:
             raise
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     return Kube(client.ApiClient(configuration))
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """How to list (and, with watch=True, watch) one collection: a generated list_* method and its leading
+    arguments. Methods of the typed APIs (Leases, ControllerRevisions) return models, which are turned into
+    the same plain dicts the custom-object methods return."""
+
+    method: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
+    typed: bool = False
 
 
 class Kube:
@@ -119,16 +160,22 @@ class Kube:
         *,
         field_selector: str | None = None,
         label_selector: str | None = None,
-    ) -> tuple[list[KubeObject], str]:
+    ) -> ListResult:
         """Objects and the list's resourceVersion (to start a watch from)."""
-        kwargs = _selectors(field_selector, label_selector)
+        return await self._list(self._custom_listing(resource, namespace), field_selector, label_selector)
+
+    def _custom_listing(self, resource: Resource, namespace: str | None) -> _Listing:
         if namespace is not None and resource.namespaced:
-            result = await self.custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, resource, **kwargs
-            )
-        else:
-            result = await self.custom.list_cluster_custom_object(GROUP, VERSION, resource, **kwargs)
-        return list(result.get("items", [])), str(result["metadata"].get("resourceVersion", ""))
+            return _Listing(self.custom.list_namespaced_custom_object, (GROUP, VERSION, namespace, resource))
+        return _Listing(self.custom.list_cluster_custom_object, (GROUP, VERSION, resource))
+
+    async def _list(
+        self, listing: _Listing, field_selector: str | None, label_selector: str | None
+    ) -> ListResult:
+        result = await listing.method(*listing.args, **_selectors(field_selector, label_selector))
+        if listing.typed:
+            result = self.api_client.sanitize_for_serialization(result)
+        return list(result.get("items") or []), str(result["metadata"].get("resourceVersion") or "")
 
     async def create(self, resource: Resource, body: KubeObject, namespace: str | None = None) -> KubeObject:
         if resource.namespaced:
@@ -155,10 +202,19 @@ class Kube:
         return dict(result)
 
     async def patch_status(
-        self, resource: Resource, name: str, status: Mapping[str, Any], namespace: str | None = None
+        self,
+        resource: Resource,
+        name: str,
+        status: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
     ) -> KubeObject:
-        """A JSON merge patch of the status subresource (None values delete fields)."""
-        body = {"status": dict(status)}
+        """A JSON merge patch of the status subresource (None values delete fields). With
+        `resource_version`, a precondition: 409 Conflict if the object changed since it was read."""
+        body: dict[str, Any] = {"status": dict(status)}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
         kwargs = {"_content_type": "application/merge-patch+json"}
         if resource.namespaced:
             result = await self.custom.patch_namespaced_custom_object_status(
@@ -170,12 +226,19 @@ class Kube:
             )
         return dict(result)
 
-    async def delete(self, resource: Resource, name: str, namespace: str | None = None) -> None:
+    async def delete(
+        self, resource: Resource, name: str, namespace: str | None = None, *, uid: str | None = None
+    ) -> None:
+        """Delete; already gone is fine. With `uid`, only that object: a newer one that reused the name
+        is left alone (409 Conflict)."""
+        kwargs: dict[str, Any] = {"body": _delete_options(uid)} if uid else {}
         try:
             if resource.namespaced:
-                await self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, resource, name)
+                await self.custom.delete_namespaced_custom_object(
+                    GROUP, VERSION, namespace, resource, name, **kwargs
+                )
             else:
-                await self.custom.delete_cluster_custom_object(GROUP, VERSION, resource, name)
+                await self.custom.delete_cluster_custom_object(GROUP, VERSION, resource, name, **kwargs)
         except ApiException as error:
             if error.status != 404:
                 raise
@@ -193,29 +256,27 @@ class Kube:
         An expired resourceVersion (410) or a broken connection leads to a fresh list and another RESYNC,
         never to a silently missed deletion.
         """
+        listing = self._custom_listing(resource, namespace)
+        async for event in self._list_and_watch(listing, resource, field_selector, label_selector):
+            yield event
+
+    async def _list_and_watch(
+        self, listing: _Listing, what: str, field_selector: str | None, label_selector: str | None
+    ) -> AsyncIterator[WatchEvent]:
         while True:
             try:
-                items, version = await self.list(
-                    resource, namespace, field_selector=field_selector, label_selector=label_selector
-                )
+                items, version = await self._list(listing, field_selector, label_selector)
                 yield WatchEvent(WatchEventType.RESYNC, objects=tuple(items))
-                async for event in self._watch_from(
-                    resource, namespace, version, field_selector, label_selector
-                ):
+                async for event in self._watch_from(listing, version, field_selector, label_selector):
                     yield event
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the API server restarted, the network dropped, 410 Gone...
-                log.info("watch of %s restarting after %s", resource, _describe(error))
+                log.info("watch of %s restarting after %s", what, _describe(error))
                 await asyncio.sleep(_RETRY_SECONDS)
 
     async def _watch_from(
-        self,
-        resource: Resource,
-        namespace: str | None,
-        version: str,
-        field_selector: str | None,
-        label_selector: str | None,
+        self, listing: _Listing, version: str, field_selector: str | None, label_selector: str | None
     ) -> AsyncIterator[WatchEvent]:
         kwargs: dict[str, Any] = {
             **_selectors(field_selector, label_selector),
@@ -224,19 +285,12 @@ class Kube:
             "allow_watch_bookmarks": True,
         }
         while True:
-            stream = watch.Watch()
-            if namespace is not None and resource.namespaced:
-                events = stream.stream(
-                    self.custom.list_namespaced_custom_object, GROUP, VERSION, namespace, resource, **kwargs
-                )
-            else:
-                events = stream.stream(
-                    self.custom.list_cluster_custom_object, GROUP, VERSION, resource, **kwargs
-                )
+            events = watch.Watch().stream(listing.method, *listing.args, **kwargs)
             async with events:
                 async for raw in events:
                     kind = raw["type"]
-                    obj = raw["object"]
+                    # Typed APIs deserialize `object` into a model and keep the dict as `raw_object`.
+                    obj = raw.get("raw_object", raw["object"])
                     if kind == "ERROR":
                         raise ApiException(
                             status=obj.get("code", 500), reason=obj.get("message", "watch error")
@@ -271,6 +325,18 @@ class Kube:
             _content_type="application/apply-patch+yaml",
         )
 
+    async def list_leases(self, namespace: str, *, label_selector: str | None = None) -> ListResult:
+        listing = _Listing(self.coordination.list_namespaced_lease, (namespace,), typed=True)
+        return await self._list(listing, None, label_selector)
+
+    async def watch_leases(
+        self, namespace: str, *, label_selector: str | None = None
+    ) -> AsyncIterator[WatchEvent]:
+        """Leases of one namespace, as `watch` does for our resources (RESYNC first, forever)."""
+        listing = _Listing(self.coordination.list_namespaced_lease, (namespace,), typed=True)
+        async for event in self._list_and_watch(listing, "leases", None, label_selector):
+            yield event
+
     async def read_lease(self, name: str, namespace: str) -> KubeObject | None:
         try:
             lease = await self.coordination.read_namespaced_lease(name, namespace)
@@ -290,14 +356,19 @@ class Kube:
         action: str,
         reporter: str,
         now: datetime.datetime,
-    ) -> None:
-        """An events.k8s.io/v1 Event about `regarding` (a full object: apiVersion, kind, metadata)."""
+        name: str | None = None,
+    ) -> bool:
+        """An events.k8s.io/v1 Event about `regarding` (a full object: apiVersion, kind, metadata).
+
+        With `name`, the event is posted at most once: a second post of the same name is an AlreadyExists,
+        answered with False (so a replayed reconcile does not repeat its events)."""
         metadata = regarding["metadata"]
         namespace = metadata.get("namespace") or "default"
+        identity = {"name": name[:_MAX_EVENT_NAME]} if name else {"generateName": f"{metadata['name']}."}
         body = {
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "metadata": {**identity, "namespace": namespace},
             "eventTime": micro_time(now),
             "type": type_,
             "reason": reason,
@@ -313,7 +384,57 @@ class Kube:
                 "uid": metadata.get("uid"),
             },
         }
-        await self.events.create_namespaced_event(namespace, body)
+        try:
+            await self.events.create_namespaced_event(namespace, body)
+        except ApiException as error:
+            if name and is_already_exists(error):
+                return False
+            raise
+        return True
+
+    # -- controller revisions -----------------------------------------------------------------------------
+
+    def _revision_listing(self, namespace: str | None) -> _Listing:
+        if namespace is None:
+            return _Listing(self.apps.list_controller_revision_for_all_namespaces, (), typed=True)
+        return _Listing(self.apps.list_namespaced_controller_revision, (namespace,), typed=True)
+
+    async def list_controller_revisions(
+        self, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> ListResult:
+        return await self._list(self._revision_listing(namespace), None, label_selector)
+
+    async def watch_controller_revisions(
+        self, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> AsyncIterator[WatchEvent]:
+        listing = self._revision_listing(namespace)
+        async for event in self._list_and_watch(listing, "controllerrevisions", None, label_selector):
+            yield event
+
+    async def create_controller_revision(self, body: Mapping[str, Any]) -> KubeObject:
+        namespace = body["metadata"]["namespace"]
+        result = await self.apps.create_namespaced_controller_revision(namespace, dict(body))
+        return dict(self.api_client.sanitize_for_serialization(result))
+
+    async def patch_controller_revision(
+        self, name: str, namespace: str, patch: Mapping[str, Any]
+    ) -> KubeObject:
+        """A JSON merge patch (ControllerRevision data is immutable; `revision` is not)."""
+        result = await self.apps.patch_namespaced_controller_revision(
+            name, namespace, dict(patch), _content_type="application/merge-patch+json"
+        )
+        return dict(self.api_client.sanitize_for_serialization(result))
+
+    async def delete_controller_revision(self, name: str, namespace: str) -> None:
+        try:
+            await self.apps.delete_namespaced_controller_revision(name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+
+def _delete_options(uid: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
 
 
 def _selectors(field_selector: str | None, label_selector: str | None) -> dict[str, str]:

@@ -1,0 +1,345 @@
+"""The operator's control loops: watches feed the caches, changes trigger per-team reconciles and message
+routing, each a level-triggered pass over what is observed now.
+
+`reconcile_team` is the one way a team is acted on, whoever asks: kopf's AgentTeam handlers, an Agent of
+the team changing, its node or that node's Lease changing liveness, the timer the previous pass asked for
+(plan.requeue_after), or the periodic resync. Passes over one team never overlap (WorkQueue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from tmux_orchestrator.api.constants import LABEL_NODE, LABEL_TEAM
+from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, plan_team
+from tmux_orchestrator.core.naming import short_hash
+from tmux_orchestrator.kube.client import (
+    NODE_LEASE_NAMESPACE,
+    ApiError,
+    Kube,
+    KubeObject,
+    Resource,
+    is_conflict,
+    is_not_found,
+)
+
+from .apply import EventPoster, apply_team_plan
+from .cache import Change, ObjectKey, follow, object_key
+from .metrics import (
+    AGENTS,
+    MESSAGE_ROUTES,
+    NOTIFICATIONS,
+    RECONCILE_ERRORS,
+    RECONCILE_SECONDS,
+    RECONCILES,
+    Verb,
+    count_write,
+    track_phases,
+)
+from .observe import BY_TARGET, ClusterCaches, agent_node, lease_is_live, observe_team, team_key
+from .routing import MessageTarget, RouteOutcome, message_phase, route_message, target_agent
+from .workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+STALE_RETRY_SECONDS: Final = 0.5
+"""After a 409 or 404 the pass was planned from a stale picture: look again shortly (the watch that
+brings the news usually triggers the next pass even sooner)."""
+INVALID_RETRY_SECONDS: Final = 60.0
+REQUEUE_MARGIN_SECONDS: Final = 0.5
+"""Added to timers: a Lease is still live at its exact expiry instant, a pause still running at its end."""
+IDLE_REQUEUE_FLOOR_SECONDS: Final = 1.0
+"""A plan that writes nothing yet asks to run again at once must not spin."""
+
+
+class ReconcileResult(StrEnum):
+    UNCHANGED = "unchanged"
+    APPLIED = "applied"
+    STALE = "stale"
+    GONE = "gone"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    namespaces: tuple[str, ...] = ()
+    """Namespaces served; empty: all of them."""
+    team_workers: int = 4
+    route_workers: int = 2
+    resync_seconds: float = 300.0
+    """How often every team is reconciled and the team cache checked against the API server anyway."""
+
+
+class Controller:
+    def __init__(self, kube: Kube, config: ControllerConfig) -> None:
+        self.kube = kube
+        self.config = config
+        self.caches = ClusterCaches()
+        self.events = EventPoster(kube)
+        self.teams: WorkQueue[ObjectKey] = WorkQueue(
+            "teams", self.reconcile_team, workers=config.team_workers
+        )
+        self.routes: WorkQueue[ObjectKey] = WorkQueue(
+            "messages", self.sync_message_route, workers=config.route_workers
+        )
+        scopes: tuple[str | None, ...] = config.namespaces or (None,)
+        for cache in (self.caches.agents, self.caches.revisions, self.caches.messages):
+            cache.expect_scopes(scopes)
+        self.caches.teams.subscribe(self._team_changed)
+        self.caches.agents.subscribe(self._agent_changed)
+        self.caches.agents.subscribe(track_phases(AGENTS, _status_phase))
+        self.caches.nodes.subscribe(self._node_changed)
+        self.caches.leases.subscribe(self._lease_changed)
+        self.caches.revisions.subscribe(self._revision_changed)
+        self.caches.messages.subscribe(self._message_changed)
+        self.caches.messages.subscribe(track_phases(NOTIFICATIONS, _notification_phase))
+
+    # -- running ------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Watch; once every cache has its first full listing, reconcile and route. Until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for name, coroutine in self._watches():
+                group.create_task(coroutine, name=f"watch-{name}")
+            while not self.caches.synced:
+                await asyncio.sleep(0.05)
+            log.info("caches synced; reconciling %d team(s)", len(self.caches.teams))
+            group.create_task(self.teams.run(), name="team-workers")
+            group.create_task(self.routes.run(), name="route-workers")
+            group.create_task(self._resync_forever(), name="resync")
+
+    def _watches(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        kube, caches = self.kube, self.caches
+        scopes: tuple[str | None, ...] = self.config.namespaces or (None,)
+        watches: list[tuple[str, Coroutine[Any, Any, None]]] = [
+            ("tmuxnodes", follow(caches.nodes, kube.watch(Resource.TMUX_NODES))),
+            (
+                "leases",
+                follow(caches.leases, kube.watch_leases(NODE_LEASE_NAMESPACE, label_selector=LABEL_NODE)),
+            ),
+        ]
+        for scope in scopes:
+            where = scope or "all"
+            watches += [
+                (f"agents-{where}", follow(caches.agents, kube.watch(Resource.AGENTS, scope), scope)),
+                (
+                    f"revisions-{where}",
+                    follow(
+                        caches.revisions,
+                        kube.watch_controller_revisions(scope, label_selector=LABEL_TEAM),
+                        scope,
+                    ),
+                ),
+                (
+                    f"messages-{where}",
+                    follow(caches.messages, kube.watch(Resource.AGENT_MESSAGES, scope), scope),
+                ),
+            ]
+        return watches
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.resync_seconds)
+            try:
+                await self.resync_teams()
+            except ApiError as error:
+                log.warning("team resync failed: HTTP %s %s", error.status, error.reason)
+
+    async def resync_teams(self) -> None:
+        """Drop teams whose deletion a broken watch hid, and give every team a pass."""
+        listed: set[ObjectKey] = set()
+        for scope in self.config.namespaces or (None,):
+            items, _ = await self.kube.list(Resource.AGENT_TEAMS, scope)
+            listed.update(object_key(item) for item in items)
+        for team in self.caches.teams:
+            key = object_key(team)
+            if key in listed:
+                continue
+            try:
+                self.caches.teams.put(await self.kube.get(Resource.AGENT_TEAMS, key.name, key.namespace))
+            except ApiError as error:
+                if not is_not_found(error):
+                    raise
+                log.info("team %s/%s is gone", *key)
+                self.caches.teams.remove(team)
+        for team in self.caches.teams:
+            self.teams.add(object_key(team))
+
+    # -- AgentTeams, from kopf -----------------------------------------------------------------------------
+
+    def team_event(self, event_type: str | None, body: KubeObject) -> None:
+        """An AgentTeam watch event as kopf delivers it (type None during its initial listing)."""
+        if event_type == "DELETED":
+            self.caches.teams.remove(body)
+        else:
+            self.caches.teams.put(body)
+
+    # -- reconciling ---------------------------------------------------------------------------------------
+
+    async def reconcile_team(self, key: ObjectKey) -> float | None:
+        """One pass: observe → plan → apply. Returns when the team wants its next pass."""
+        started = time.perf_counter()
+        result, requeue = ReconcileResult.FAILED, None
+        try:
+            result, requeue = await self._reconcile(key)
+        except ApiError as error:
+            RECONCILE_ERRORS.labels(error=f"HTTP {error.status}").inc()
+            raise
+        except Exception as error:
+            RECONCILE_ERRORS.labels(error=type(error).__name__).inc()
+            raise
+        finally:
+            RECONCILE_SECONDS.observe(time.perf_counter() - started)
+            RECONCILES.labels(result=result.value).inc()
+        return requeue
+
+    async def _reconcile(self, key: ObjectKey) -> tuple[ReconcileResult, float | None]:
+        try:
+            observed = observe_team(self.caches, key, datetime.now(UTC))
+        except ValidationError as error:
+            RECONCILE_ERRORS.labels(error="Invalid").inc()
+            log.error("team %s/%s: an observed object does not match its schema: %s", *key, error)
+            return ReconcileResult.INVALID, INVALID_RETRY_SECONDS
+        team = self.caches.teams.get(key)
+        if observed is None or team is None:
+            self.teams.forget(key)
+            return ReconcileResult.GONE, None
+        plan = plan_team(observed)
+        if plan.writes_nothing:
+            for event in plan.events:  # level events: posted once, remembered
+                await self.events.post_team_event(team, event, self.caches)
+            return ReconcileResult.UNCHANGED, _requeue(plan.requeue_after, IDLE_REQUEUE_FLOOR_SECONDS)
+        try:
+            await apply_team_plan(self.kube, self.caches, self.events, plan, team)
+        except ApiError as error:
+            if not (is_conflict(error) or is_not_found(error)):
+                raise
+            RECONCILE_ERRORS.labels(error="Conflict" if is_conflict(error) else "NotFound").inc()
+            log.info(
+                "team %s/%s: planned from a stale picture (HTTP %s); observing again", *key, error.status
+            )
+            return ReconcileResult.STALE, STALE_RETRY_SECONDS
+        return ReconcileResult.APPLIED, _requeue(plan.requeue_after, 0.0)
+
+    # -- routing messages ----------------------------------------------------------------------------------
+
+    async def sync_message_route(self, key: ObjectKey) -> float | None:
+        """Label one AgentMessage with its target agent and that agent's node (see routing)."""
+        message = self.caches.messages.get(key)
+        if message is None:
+            return None
+        name = target_agent(message.get("spec") or {})
+        agent = self.caches.agents.get(ObjectKey(key.namespace, name)) if name else None
+        target = MessageTarget(name, agent_node(agent)) if name and agent else None
+        decision = route_message(message, target)
+        if decision.labels:
+            count_write(Verb.PATCH, Resource.AGENT_MESSAGES)
+            patch = {"metadata": {"labels": dict(decision.labels)}}
+            try:
+                routed = await self.kube.patch(Resource.AGENT_MESSAGES, key.name, patch, key.namespace)
+            except ApiError as error:
+                if is_not_found(error):
+                    return None
+                raise
+            self.caches.messages.put(routed)
+            MESSAGE_ROUTES.labels(outcome=decision.outcome.value).inc()
+            log.info("message %s/%s %s to %s", *key, decision.outcome.value.lower(), dict(decision.labels))
+        elif decision.outcome is RouteOutcome.TARGET_MISSING:
+            await self.events.post(
+                message,
+                name=f"{key.name}.{short_hash(decision.outcome, decision.target or '')}",
+                type_=EventType.WARNING,
+                reason=decision.outcome.value,
+                action="Route",
+                note=f"no Agent {decision.target} in namespace {key.namespace}: the message waits for it",
+            )
+        return None
+
+    # -- triggers (cache listeners) ------------------------------------------------------------------------
+
+    def _team_changed(self, _kind: str, change: Change) -> None:
+        self.teams.add(object_key(change.current))
+
+    def _agent_changed(self, _kind: str, change: Change) -> None:
+        agent = change.current
+        team = team_key(agent)
+        if team is not None:
+            self.teams.add(team)
+        old_node = agent_node(change.old) if change.old is not None else None
+        new_node = agent_node(change.new) if change.new is not None else None
+        if change.old is not None and change.new is not None and old_node == new_node:
+            return
+        if old_node is not None and old_node != new_node:  # room was freed on old_node
+            self._wake_pending_teams()
+        for message in self.caches.messages.lookup(BY_TARGET, object_key(agent)):
+            self.routes.add(object_key(message))
+
+    def _node_changed(self, _kind: str, change: Change) -> None:
+        self._wake_node(object_key(change.current).name)
+
+    def _lease_changed(self, _kind: str, change: Change) -> None:
+        # A renewal of a live Lease changes nothing; only a node turning live or lost matters. Expiry itself
+        # causes no event: each team's pass asks for a timer at its node's Lease end (requeue_after).
+        now = datetime.now(UTC)
+        if lease_is_live(change.old, now) == lease_is_live(change.new, now):
+            return
+        node = ((change.current.get("metadata") or {}).get("labels") or {}).get(LABEL_NODE)
+        if node:
+            self._wake_node(str(node))
+
+    def _revision_changed(self, _kind: str, change: Change) -> None:
+        team = team_key(change.current)
+        if team is not None:
+            self.teams.add(team)
+
+    def _message_changed(self, _kind: str, change: Change) -> None:
+        message = change.current
+        labels = (message.get("metadata") or {}).get("labels") or {}
+        phase_changed = (
+            change.old is None or change.new is None or message_phase(change.old) != message_phase(change.new)
+        )
+        team = team_key(message)
+        if labels.get(LABEL_NOTIFICATION) and team is not None and phase_changed:
+            self.teams.add(team)
+        if change.new is not None:
+            self.routes.add(object_key(message))
+
+    def _wake_node(self, node: str) -> None:
+        for team in self.caches.teams_on_node(node):
+            self.teams.add(team)
+        self._wake_pending_teams()
+
+    def _wake_pending_teams(self) -> None:
+        for team in self.caches.unplaced_teams():
+            self.teams.add(team)
+
+
+def _requeue(seconds: float | None, floor: float) -> float | None:
+    if seconds is None:
+        return None
+    return max(seconds + (REQUEUE_MARGIN_SECONDS if seconds > 0 else 0.0), floor)
+
+
+def _status_phase(agent: dict[str, object]) -> str | None:
+    status = agent.get("status")
+    phase = status.get("phase") if isinstance(status, dict) else None
+    return str(phase) if phase else "Pending"
+
+
+def _notification_phase(message: dict[str, object]) -> str | None:
+    metadata = message.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    if not isinstance(labels, dict) or not labels.get(LABEL_NOTIFICATION):
+        return None
+    phase = message_phase(message)
+    return phase.value if phase else "Pending"

@@ -1,0 +1,117 @@
+"""A keyed work queue, as controllers use: one worker at a time per key, triggers coalesced, delays.
+
+`add(key)` asks for a pass over `key` now, `add(key, delay)` later; the earliest request wins. A key being
+processed is not handed to a second worker: a request that arrives meanwhile makes it due again once the
+running pass ends, so every change is followed by at least one pass that started after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+Processor = Callable[[K], Awaitable[float | None]]
+"""Handles one key; returns seconds until the key needs another pass (None: only when triggered)."""
+
+
+class WorkQueue(Generic[K]):
+    def __init__(
+        self,
+        name: str,
+        processor: Processor[K],
+        *,
+        workers: int = 4,
+        backoff: tuple[float, float] = (0.5, 60.0),
+    ) -> None:
+        self.name = name
+        self._processor = processor
+        self._workers = workers
+        self._backoff_first, self._backoff_max = backoff
+        self._due: dict[K, float] = {}
+        self._heap: list[tuple[float, int, K]] = []
+        self._order = itertools.count()
+        self._processing: set[K] = set()
+        self._again: dict[K, float] = {}
+        self._failures: dict[K, int] = {}
+        self._wakeup = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def add(self, key: K, delay: float = 0.0) -> None:
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(delay, 0.0)
+        if key in self._processing:
+            self._again[key] = min(at, self._again.get(key, at))
+            return
+        if key in self._due and self._due[key] <= at:
+            return
+        self._due[key] = at
+        heapq.heappush(self._heap, (at, next(self._order), key))
+        self._wakeup.set()
+
+    def forget(self, key: K) -> None:
+        """Drop pending passes and the failure history of a key whose object is gone."""
+        self._due.pop(key, None)
+        self._again.pop(key, None)
+        self._failures.pop(key, None)
+
+    async def run(self) -> None:
+        """Process keys until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for number in range(self._workers):
+                group.create_task(self._worker(), name=f"{self.name}-worker-{number}")
+
+    async def _next(self) -> K:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._heap:
+                at, _, key = self._heap[0]
+                if self._due.get(key) != at:  # superseded by an earlier request, or forgotten
+                    heapq.heappop(self._heap)
+                    continue
+                wait = at - loop.time()
+                if wait > 0:
+                    break
+                heapq.heappop(self._heap)
+                del self._due[key]
+                self._processing.add(key)
+                return key
+            timeout = self._heap[0][0] - loop.time() if self._heap else None
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self._next()
+            requeue: float | None
+            try:
+                requeue = await self._processor(key)
+                self._failures.pop(key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures = self._failures.get(key, 0) + 1
+                self._failures[key] = failures
+                requeue = min(self._backoff_first * 2 ** (failures - 1), self._backoff_max)
+                log.exception(
+                    "%s: pass over %s failed (%d in a row); again in %.1fs", self.name, key, failures, requeue
+                )
+            finally:
+                self._processing.discard(key)
+            again = self._again.pop(key, None)
+            loop = asyncio.get_running_loop()
+            if again is not None:
+                self.add(key, again - loop.time())
+            if requeue is not None:
+                self.add(key, requeue)
