@@ -45,6 +45,12 @@ async def test_a_failed_command_does_not_shift_later_replies(tmux: ControlClient
         await tmux.run("kill-session", "-t", "=does-not-exist")
 
 
+async def test_an_empty_batch_sends_nothing(tmux: ControlClient) -> None:
+    # An empty line would make tmux detach the control client.
+    assert await tmux.run_many([]) == []
+    assert await tmux.display("still here") == "still here"
+
+
 async def test_server_info(tmux: ControlClient) -> None:
     assert tmux.info.version.startswith("3.")
     assert tmux.info.control_window_id.startswith("@")

@@ -65,3 +65,19 @@ def test_unescape_output() -> None:
 
 def test_stray_lines_outside_blocks_are_ignored() -> None:
     assert feed_all(["hello", ""]) == []
+
+
+def test_feed_lines_equals_feeding_one_by_one() -> None:
+    lines = [
+        "%begin 1 2 1",
+        "a",
+        "%end 1 3 1",
+        "%end 1 2 1",
+        "%window-close @1",
+        "x",
+        "%begin 1 4 0",
+        "%end 1 4 0",
+    ]
+    one_by_one = feed_all(lines)
+    assert ControlParser().feed_lines(lines) == one_by_one
+    assert len(one_by_one) == 3

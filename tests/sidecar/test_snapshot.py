@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+
+import pytest
 
 from tmux_orchestrator.api.agent import Activity
 from tmux_sidecar.profiles import load_profile
@@ -13,8 +16,10 @@ from tmux_sidecar.tmux.snapshot import (
     PANE_FORMAT,
     REVISION_OPTION,
     PaneInfo,
+    ServerSnapshot,
     parse_panes,
     take_snapshot,
+    unchanged_since,
 )
 
 from .conftest import SESSION, fake_agent, screen_contains
@@ -27,8 +32,8 @@ def record(*values: str) -> str:
 
 
 def test_parse_a_record() -> None:
-    values = ["%3", "@2", "team", "dev-0", "1", "0", "4242", "1", "", "9", "1700000000", "claude", "0"]
-    values += ["120", "40", "5", "39", "1700000001", "uid-1", "r7", ""]
+    values = ["%3", "@2", "team", "dev-0", "0", "4242", "1", "", "9", "1700000000", "claude", "1700000001"]
+    values += ["uid-1", "r7", ""]
     assert len(values) == FIELDS
     (pane,) = parse_panes([record(*values)])
     assert (pane.pane_id, pane.window_id, pane.session_name, pane.window_name) == (
@@ -50,7 +55,7 @@ def test_parse_a_record() -> None:
 
 
 def test_a_newline_in_a_value_does_not_shift_records() -> None:
-    base = ["0", "0", "1", "0", "", "", "", "bash", "0", "80", "24", "0", "0", "", "", "", ""]
+    base = ["0", "1", "0", "", "", "", "bash", "", "", "", ""]
     first = record("%1", "@1", "s", "name with\nnewline", *base)
     second = record("%2", "@2", "s", "plain", *base)
     lines = (first + "\n" + second).split("\n")  # as tmux prints them: one line per record, split again
@@ -126,3 +131,41 @@ async def test_session_scope(tmux: ControlClient) -> None:
     await tmux.new_session("other")
     snapshot = await take_snapshot(tmux, session="other")
     assert {pane.session_name for pane in snapshot.panes} == {"other"}
+
+
+def pane_record(pane_id: str, pid: str, dead: str, activity: str) -> str:
+    return record(pane_id, "@1", "s", "w", "0", pid, dead, "", "", "", "claude", activity, "u", "r", "")
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        pytest.param(pane_record("%1", "10", "0", "99"), True, id="quiet-since-before"),
+        pytest.param(pane_record("%1", "10", "0", "100"), False, id="output-in-the-same-second"),
+        pytest.param(pane_record("%1", "10", "0", "101"), False, id="output-after"),
+        pytest.param(pane_record("%1", "11", "0", "99"), False, id="new-process"),
+        pytest.param(pane_record("%1", "10", "1", "99"), False, id="died"),
+        pytest.param(pane_record("%2", "10", "0", "99"), False, id="not-seen-before"),
+        pytest.param(pane_record("%1", "10", "0", ""), False, id="activity-unknown"),
+    ],
+)
+def test_unchanged_since(now: str, expected: bool) -> None:
+    (before,) = parse_panes([pane_record("%1", "10", "0", "99")])
+    previous = ServerSnapshot(taken_at=100.7, panes=(before,), screens={"%1": ("old screen",)})
+    (pane,) = parse_panes([now])
+    assert unchanged_since(previous, pane) is expected
+
+
+async def test_a_pass_reuses_screens_that_cannot_have_changed(tmux: ControlClient) -> None:
+    quiet = await tmux.new_window(SESSION, "quiet", fake_agent())
+    ticking = await tmux.new_window(SESSION, "ticking", fake_agent("--step", "busy"))
+    await screen_contains(tmux, quiet.pane_id, "? for shortcuts")
+    await screen_contains(tmux, ticking.pane_id, "esc to interrupt")
+    first = await take_snapshot(tmux)
+    # Fake, recognisable screens in `first`: whatever is kept in the next pass comes from here.
+    marked = ServerSnapshot(first.taken_at + 1.5, first.panes, {k: ("kept",) for k in first.screens})
+    await asyncio.sleep(2.2)  # the quiet agent prints nothing; the busy one ticks every second
+    second = await take_snapshot(tmux, previous=marked)
+    assert second.screens[quiet.pane_id] == ("kept",)
+    assert second.screens[ticking.pane_id] != ("kept",)
+    assert any("esc to interrupt" in line for line in second.screens[ticking.pane_id])

@@ -138,6 +138,7 @@ class FakeAgent:
         self.in_paste = False
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.dirty = True
+        self.drawn: list[str] = []  # what the terminal shows now
         self.fd = sys.stdin.fileno()
         self.is_tty = os.isatty(self.fd)
 
@@ -308,9 +309,19 @@ class FakeAgent:
             width, height = size.columns, size.lines
         except OSError:
             width, height = 80, 24
-        text = "\x1b[H\x1b[2J" + "\n".join(self.screen_lines(width, height))
+        lines = self.screen_lines(width, height)
+        if len(lines) != len(self.drawn):
+            self.drawn = [""] * len(lines)
+            parts = ["\x1b[H\x1b[2J"]
+        else:
+            parts = []
+        # Only rows that changed are rewritten, like a real terminal UI: a ticking spinner costs one row.
+        for row, line in enumerate(lines):
+            if line != self.drawn[row]:
+                parts.append(f"\x1b[{row + 1};1H{line}\x1b[K")
+        self.drawn = lines
         with contextlib.suppress(OSError):
-            os.write(sys.stdout.fileno(), text.encode())
+            os.write(sys.stdout.fileno(), "".join(parts).encode())
         self.dirty = False
 
     # --- terminal ---------------------------------------------------------------------------------

@@ -241,7 +241,13 @@ class ControlClient:
         return result.check()
 
     async def run_many(self, commands: Sequence[Sequence[str]]) -> list[CommandResult]:
-        """Send every command at once and wait for all replies (in order). Failures do not raise here."""
+        """Send every command at once and wait for all replies (in order). Failures do not raise here.
+
+        Cancelling the wait is safe (later replies still go to the right commands); wrap it in
+        asyncio.wait_for for a timeout.
+        """
+        if not commands:
+            return []  # an empty line would detach a control client
         if self.closed:
             raise ControlClosedError(f"tmux control connection closed {self._exit_reason}".strip())
         stdin = self._process.stdin
@@ -257,8 +263,11 @@ class ControlClient:
             lines.append(line)
         # Registering futures and writing happen without an await in between, so the order of
         # _pending is the order tmux sees the commands in even with concurrent callers.
-        stdin.write(("\n".join(lines) + "\n").encode())
-        await stdin.drain()
+        try:
+            stdin.write(("\n".join(lines) + "\n").encode())
+            await stdin.drain()
+        except ConnectionError:
+            pass  # tmux went away: the reader fails every pending command when it sees the end
         return list(await asyncio.gather(*futures))
 
     def subscribe(self) -> Subscription:
@@ -283,12 +292,12 @@ class ControlClient:
                 data = partial + chunk
                 cut = data.rfind(b"\n") + 1
                 partial = data[cut:]
-                for line in data[:cut].decode("utf-8", "replace").split("\n")[:-1]:
-                    self._handle(self._parser.feed(line))
+                for item in self._parser.feed_lines(data[:cut].decode("utf-8", "replace").split("\n")[:-1]):
+                    self._handle(item)
         finally:
             self._finish()
 
-    def _handle(self, item: Reply | Notification | None) -> None:
+    def _handle(self, item: Reply | Notification) -> None:
         if isinstance(item, Reply):
             if not item.from_this_client:
                 if not self._attached.done():
@@ -300,7 +309,7 @@ class ControlClient:
             command, future = self._pending.popleft()
             if not future.done():  # the caller may have given up waiting
                 future.set_result(CommandResult(command, item.lines, item.failed))
-        elif isinstance(item, Notification):
+        else:
             if item.name == "exit":
                 self._exit_reason = item.args[0] if item.args else ""
             for subscriber in self._subscribers:

@@ -81,7 +81,7 @@ def install_commands(control_window_id: str) -> list[tuple[str, ...]]:
 class PidWatch:
     """Calls `on_exit` when a watched process ends, through pidfds (Linux 5.3+; otherwise a no-op)."""
 
-    def __init__(self, on_exit: Callable[[], None]) -> None:
+    def __init__(self, on_exit: Callable[[], object]) -> None:
         self._on_exit = on_exit
         self._loop = asyncio.get_running_loop()
         self._fds: dict[int, int] = {}  # pid → pidfd
@@ -131,6 +131,7 @@ class ExitWatcher:
         self._reaper_interval = reaper_interval
         self._watch_pids = watch_pids
         self._pids: PidWatch | None = None
+        self._subscription: Subscription | None = None
         self._events: asyncio.Queue[ProcessEvent] = asyncio.Queue()
         self._reported: dict[str, int | None] = {}  # pane id → pid of the exit already reported
         self._scan_wanted = asyncio.Event()
@@ -139,7 +140,7 @@ class ExitWatcher:
 
     async def start(self) -> None:
         """Install the hook and start watching; exits that already happened are reported first."""
-        subscription = self._client.subscribe()  # before anything can ring
+        subscription = self._subscription = self._client.subscribe()  # before anything can ring
         for result in await self._client.run_many(install_commands(self._client.info.control_window_id)):
             result.check()
         if self._watch_pids:
@@ -162,6 +163,7 @@ class ExitWatcher:
             self._pids.watch(ref.pid)
 
     async def stop(self) -> None:
+        """Stop watching (the tmux settings stay, so a later watcher reports what happened meanwhile)."""
         self._client.remove_start_listener(self._watch_started)
         if self._pids is not None:
             self._pids.close()
@@ -172,6 +174,9 @@ class ExitWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
 
     async def __aenter__(self) -> ExitWatcher:
         await self.start()

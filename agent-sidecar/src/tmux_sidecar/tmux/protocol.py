@@ -9,6 +9,7 @@ own (hooks, the client's start-up command) and must not be taken as replies.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _GUARD = re.compile(r"^%(begin|end|error) (\d+) (\d+) (\d+)$")
@@ -70,6 +71,19 @@ class ControlParser:
 
     def __init__(self) -> None:
         self._block: _OpenBlock | None = None
+
+    def feed_lines(self, lines: Iterable[str]) -> list[Reply | Notification]:
+        """Consume many lines; what they complete, in order."""
+        completed: list[Reply | Notification] = []
+        for line in lines:
+            block = self._block
+            if block is not None and not line.startswith("%"):
+                block.lines.append(line)  # the common case (command output), without a call
+                continue
+            item = self.feed(line)
+            if item is not None:
+                completed.append(item)
+        return completed
 
     def feed(self, line: str) -> Reply | Notification | None:
         """Consume one line (without its newline); return what it completes, if anything."""

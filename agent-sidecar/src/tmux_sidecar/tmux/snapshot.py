@@ -28,19 +28,13 @@ _FIELDS = (
     "window_id",
     "session_name",
     "window_name",
-    "window_index",
     "pane_index",
     "pane_pid",
     "pane_dead",
     "pane_dead_status",
     "pane_dead_signal",
     "pane_dead_time",
-    "pane_current_command",
-    "pane_in_mode",
-    "pane_width",
-    "pane_height",
-    "cursor_x",
-    "cursor_y",
+    "pane_current_command",  # the most expensive field (tmux reads /proc), and a process fact we need
     "window_activity",
     AGENT_UID_OPTION,
     REVISION_OPTION,
@@ -57,7 +51,6 @@ class PaneInfo:
     window_id: str
     session_name: str
     window_name: str
-    window_index: int
     pane_index: int
     pid: int | None
     dead: bool
@@ -65,11 +58,6 @@ class PaneInfo:
     exit_signal: int | None
     dead_time: int | None  # epoch seconds
     current_command: str
-    in_mode: bool
-    width: int
-    height: int
-    cursor_x: int
-    cursor_y: int
     window_activity: int | None  # epoch seconds of the last output in the window
     agent_uid: str | None
     revision: str | None
@@ -106,7 +94,6 @@ def _pane_info(fields: Mapping[str, str]) -> PaneInfo:
         window_id=fields["window_id"],
         session_name=fields["session_name"],
         window_name=fields["window_name"],
-        window_index=_int(fields["window_index"]) or 0,
         pane_index=_int(fields["pane_index"]) or 0,
         pid=_int(fields["pane_pid"]),
         dead=fields["pane_dead"] == "1",
@@ -114,11 +101,6 @@ def _pane_info(fields: Mapping[str, str]) -> PaneInfo:
         exit_signal=_int(fields["pane_dead_signal"]),
         dead_time=_int(fields["pane_dead_time"]),
         current_command=fields["pane_current_command"],
-        in_mode=fields["pane_in_mode"] == "1",
-        width=_int(fields["pane_width"]) or 0,
-        height=_int(fields["pane_height"]) or 0,
-        cursor_x=_int(fields["cursor_x"]) or 0,
-        cursor_y=_int(fields["cursor_y"]) or 0,
         window_activity=_int(fields["window_activity"]),
         agent_uid=fields[AGENT_UID_OPTION] or None,
         revision=fields[REVISION_OPTION] or None,
@@ -161,12 +143,41 @@ async def take_snapshot(
     capture: Callable[[PaneInfo], bool] = capture_all,
     scrollback: int = 0,
     session: str | None = None,
+    previous: ServerSnapshot | None = None,
 ) -> ServerSnapshot:
-    """One observation pass: list every pane (of `session` only, if given) and capture the chosen ones."""
+    """One observation pass: list every pane (of `session` only, if given) and capture the chosen ones.
+
+    With `previous` (the last pass), a chosen pane whose screen cannot have changed since then keeps the
+    screen captured then instead of being captured again (see `unchanged_since`): in a steady state only
+    the panes that printed something cost a capture.
+    """
     taken_at = time.time()
     panes = parse_panes(await client.list_panes(PANE_FORMAT, session=session))
-    wanted = [pane.pane_id for pane in panes if capture(pane)]
+    chosen = [pane for pane in panes if capture(pane)]
+    kept = {
+        pane.pane_id: previous.screens[pane.pane_id]
+        for pane in chosen
+        if previous is not None and unchanged_since(previous, pane)
+    }
+    wanted = [pane.pane_id for pane in chosen if pane.pane_id not in kept]
     results = await client.capture_panes(wanted, scrollback=scrollback) if wanted else []
     # A pane closed between the two commands fails its capture; it is simply left out.
-    screens = {pane_id: r.lines for pane_id, r in zip(wanted, results, strict=True) if not r.failed}
+    screens = kept | {pane_id: r.lines for pane_id, r in zip(wanted, results, strict=True) if not r.failed}
     return ServerSnapshot(taken_at, tuple(panes), screens)
+
+
+def unchanged_since(previous: ServerSnapshot, pane: PaneInfo) -> bool:
+    """Whether `pane` cannot show anything new since `previous` was taken.
+
+    tmux stamps a window with the time of its latest output in whole seconds, so output in the same second
+    as the previous pass (or later) counts as new; so does a new process or a death.
+    """
+    before = previous.by_id.get(pane.pane_id)
+    return (
+        before is not None
+        and pane.pane_id in previous.screens
+        and (before.pid, before.dead, before.exit_status, before.exit_signal)
+        == (pane.pid, pane.dead, pane.exit_status, pane.exit_signal)
+        and pane.window_activity is not None
+        and pane.window_activity < int(previous.taken_at)
+    )
