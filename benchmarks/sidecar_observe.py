@@ -3,6 +3,8 @@
 Compares, in the same run and on the same server:
   * control client — one persistent `tmux -C` connection: one `list-panes -a` plus pipelined `capture-pane`
     for every agent pane (tmux_sidecar.tmux.snapshot.take_snapshot), then classification of every pane;
+    "incremental" passes run `--interval` seconds apart and capture only panes that printed something
+    since the previous pass (the others keep their screen);
   * forked baseline — what a libtmux-style poller does: one forked `tmux list-panes -a`, then for every
     pane one forked `tmux display-message` (process facts) and one forked `tmux capture-pane`;
   * libtmux — `Server.panes` and `Pane.capture_pane()` (one fork per pane plus the listing).
@@ -38,7 +40,7 @@ from typing import Any
 from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.tmux.control import ControlClient, PaneRef
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
-from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, take_snapshot
+from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, ServerSnapshot, take_snapshot
 
 SESSION = "bench"
 RESULTS = Path(__file__).resolve().parent / "results" / "sidecar_observe.json"
@@ -98,15 +100,31 @@ def is_agent(pane: PaneInfo) -> bool:
     return pane.agent_uid is not None
 
 
-async def control_pass(client: ControlClient) -> int:
-    snapshot = await take_snapshot(client, capture=is_agent)
-    classified = 0
+async def control_pass(client: ControlClient, previous: ServerSnapshot | None = None) -> ServerSnapshot:
+    """A full observation pass: snapshot, then every agent pane classified."""
+    snapshot = await take_snapshot(client, capture=is_agent, previous=previous)
     for pane in snapshot.panes:
         pane_snapshot = snapshot.pane_snapshot(pane.pane_id)
         if pane_snapshot is not None:
             CLAUDE_CODE.classify(pane_snapshot)
-            classified += 1
-    return classified
+    return snapshot
+
+
+async def incremental_passes(client: ControlClient, passes: int, interval: float) -> list[Timing]:
+    """Passes `interval` seconds apart, each reusing the screens of agents that printed nothing since."""
+    timings = []
+    previous = await control_pass(client)
+    for _ in range(passes):
+        await asyncio.sleep(interval)
+        cpu, wall = cpu_now(client.info.pid), time.perf_counter()
+        previous = await control_pass(client, previous)
+        timings.append(
+            Timing(
+                round((time.perf_counter() - wall) * 1000, 2),
+                round((cpu_now(client.info.pid) - cpu) * 1000, 2),
+            )
+        )
+    return timings
 
 
 def forked_pass(socket_args: Sequence[str]) -> int:
@@ -251,6 +269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(1)
             pid = client.info.pid
             control = [await measure_async(pid, lambda: control_pass(client)) for _ in range(args.passes)]
+            incremental = await incremental_passes(client, args.passes, args.interval)
             forked = [
                 measure_sync(pid, lambda: forked_pass(client.socket_args))
                 for _ in range(args.baseline_passes)
@@ -259,7 +278,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 measure_sync(pid, lambda: libtmux_pass(socket_name)) for _ in range(args.baseline_passes)
             ]
             assert (
-                await control_pass(client)
+                len((await control_pass(client)).screens)
                 == count
                 == forked_pass(client.socket_args)
                 == libtmux_pass(socket_name)
@@ -268,6 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             row = {
                 "panes": count,
                 "control_client": asdict(ours),
+                "control_client_incremental": asdict(summarize(incremental)),
                 "forked_baseline": asdict(theirs),
                 "libtmux": asdict(summarize(libtmux)),
                 "wall_speedup_vs_forked": round(theirs.wall_ms_median / ours.wall_ms_median, 1),
@@ -292,14 +312,17 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{results['command']}` — tmux {results['machine']['tmux']}, {results['machine']['cpus']} CPUs, "
         f"load {', '.join(f'{x:.1f}' for x in results['machine']['load'])}",
         "",
-        "| panes | control client wall ms (p50 / p90) | CPU ms | forked per pane wall ms | CPU ms "
-        "| libtmux wall ms | CPU ms | wall speed-up | CPU saving |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| panes | control client: full pass wall ms (p50 / p90) | CPU ms | incremental pass wall ms "
+        "| CPU ms | forked per pane wall ms | CPU ms | libtmux wall ms | CPU ms | wall speed-up "
+        "| CPU saving |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["observation"]:
         c, f, lib = row["control_client"], row["forked_baseline"], row["libtmux"]
+        inc = row["control_client_incremental"]
         lines.append(
             f"| {row['panes']} | {c['wall_ms_median']} / {c['wall_ms_p90']} | {c['cpu_ms_median']} "
+            f"| {inc['wall_ms_median']} / {inc['wall_ms_p90']} | {inc['cpu_ms_median']} "
             f"| {f['wall_ms_median']} | {f['cpu_ms_median']} "
             f"| {lib['wall_ms_median']} | {lib['cpu_ms_median']} "
             f"| {row['wall_speedup_vs_forked']}x | {row['cpu_saving_vs_forked']}x |"
@@ -335,6 +358,7 @@ def main() -> int:
     parser.add_argument("--panes", default="50,200,500", help="comma-separated pane counts (cumulative)")
     parser.add_argument("--passes", type=int, default=10, help="control-client passes per count")
     parser.add_argument("--baseline-passes", type=int, default=3, help="baseline passes per count")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between incremental passes")
     parser.add_argument("--kills", type=int, default=100, help="exit latency samples per setting")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args()
