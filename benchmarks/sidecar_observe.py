@@ -235,7 +235,7 @@ async def exit_latencies(
 
 
 async def nudge_cost(client: ControlClient, seconds: float = 5.0) -> dict[str, float]:
-    """tmux server CPU per second while idle, without and with an ExitWatcher (its 100 ms nudge)."""
+    """tmux server CPU per second while idle, without and with an ExitWatcher (its periodic nudge)."""
     pid = client.info.pid
     before = server_cpu_seconds(pid)
     await asyncio.sleep(seconds)

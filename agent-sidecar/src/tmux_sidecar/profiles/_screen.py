@@ -12,8 +12,14 @@ BOTTOM_LINES = 15
 
 def bottom(lines: Sequence[str], count: int = BOTTOM_LINES) -> list[str]:
     """The last `count` non-blank lines, right-stripped."""
-    kept = [line.rstrip() for line in lines if line.strip()]
-    return kept[-count:]
+    kept: list[str] = []
+    for line in reversed(lines):  # from the bottom: most of a screen is never looked at
+        if len(kept) == count:
+            break
+        if not line.isspace() and line:
+            kept.append(line.rstrip())
+    kept.reverse()
+    return kept
 
 
 def last_line(lines: Sequence[str]) -> str:
