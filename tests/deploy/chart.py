@@ -6,7 +6,7 @@ import base64
 import functools
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,14 +118,3 @@ def token_kubeconfig(
     }
     path.write_text(yaml.safe_dump(document))
     return path
-
-
-def apply_objects(kubectl: Kubectl, objects: Sequence[Manifest]) -> None:
-    kubectl.run(
-        "apply",
-        "--server-side",
-        "--field-manager=tests",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump_all(objects),
-    )

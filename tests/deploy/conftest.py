@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support.kube import Kubectl
 from support.processes import ProjectProcess, start_sidecar, tmux
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
-from .chart import Manifest, ServiceAccountRef, apply_objects, one, pod_from, render, token_kubeconfig
+from .chart import CHART, Manifest, ServiceAccountRef, helm, one, pod_from, set_flags, token_kubeconfig
 
 CLUSTER_SCOPED = (
     "clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings"
@@ -38,20 +39,21 @@ class Installation:
 
 @pytest.fixture(scope="module")
 def installation(kubectl: Kubectl, crds: list[str]) -> Iterator[Installation]:
-    """The rendered chart applied in a namespace of its own that enforces the Pod Security Standard
-    "restricted". The operator serves only that namespace (watchNamespaces), so it cannot touch teams of
-    other tests sharing the control plane."""
+    """`helm install` of the chart (Helm 4 against the real API server) into a namespace of its own that
+    enforces the Pod Security Standard "restricted". The operator serves only that namespace
+    (watchNamespaces), so it cannot touch teams of other tests sharing the control plane. Nothing runs the
+    Deployment and DaemonSet here (no kubelet): tests start the processes themselves, with the tokens of
+    the chart's ServiceAccounts."""
     namespace = kubectl.create_namespace("chart")
     kubectl.run("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
     release = f"r{uuid.uuid4().hex[:6]}"
-    objects = render(release, namespace, {"operator.watchNamespaces": f"{{{namespace}}}"})
-    apply_objects(kubectl, objects)
+    scope = ["--namespace", namespace, "--kubeconfig", str(kubectl.kubeconfig)]
+    helm("install", release, str(CHART), *scope, *set_flags({"operator.watchNamespaces": f"{{{namespace}}}"}))
     try:
-        yield Installation(release, namespace, objects)
+        manifest = helm("get", "manifest", release, *scope).stdout
+        yield Installation(release, namespace, [doc for doc in yaml.safe_load_all(manifest) if doc])
     finally:
-        selector = f"app.kubernetes.io/instance={release}"
-        kubectl.run("delete", CLUSTER_SCOPED, "-l", selector, "--wait=false", check=False)
-        kubectl.run("delete", "roles,rolebindings", "-n", "kube-node-lease", "-l", selector, check=False)
+        helm("uninstall", release, *scope, check=False)
         kubectl.run("delete", "namespace", namespace, "--wait=false", check=False)
 
 
