@@ -304,6 +304,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await client.close()
         subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True, check=False)
+        tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (tmux_dir / socket_name).unlink(missing_ok=True)  # tmux leaves the socket file behind
     return results
 
 

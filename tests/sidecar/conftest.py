@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -32,6 +33,12 @@ def tmux_socket() -> Iterator[str]:
     name = f"tmo-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+    socket_path(name).unlink(missing_ok=True)  # tmux leaves the socket file behind
+
+
+def socket_path(name: str) -> Path:
+    """Where tmux puts the socket of `-L name`."""
+    return Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / name
 
 
 @pytest.fixture
