@@ -102,6 +102,7 @@ def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_wher
     assert main["securityContext"] == RESTRICTED
     volumes = {v["name"]: v for v in default["spec"]["template"]["spec"]["volumes"]}
     assert volumes["tmux-socket"] == {"name": "tmux-socket", "emptyDir": {}}
+    assert "initContainers" not in default["spec"]["template"]["spec"]  # nothing runs as root
 
     on_host = one(render("t", "tmo", VARIANTS["host-paths-capacity-namespaces"]), "DaemonSet")
     volumes = {v["name"]: v for v in on_host["spec"]["template"]["spec"]["volumes"]}
@@ -111,6 +112,10 @@ def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_wher
     }
     assert volumes["workspace"]["hostPath"]["path"] == "/srv/tmux-orchestrator"
     assert "--capacity=10" in container(on_host)["args"]
+    # Host directories start out owned by root: one init container hands them to the pod's user.
+    (init,) = on_host["spec"]["template"]["spec"]["initContainers"]
+    assert init["command"] == ["chown", "10001:10001", "/run/tmux-orchestrator", "/workspace"]
+    assert init["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
 
 
 def test_operator_permissions_follow_the_served_namespaces() -> None:
