@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "fake-agent": ("tmux_orchestrator.commands.fake_agent", "run the simulated agent CLI"),
     "classify": ("tmux_orchestrator.commands.classify", "classify a pane screen read from stdin"),
     "sidecar": ("tmux_orchestrator.commands.sidecar", "run the node agent for one tmux server"),
+    "docs": ("tmux_orchestrator.commands.docs", "print the API reference (or write it with -o)"),
     "operator": ("tmux_orchestrator.commands.operator", "run the operator (reconciles AgentTeams; kopf)"),
 }
 
