@@ -51,3 +51,11 @@ def namespace(kubectl: Kubectl, crds: list[str]) -> Iterator[str]:
 def kube(kubectl: Kubectl, namespace: str) -> Kubectl:
     """kubectl bound to this test's namespace."""
     return kubectl.in_namespace(namespace)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures can print process logs when a test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)

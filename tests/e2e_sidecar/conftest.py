@@ -39,10 +39,3 @@ def sidecar(
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(f"--- sidecar log ---\n{process.log()[-6000:]}")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    setattr(item, f"rep_{report.when}", report)

@@ -72,3 +72,9 @@ def tmux(socket: str, *args: str, check: bool = False) -> subprocess.CompletedPr
     return subprocess.run(
         ["tmux", "-L", socket, *args], capture_output=True, text=True, check=check, timeout=10
     )
+
+
+def start_operator(kubeconfig: Path, log_dir: Path, *extra: str) -> ProjectProcess:
+    return ProjectProcess(
+        ["operator", "--metrics-port", "0", *extra], kubeconfig, log_dir / "operator.log"
+    ).start()

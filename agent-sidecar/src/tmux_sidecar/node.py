@@ -79,6 +79,7 @@ class NodeAgentConfig:
     socket_name: str | None = None
     socket_path: str | None = None
     capacity: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
     observe_interval: float = 1.0
     lease_interval: float = 10.0
     tmux_config: str | None = "/dev/null"
@@ -615,14 +616,16 @@ class NodeAgent:
         body: dict[str, Any] = {
             "apiVersion": "orchestrator.tmux.dev/v1alpha1",
             "kind": "TmuxNode",
-            "metadata": {"name": node, "labels": {LABEL_NODE: node}},
+            "metadata": {"name": node, "labels": {**self.config.labels, LABEL_NODE: node}},
         }
         if self.config.capacity is not None:
             body["spec"] = {"capacity": self.config.capacity}
         try:
             await self.kube.get(Resource.TMUX_NODES, node)
-            if self.config.capacity is not None:
-                await self.kube.patch(Resource.TMUX_NODES, node, {"spec": body["spec"]})
+            # Labels and capacity given on the command line are ours to keep; others' labels stay.
+            await self.kube.patch(
+                Resource.TMUX_NODES, node, {k: v for k, v in body.items() if k in ("spec", "metadata")}
+            )
         except Exception as error:
             if not is_not_found(error):
                 raise

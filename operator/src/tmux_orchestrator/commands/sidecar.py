@@ -14,11 +14,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tmux-socket", help="tmux socket name (tmux -L); default tmux's own default socket")
     parser.add_argument("--tmux-socket-path", help="tmux socket path (tmux -S), e.g. on a shared hostPath")
     parser.add_argument("--capacity", type=int, help="agents this node may run (sets TmuxNode spec.capacity)")
+    parser.add_argument(
+        "--node-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label for the TmuxNode (repeatable), matched by a team's placement.nodeSelector",
+    )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default $KUBECONFIG, then in-cluster)")
     parser.add_argument(
         "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
     )
     parser.add_argument("--log-level", default="INFO")
+
+
+def _label(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"sidecar: --node-label wants KEY=VALUE, got {item!r}")
+    return key, value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         socket_name=args.tmux_socket,
         socket_path=args.tmux_socket_path,
         capacity=args.capacity,
+        labels=dict(_label(item) for item in args.node_label),
         observe_interval=args.observe_interval,
     )
 
