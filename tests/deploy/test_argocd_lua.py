@@ -83,14 +83,22 @@ HEALTH_CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     "team-stalled": (team(NOT_READY, NOT_RECONCILING, STALLED), "Degraded", "rolled back to 5d8f02"),
     "team-paused-by-spec": (team(READY, paused=True), "Suspended", "spec.paused"),
     "team-waiting-for-promote": (
-        team(READY, condition("Paused", "True", "WaitingForPromote", "step beta waits for promote")),
+        team(
+            READY,
+            condition("Reconciling", "True", "WaitingForPromote", "step beta waits for promote"),
+            condition("Paused", "True", "WaitingForPromote", "step beta waits for promote"),
+        ),
         "Suspended",
         "waits for promote",
     ),
-    "team-timed-step-pause-is-healthy": (
-        team(READY, condition("Paused", "True", "StepPause", "canary pause, 40s left")),
-        "Healthy",
-        "4/4",
+    "team-in-a-timed-step-pause": (
+        team(
+            READY,
+            condition("Reconciling", "True", "StepPause", "canary pause, 40s left"),
+            condition("Paused", "True", "StepPause", "canary pause, 40s left"),
+        ),
+        "Progressing",
+        "40s left",
     ),
     "team-not-ready-without-reason": (team(NOT_READY), "Progressing", "3/4 agents ready"),
     "agent-running": (agent("Running", condition("Ready", "True", "Running")), "Healthy", ""),
