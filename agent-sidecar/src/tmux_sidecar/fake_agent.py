@@ -176,7 +176,7 @@ class FakeAgent:
         self.dirty = True
 
     def step_done(self) -> None:
-        if self.mode == "ratelimit":
+        if 0 <= self.step_index < len(self.steps) and self.steps[self.step_index].action == "ratelimit":
             self.say("  ⎿  Usage limit reset; resuming.")
         self.step_deadline = None
         self.wait_for_input = False
