@@ -25,19 +25,23 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only `command`'s module is imported (every subcommand is listed in --help regardless)."""
     parser = argparse.ArgumentParser(prog="tmux-orchestrator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
         child = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(child)
-        child.set_defaults(_run=module.run)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.configure(child)
+            child.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    args = build_parser(command).parse_args(words)
     run: Callable[[argparse.Namespace], int] = args._run
     try:
         return run(args)
