@@ -66,9 +66,10 @@ CHART := charts/tmux-orchestrator
 helm: install
 	bash deploy/install-helm.sh $(BIN) >/dev/null
 
-# The chart under Helm 4's strict lint and schema, for the default values and the other volume choices;
+# The chart: CRD copies in sync, Helm 4 strict lint and schema for the default values and the other choices;
 # the Dockerfile (hadolint) and the deploy scripts (shellcheck), both linters from PyPI wheels.
 chart-lint: helm
+	$(BIN)/tmux-orchestrator crds -o $(CHART)/crds --check
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) --set sidecar.tmuxSocket.volume=hostPath,sidecar.workspace.volume=hostPath \
 		--set sidecar.capacity=10 --set 'operator.watchNamespaces={team-a,team-b}' --set admissionPolicy.enabled=false

@@ -38,8 +38,8 @@ def test_chart_is_lint_clean_under_helm_4_strict(values: dict[str, str]) -> None
 def test_chart_crds_are_the_crds_generated_from_the_models() -> None:
     shipped = {path.name: path.read_text() for path in sorted((CHART / "crds").glob("*.yaml"))}
     assert shipped == crdgen.crd_files(), (
-        "charts/tmux-orchestrator/crds/ differs from the models: make crds && "
-        "rm charts/tmux-orchestrator/crds/*.yaml && cp crds/*.yaml charts/tmux-orchestrator/crds/"
+        "charts/tmux-orchestrator/crds/ differs from the models: "
+        "tmux-orchestrator crds -o charts/tmux-orchestrator/crds"
     )
 
 
