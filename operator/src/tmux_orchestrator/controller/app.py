@@ -88,6 +88,11 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     async def login(**_: Any) -> kopf.ConnectionInfo:
         return await connection_info(controller.kube)
 
+    @kopf.on.cleanup(registry=registry)
+    async def stop_controller(**_: Any) -> None:
+        # Before kopf's exit: kopf cancels what it takes for its own leftovers only after a 5 s grace.
+        await controller.stop()
+
     @kopf.on.event(*teams, id="team-event", registry=registry)
     async def team_event(event: Mapping[str, Any], **_: Any) -> None:
         controller.team_event(event.get("type"), dict(event["object"]))

@@ -28,6 +28,7 @@ from tmux_orchestrator.kube.client import (
     Kube,
     KubeObject,
     Resource,
+    describe_error,
     is_conflict,
     is_not_found,
 )
@@ -86,6 +87,9 @@ class Controller:
         self.config = config
         self.caches = ClusterCaches()
         self.events = EventPoster(kube)
+        self._running: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self._stopped.set()
         self.teams: WorkQueue[ObjectKey] = WorkQueue(
             "teams", self.reconcile_team, workers=config.team_workers
         )
@@ -107,16 +111,27 @@ class Controller:
     # -- running ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Watch; once every cache has its first full listing, reconcile and route. Until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            for name, coroutine in self._watches():
-                group.create_task(coroutine, name=f"watch-{name}")
-            while not self.caches.synced:
-                await asyncio.sleep(0.05)
-            log.info("caches synced; reconciling %d team(s)", len(self.caches.teams))
-            group.create_task(self.teams.run(), name="team-workers")
-            group.create_task(self.routes.run(), name="route-workers")
-            group.create_task(self._resync_forever(), name="resync")
+        """Watch; once every cache has its first full listing, reconcile and route. Until stopped."""
+        self._running = asyncio.current_task()
+        self._stopped.clear()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name, coroutine in self._watches():
+                    group.create_task(coroutine, name=f"watch-{name}")
+                while not self.caches.synced:
+                    await asyncio.sleep(0.05)
+                log.info("caches synced; reconciling %d team(s)", len(self.caches.teams))
+                group.create_task(self.teams.run(), name="team-workers")
+                group.create_task(self.routes.run(), name="route-workers")
+                group.create_task(self._resync_forever(), name="resync")
+        finally:
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Cancel `run` and wait until every task it started has ended."""
+        if self._running is not None:
+            self._running.cancel()
+        await self._stopped.wait()
 
     def _watches(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         kube, caches = self.kube, self.caches
@@ -162,16 +177,8 @@ class Controller:
             items, _ = await self.kube.list(Resource.AGENT_TEAMS, scope)
             listed.update(object_key(item) for item in items)
         for team in self.caches.teams:
-            key = object_key(team)
-            if key in listed:
-                continue
-            try:
-                self.caches.teams.put(await self.kube.get(Resource.AGENT_TEAMS, key.name, key.namespace))
-            except ApiError as error:
-                if not is_not_found(error):
-                    raise
-                log.info("team %s/%s is gone", *key)
-                self.caches.teams.remove(team)
+            if object_key(team) not in listed:
+                await self._forget_team_if_gone(object_key(team))
         for team in self.caches.teams:
             self.teams.add(object_key(team))
 
@@ -224,12 +231,24 @@ class Controller:
         except ApiError as error:
             if not (is_conflict(error) or is_not_found(error)):
                 raise
-            RECONCILE_ERRORS.labels(error="Conflict" if is_conflict(error) else "NotFound").inc()
             log.info(
                 "team %s/%s: planned from a stale picture (HTTP %s); observing again", *key, error.status
             )
+            if is_not_found(error):
+                await self._forget_team_if_gone(key)
             return ReconcileResult.STALE, STALE_RETRY_SECONDS
         return ReconcileResult.APPLIED, _requeue(plan.requeue_after, 0.0)
+
+    async def _forget_team_if_gone(self, key: ObjectKey) -> None:
+        """A 404 may mean the team itself is gone and its deletion never reached the cache."""
+        try:
+            await self.kube.get(Resource.AGENT_TEAMS, key.name, key.namespace)
+        except ApiError as error:
+            if not is_not_found(error):
+                raise
+            team = self.caches.teams.get(key)
+            if team is not None:
+                self.caches.teams.remove(team)
 
     # -- routing messages ----------------------------------------------------------------------------------
 
@@ -322,6 +341,11 @@ class Controller:
     def _wake_pending_teams(self) -> None:
         for team in self.caches.unplaced_teams():
             self.teams.add(team)
+
+
+def _describe_api_error(error: Exception) -> str | None:
+    """Refusals of the API server are expected (a namespace being deleted, RBAC, a webhook): one line."""
+    return describe_error(error) if isinstance(error, ApiError) else None
 
 
 def _requeue(seconds: float | None, floor: float) -> float | None:

@@ -21,6 +21,8 @@ K = TypeVar("K", bound=Hashable)
 
 Processor = Callable[[K], Awaitable[float | None]]
 """Handles one key; returns seconds until the key needs another pass (None: only when triggered)."""
+Describer = Callable[[Exception], str | None]
+"""One line for an expected failure (the API server said no); None for a bug, logged with its traceback."""
 
 
 class WorkQueue(Generic[K]):
@@ -31,9 +33,11 @@ class WorkQueue(Generic[K]):
         *,
         workers: int = 4,
         backoff: tuple[float, float] = (0.5, 60.0),
+        describe: Describer | None = None,
     ) -> None:
         self.name = name
         self._processor = processor
+        self._describe = describe or (lambda _: None)
         self._workers = workers
         self._backoff_first, self._backoff_max = backoff
         self._due: dict[K, float] = {}
@@ -100,13 +104,16 @@ class WorkQueue(Generic[K]):
                 self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
                 requeue = min(self._backoff_first * 2 ** (failures - 1), self._backoff_max)
-                log.exception(
-                    "%s: pass over %s failed (%d in a row); again in %.1fs", self.name, key, failures, requeue
-                )
+                what = "%s: pass over %s failed (%d in a row); again in %.1fs"
+                description = self._describe(error)
+                if description is None:
+                    log.exception(what, self.name, key, failures, requeue)
+                else:
+                    log.warning(what + ": %s", self.name, key, failures, requeue, description)
             finally:
                 self._processing.discard(key)
             again = self._again.pop(key, None)

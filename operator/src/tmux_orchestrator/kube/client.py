@@ -81,14 +81,19 @@ def is_already_exists(error: BaseException) -> bool:
 
 def api_reason(error: BaseException) -> str | None:
     """The machine-readable `reason` of the Status the API server answered with (Conflict, NotFound...)."""
+    reason = _status(error).get("reason")
+    return str(reason) if reason else None
+
+
+def _status(error: BaseException) -> dict[str, Any]:
+    """The Status object in an API error's body; empty when there is none."""
     if not isinstance(error, ApiException) or not error.body:
-        return None
+        return {}
     try:
         body = json.loads(error.body)
     except (TypeError, ValueError):
-        return None
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return str(reason) if reason else None
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def rfc3339(moment: datetime.datetime) -> str:
@@ -272,7 +277,7 @@ class Kube:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the API server restarted, the network dropped, 410 Gone...
-                log.info("watch of %s restarting after %s", what, _describe(error))
+                log.info("watch of %s restarting after %s", what, describe_error(error))
                 await asyncio.sleep(_RETRY_SECONDS)
 
     async def _watch_from(
@@ -446,7 +451,9 @@ def _selectors(field_selector: str | None, label_selector: str | None) -> dict[s
     return kwargs
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """One line for a log: `HTTP 403 Forbidden: <the API server's message>`, or the error's type and text."""
     if isinstance(error, ApiException):
-        return f"HTTP {error.status} {error.reason}"
+        message = _status(error).get("message")
+        return f"HTTP {error.status} {error.reason}" + (f": {message}" if message else "")
     return f"{type(error).__name__}: {error}"
