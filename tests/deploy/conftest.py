@@ -105,8 +105,10 @@ def processes(request: pytest.FixtureRequest) -> Iterator[list[ProjectProcess]]:
             print(f"--- {process.log_path.name} ---\n{process.log()[-4000:]}")
 
 
-def start_node_agent(pod: NodeAgentPod, log_dir: Path, into: list[ProjectProcess]) -> ProjectProcess:
-    process = start_sidecar(pod.kubeconfig, pod.node, f"tmo-test-{pod.node}", log_dir)
+def start_node_agent(
+    pod: NodeAgentPod, log_dir: Path, into: list[ProjectProcess], *extra: str
+) -> ProjectProcess:
+    process = start_sidecar(pod.kubeconfig, pod.node, f"tmo-test-{pod.node}", log_dir, *extra)
     into.append(process)
     return process
 

@@ -20,6 +20,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "sidecar.tmuxSocket.volume": "hostPath",
         "sidecar.workspace.volume": "hostPath",
         "sidecar.capacity": "10",
+        "sidecar.nodeLabels.gpu": "a100",
         "operator.watchNamespaces": "{team-a,team-b}",
         "admissionPolicy.enabled": "false",
     },
@@ -112,6 +113,7 @@ def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_wher
     }
     assert volumes["workspace"]["hostPath"]["path"] == "/srv/tmux-orchestrator"
     assert "--capacity=10" in container(on_host)["args"]
+    assert "--node-label=gpu=a100" in container(on_host)["args"]
     # Host directories start out owned by root: one init container hands them to the pod's user.
     (init,) = on_host["spec"]["template"]["spec"]["initContainers"]
     assert init["command"] == ["chown", "10001:10001", "/run/tmux-orchestrator", "/workspace"]

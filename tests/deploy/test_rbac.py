@@ -175,14 +175,7 @@ def test_operator_with_its_token_brings_the_demo_team_to_ready(
     kube = kubectl.in_namespace(namespace)
     pod = node_agent_pod("demo")
     # A label only this test's node carries keeps the team off nodes of other tests in the session.
-    kubectl.apply(
-        {
-            "apiVersion": f"{GROUP}/v1alpha1",
-            "kind": "TmuxNode",
-            "metadata": {"name": pod.node, "labels": {"test-node": pod.node}},
-        }
-    )
-    start_node_agent(pod, tmp_path, processes)
+    start_node_agent(pod, tmp_path, processes, "--node-label", f"test-node={pod.node}")
     kubeconfig = token_kubeconfig(
         kubectl, control_plane.server, installation.operator, tmp_path / "operator.kubeconfig"
     )
