@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["sidecar_observe.py"],
     ["crash_to_status.py", "--agents", "50", "--kills", "100"],
+    ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
 ]
 
 
