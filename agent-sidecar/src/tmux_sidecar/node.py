@@ -54,7 +54,14 @@ from .profiles import UnknownProfileError, load_profile
 from .restart import RestartAction, RestartDecision, plan_restart
 from .tmux.control import ControlClient, ControlClosedError, TmuxError, message_text
 from .tmux.events import ExitWatcher, PaneExited, ServerExited
-from .tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo, take_snapshot
+from .tmux.snapshot import (
+    AGENT_UID_OPTION,
+    RESTARTED_AT_OPTION,
+    REVISION_OPTION,
+    PaneInfo,
+    ServerSnapshot,
+    take_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +165,7 @@ class NodeAgent:
         self.pass_count = 0
         self._delivering: set[str] = set()
         self._reported_agents: int | None = None
+        self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self._typed: set[str] = set()  # messages typed but not yet confirmed submitted
 
     # -- main ----------------------------------------------------------------------------------------------
@@ -193,6 +201,7 @@ class NodeAgent:
                 await asyncio.sleep(1.0)
                 continue
             self.tmux = client
+            self._last_snapshot = None  # a new server reuses pane ids: never trust the old screens
             try:
                 async with client, ExitWatcher(client) as watcher:
                     await self._register_node(client)
@@ -241,7 +250,11 @@ class NodeAgent:
         """Observe tmux, converge windows, report statuses that changed, deliver due messages."""
         self.pass_count += 1
         records = {uid: record for uid, record in self.agents.items()}
-        snapshot = await take_snapshot(client, capture=lambda pane: pane.agent_uid in records)
+
+        def wanted(pane: PaneInfo) -> bool:
+            return pane.agent_uid in records
+
+        snapshot = await take_snapshot(client, capture=wanted, previous=self._last_snapshot)
         windows = _windows(snapshot.panes)
         now = time.time()
         due = {
@@ -252,8 +265,9 @@ class NodeAgent:
         actions = plan_windows([r.desired() for r in records.values()], windows, due)
         if actions:
             await self._apply(client, actions, {w.window_id: w for w in windows})
-            snapshot = await take_snapshot(client, capture=lambda pane: pane.agent_uid in records)
+            snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
             windows = _windows(snapshot.panes)
+        self._last_snapshot = snapshot
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}
         panes = snapshot.by_id
         moment = datetime.datetime.now(datetime.UTC)
