@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from harness import apply_all, cluster_with_crds, write_result
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from support.processes import start_sidecar, tmux  # noqa: E402
-from tmux_orchestrator.devcluster.cluster import start_cluster, stop_cluster  # noqa: E402
-from tmux_orchestrator.kube import Resource, connect  # noqa: E402
-from tmux_orchestrator.kube.client import WatchEventType  # noqa: E402
+from support.processes import start_sidecar, tmux
+from tmux_orchestrator.kube import Resource, connect
+from tmux_orchestrator.kube.client import WatchEventType
 
 NODE = "bench-node"
 SOCKET = "tmo-bench-crash"
@@ -132,34 +126,15 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--kills", type=int, default=60)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp:
-        work = Path(tmp)
-        cluster = start_cluster(work / "cluster")
-        sidecar = None
+    with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp, cluster_with_crds(Path(tmp)) as cluster:
+        apply_all(cluster, [agent(i) for i in range(args.agents)])
+        sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp))
         try:
-            env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
-            kubectl = [str(Path(sys.executable).parent / "kubectl")]
-            subprocess.run(
-                [*kubectl, "apply", "--server-side", "-f", str(REPO / "crds")], check=True, env=env
-            )
-            subprocess.run(
-                [*kubectl, "wait", "--for=condition=Established", "crd", "--all"], check=True, env=env
-            )
-            manifests = "---\n".join(yaml.safe_dump(agent(i)) for i in range(args.agents))
-            subprocess.run(
-                [*kubectl, "apply", "--server-side", "-f", "-"], input=manifests.encode(), check=True, env=env
-            )
-            sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, work)
             result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills))
         finally:
-            if sidecar is not None:
-                sidecar.stop()
+            sidecar.stop()
             tmux(SOCKET, "kill-server")
-            stop_cluster(work / "cluster", cluster=cluster)
-    out = REPO / "benchmarks" / "results" / "crash_to_status.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("crash_to_status", result)
     return 0
 
 

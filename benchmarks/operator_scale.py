@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,16 +28,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
+from harness import apply_all, cluster_with_crds, write_result
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from support.processes import ProjectProcess, start_operator, start_sidecar, tmux  # noqa: E402
-from tmux_orchestrator.devcluster.cluster import LocalCluster, start_cluster, stop_cluster  # noqa: E402
-from tmux_orchestrator.devcluster.pki import Pki  # noqa: E402
-from tmux_orchestrator.kube import Resource, connect  # noqa: E402
-from tmux_orchestrator.kube.client import WatchEventType  # noqa: E402
+from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
+from tmux_orchestrator.devcluster.cluster import LocalCluster
+from tmux_orchestrator.devcluster.pki import Pki
+from tmux_orchestrator.kube import Resource, connect
+from tmux_orchestrator.kube.client import WatchEventType
 
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -132,92 +127,76 @@ def main() -> int:
     args = parser.parse_args()
     total_agents = args.teams * args.agents_per_team
     capacity = -(-total_agents // args.nodes) + args.agents_per_team  # room for whole teams
-    with tempfile.TemporaryDirectory(prefix="tmo-bench-scale-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="tmo-bench-scale-") as tmp,
+        cluster_with_crds(Path(tmp)) as cluster,
+    ):
         work = Path(tmp)
-        cluster = start_cluster(work / "cluster")
-        sidecars: list[ProjectProcess] = []
-        operator = None
+        sidecars = [
+            start_sidecar(
+                cluster.kubeconfig,
+                f"bench-{index}",
+                f"tmo-bench-scale-{index}",
+                work,
+                "--node-label",
+                "orchestrator.tmux.dev/pool=bench",
+                "--capacity",
+                str(capacity),
+                "--observe-interval",
+                "1",
+            )
+            for index in range(args.nodes)
+        ]
+        operator = start_operator(cluster.kubeconfig, work)
         try:
-            env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
-            kubectl = [str(Path(sys.executable).parent / "kubectl")]
-            subprocess.run(
-                [*kubectl, "apply", "--server-side", "-f", str(REPO / "crds")], check=True, env=env
-            )
-            subprocess.run(
-                [*kubectl, "wait", "--for=condition=Established", "crd", "--all"], check=True, env=env
-            )
-            for index in range(args.nodes):
-                sidecars.append(
-                    start_sidecar(
-                        cluster.kubeconfig,
-                        f"bench-{index}",
-                        f"tmo-bench-scale-{index}",
-                        work,
-                        "--node-label",
-                        "orchestrator.tmux.dev/pool=bench",
-                        "--capacity",
-                        str(capacity),
-                        "--observe-interval",
-                        "1",
-                    )
-                )
-            operator = start_operator(cluster.kubeconfig, work)
-            time.sleep(5)  # nodes registered, operator watching
-            assert operator.process is not None
-            cpu_before = cpu_seconds(operator.process.pid)
-            names = [f"team-{i:03d}" for i in range(args.teams)]
-            manifests = "---\n".join(yaml.safe_dump(team(i, args.agents_per_team)) for i in range(args.teams))
-            applied_at = time.monotonic()
-            subprocess.run(
-                [*kubectl, "apply", "--server-side", "-f", "-"],
-                input=manifests.encode(),
-                check=True,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
-            all_ready = max(ready.values())
-            cpu_to_ready = cpu_seconds(operator.process.pid) - cpu_before
-            time.sleep(20)  # let the last status writes and messages settle
-            writes_before = api_writes(cluster)
-            cpu_steady_before = cpu_seconds(operator.process.pid)
-            time.sleep(args.steady_seconds)
-            writes = api_writes(cluster) - writes_before
-            cpu_steady = cpu_seconds(operator.process.pid) - cpu_steady_before
-            result = {
-                "teams": args.teams,
-                "agents": total_agents,
-                "nodes": args.nodes,
-                "ready_seconds": {
-                    "p50": round(percentile(list(ready.values()), 0.5), 1),
-                    "p95": round(percentile(list(ready.values()), 0.95), 1),
-                    "all": round(all_ready, 1),
-                },
-                "operator": {
-                    "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),
-                    "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),
-                    "peak_rss_mb": round(peak_rss_mb(operator.process.pid), 1),
-                },
-                "steady_state": {
-                    "window_seconds": args.steady_seconds,
-                    "api_writes": writes,
-                    "writes_per_agent_per_minute": round(
-                        writes / total_agents / (args.steady_seconds / 60), 4
-                    ),
-                },
-            }
+            result = run(cluster, operator, args, total_agents)
         finally:
-            if operator is not None:
-                operator.stop()
+            operator.stop()
             for index, sidecar in enumerate(sidecars):
                 sidecar.stop()
                 tmux(f"tmo-bench-scale-{index}", "kill-server")
-            stop_cluster(work / "cluster", cluster=cluster)
-    out = REPO / "benchmarks" / "results" / "operator_scale.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("operator_scale", result)
     return 0
+
+
+def run(
+    cluster: LocalCluster, operator: ProjectProcess, args: argparse.Namespace, total_agents: int
+) -> dict[str, Any]:
+    time.sleep(5)  # nodes registered, operator watching
+    assert operator.process is not None
+    pid = operator.process.pid
+    cpu_before = cpu_seconds(pid)
+    names = [f"team-{i:03d}" for i in range(args.teams)]
+    applied_at = time.monotonic()
+    apply_all(cluster, [team(i, args.agents_per_team) for i in range(args.teams)])
+    ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
+    cpu_to_ready = cpu_seconds(pid) - cpu_before
+    time.sleep(20)  # let the last status writes and messages settle
+    writes_before = api_writes(cluster)
+    cpu_steady_before = cpu_seconds(pid)
+    time.sleep(args.steady_seconds)
+    writes = api_writes(cluster) - writes_before
+    cpu_steady = cpu_seconds(pid) - cpu_steady_before
+    return {
+        "teams": args.teams,
+        "agents": total_agents,
+        "nodes": args.nodes,
+        "ready_seconds": {
+            "p50": round(percentile(list(ready.values()), 0.5), 1),
+            "p95": round(percentile(list(ready.values()), 0.95), 1),
+            "all": round(max(ready.values()), 1),
+        },
+        "operator": {
+            "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),
+            "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),
+            "peak_rss_mb": round(peak_rss_mb(pid), 1),
+        },
+        "steady_state": {
+            "window_seconds": args.steady_seconds,
+            "api_writes": writes,
+            "writes_per_agent_per_minute": round(writes / total_agents / (args.steady_seconds / 60), 4),
+        },
+    }
 
 
 if __name__ == "__main__":
