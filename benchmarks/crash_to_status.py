@@ -25,6 +25,7 @@ from typing import Any
 
 from harness import apply_all, cluster_with_crds, write_result
 
+from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
 from tmux_orchestrator.kube import Resource, connect
 from tmux_orchestrator.kube.client import WatchEventType
@@ -34,27 +35,9 @@ SOCKET = "tmo-bench-crash"
 
 
 def agent(index: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
-        "kind": "Agent",
-        "metadata": {"name": f"bench-dev-{index}", "namespace": "default"},
-        "spec": {
-            "teamRef": {"name": "bench"},
-            "member": "dev",
-            "ordinal": index,
-            "nodeName": NODE,
-            "session": "bench",
-            "window": f"dev-{index}",
-            "revision": "r1",
-            "template": {"command": ["tmux-orchestrator", "fake-agent"], "profile": "claude-code"},
-            "recovery": {
-                "backoffSeconds": 1,
-                "maxBackoffSeconds": 1,
-                "maxRestarts": 1000,
-                "windowSeconds": 60,
-            },
-        },
-    }
+    recovery = {"backoffSeconds": 1, "maxBackoffSeconds": 1, "maxRestarts": 1000, "windowSeconds": 60}
+    name = f"bench-dev-{index}"
+    return agent_manifest(name, NODE, team="bench", ordinal=index, namespace="default", recovery=recovery)
 
 
 def percentile(values: list[float], q: float) -> float:

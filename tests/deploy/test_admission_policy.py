@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from support.kube import Kubectl
+from support.manifests import agent_manifest
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 from .chart import token_kubeconfig
@@ -39,23 +40,7 @@ def apply_status(
 
 
 def agent_status(admin: Kubectl, agent: Kubectl, name: str, node: str) -> subprocess.CompletedProcess[str]:
-    admin.apply(
-        {
-            "apiVersion": f"{GROUP}/v1alpha1",
-            "kind": "Agent",
-            "metadata": {"name": name},
-            "spec": {
-                "teamRef": {"name": "team"},
-                "member": "dev",
-                "ordinal": 0,
-                "nodeName": node,
-                "session": "team",
-                "window": name,
-                "revision": "r1",
-                "template": {"command": ["sleep", "1000"]},
-            },
-        }
-    )
+    admin.apply(agent_manifest(name, node, ["sleep", "1000"]))
     return apply_status(agent, "Agent", name, {"phase": "Running"})
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from support.kube import Kubectl, wait_for
+from support.manifests import FAKE, agent_manifest
 from support.processes import ProjectProcess
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
@@ -97,21 +98,7 @@ def test_service_account_permissions(
 
 
 def fake_agent(name: str, node: str, log: Path) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/v1alpha1",
-        "kind": "Agent",
-        "metadata": {"name": name},
-        "spec": {
-            "teamRef": {"name": "team"},
-            "member": "dev",
-            "ordinal": 0,
-            "nodeName": node,
-            "session": "team",
-            "window": name,
-            "revision": "r1",
-            "template": {"command": ["tmux-orchestrator", "fake-agent", "--log", str(log)]},
-        },
-    }
+    return agent_manifest(name, node, [*FAKE, "--log", str(log)])
 
 
 def no_forbidden(process: ProjectProcess) -> None:

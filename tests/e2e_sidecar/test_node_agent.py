@@ -13,30 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from support.kube import Kubectl, wait_for
+from support.manifests import FAKE, agent_manifest
 from support.processes import ProjectProcess, tmux
 
-FAKE = ["tmux-orchestrator", "fake-agent"]
+RECOVERY = {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120}
 
 
 def agent(name: str, node: str, command: list[str] | None = None, **spec: Any) -> dict[str, Any]:
-    template = {"command": command or FAKE, "profile": "claude-code", **spec.pop("template", {})}
-    return {
-        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
-        "kind": "Agent",
-        "metadata": {"name": name},
-        "spec": {
-            "teamRef": {"name": "team"},
-            "member": "dev",
-            "ordinal": 0,
-            "nodeName": node,
-            "session": "team",
-            "window": name,
-            "revision": "r1",
-            "template": template,
-            "recovery": {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120},
-            **spec,
-        },
-    }
+    return agent_manifest(name, node, command, **{"recovery": RECOVERY, **spec})
 
 
 def status(kube: Kubectl, name: str) -> dict[str, Any]:
