@@ -14,7 +14,7 @@ from typing import Any
 
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
-from support.processes import ProjectProcess, tmux
+from support.processes import BIN, ProjectProcess, tmux
 
 RECOVERY = {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120}
 
@@ -223,3 +223,19 @@ def test_messages_arrive_as_exactly_the_text_sent(
         assert delivered["agent"] == "a1" and delivered["attempts"] == 1 and delivered["deliveredAt"]
     received = [json.loads(line)["text"] for line in log.read_text().splitlines()]
     assert received == HOSTILE
+
+
+def test_an_untagged_window_of_the_agent_is_adopted_not_duplicated(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    """What a node agent killed between creating a window and tagging it leaves behind is taken over."""
+    kube.apply(agent("a0", node_name))  # the node agent is up and owns the tmux server
+    running(kube, "a0")
+    # As the node agent would have started it (a tmux client's own PATH may not reach the pane).
+    program = str(BIN / "tmux-orchestrator")
+    tmux(tmux_socket, "new-window", "-d", "-t", "=team", "-n", "a1", program, "fake-agent", check=True)
+    orphan_pid = int(tmux(tmux_socket, "display", "-p", "-t", "=team:a1", "#{pane_pid}").stdout)
+    kube.apply(agent("a1", node_name))
+    adopted = running(kube, "a1")
+    assert adopted["pid"] == orphan_pid
+    assert sorted(w.split()[0] for w in windows(tmux_socket)) == ["team:a0", "team:a1"]

@@ -89,6 +89,20 @@ CASES = [
         [],
     ),
     (
+        "untagged-window-of-the-agent-is-adopted-not-duplicated",
+        [AGENT],
+        [replace(WINDOW, agent_uid=None, revision=None)],
+        {},
+        [("Adopt", "Untagged", "@1")],
+    ),
+    (
+        "untagged-window-elsewhere-does-not-count",
+        [AGENT],
+        [replace(WINDOW, agent_uid=None, session="other")],
+        {},
+        [("Create", "Missing", None)],
+    ),
+    (
         "renamed-window-is-adopted-by-uid",
         [AGENT],
         [replace(WINDOW, name="something-else")],

@@ -48,6 +48,7 @@ class ActionKind(StrEnum):
     CREATE = "Create"  # new window running the template
     RESPAWN = "Respawn"  # same window, new process (revision change, restart request, due restart)
     KILL = "Kill"  # close the window (agent deleted or stopped, or a duplicate)
+    ADOPT = "Adopt"  # tag an untagged window that is the agent's by session and name
 
 
 class ActionReason(StrEnum):
@@ -58,6 +59,7 @@ class ActionReason(StrEnum):
     DELETED = "AgentDeleted"
     STOPPED = "AgentStopped"
     DUPLICATE = "Duplicate"
+    UNTAGGED = "Untagged"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ def plan_windows(
     wanted = {agent.uid: agent for agent in desired}
     actions: list[TmuxAction] = []
     adopted: dict[str, ObservedWindow] = {}
+    untagged = {
+        (w.session, w.name): w
+        for w in sorted(observed, key=_window_order, reverse=True)
+        if w.agent_uid is None
+    }
     for window in sorted(observed, key=_window_order):
         uid = window.agent_uid
         if uid is None:
@@ -100,7 +107,14 @@ def plan_windows(
             continue
         current = adopted.get(uid)
         if current is None:
-            actions.append(TmuxAction(ActionKind.CREATE, ActionReason.MISSING, agent=agent))
+            orphan = untagged.get((agent.session, agent.window))
+            if orphan is not None:
+                # Created by us, but the node agent died before tagging it: tag it rather than start a twin.
+                actions.append(
+                    TmuxAction(ActionKind.ADOPT, ActionReason.UNTAGGED, agent=agent, window=orphan)
+                )
+            else:
+                actions.append(TmuxAction(ActionKind.CREATE, ActionReason.MISSING, agent=agent))
             continue
         reason = _respawn_reason(agent, current, restart_due.get(uid, False))
         if reason is not None:

@@ -326,6 +326,14 @@ class NodeAgent:
             REVISION_OPTION: agent.revision,
             RESTARTED_AT_OPTION: agent.restarted_at or "",
         }
+        if action.kind is ActionKind.ADOPT:
+            assert action.window is not None
+            # Tag it as running the template it was started with; a changed template respawns next pass.
+            await client.set_window_options(action.window.window_id, options)
+            log.info(
+                "adopted untagged window %s as %s/%s", action.window.window_id, agent.namespace, agent.name
+            )
+            return
         if action.kind is ActionKind.CREATE:
             bootstrap = None
             if not await client.has_session(agent.session):
@@ -705,12 +713,10 @@ class NodeAgent:
 
 
 def _windows(panes: tuple[PaneInfo, ...]) -> list[ObservedWindow]:
-    """Our windows (tagged with an agent uid), each by its first pane."""
+    """Every window, each by its first pane (untagged ones matter only to adopt an agent's lost window)."""
     first: dict[str, PaneInfo] = {}
     for pane in panes:
-        if pane.agent_uid and (
-            pane.window_id not in first or pane.pane_index < first[pane.window_id].pane_index
-        ):
+        if pane.window_id not in first or pane.pane_index < first[pane.window_id].pane_index:
             first[pane.window_id] = pane
     return [
         ObservedWindow(
