@@ -97,3 +97,14 @@ def revisions_of(kube: Kubectl, team_name: str) -> Counter[str]:
 
 def events(kube: Kubectl, reason: str) -> list[dict[str, Any]]:
     return [e for e in kube.get_all("events.v1.events.k8s.io") if e.get("reason") == reason]
+
+
+def wait_events(kube: Kubectl, reason: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The Events of `reason` once there are at least `count` (the operator posts them in the background)."""
+    found: list[dict[str, Any]] = wait_for(
+        lambda: (found := events(kube, reason)) and len(found) >= count and found,
+        timeout=timeout,
+        interval=0.3,
+        message=f"{count} {reason} event(s)",
+    )
+    return found

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="serve Prometheus /metrics on this port; 0 disables (default 8080)",
     )
     parser.add_argument(
-        "--workers", type=int, default=4, help="teams reconciled concurrently (one pass per team at a time)"
+        "--workers", type=int, default=8, help="teams reconciled concurrently (one pass per team at a time)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 

@@ -41,7 +41,7 @@ class OperatorOptions:
     """Empty: all namespaces."""
     metrics_port: int = 8080
     """0: no metrics endpoint."""
-    team_workers: int = 4
+    team_workers: int = 8
 
 
 def operator_settings() -> kopf.OperatorSettings:
@@ -84,11 +84,11 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     teams = (GROUP, VERSION, Resource.AGENT_TEAMS.value)
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     async def login(**_: Any) -> kopf.ConnectionInfo:
         return await connection_info(controller.kube)
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="stop-controller", registry=registry)
     async def stop_controller(**_: Any) -> None:
         # Before kopf's exit: kopf cancels what it takes for its own leftovers only after a 5 s grace.
         await controller.stop()

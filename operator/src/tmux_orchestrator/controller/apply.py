@@ -7,17 +7,19 @@ pass: the caller re-observes and plans again, never retrying a stale plan.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
 from tmux_orchestrator.api.constants import API_VERSION
-from tmux_orchestrator.core import EventType, TeamEvent, TeamPlan
+from tmux_orchestrator.core import AgentDeletion, AgentUpdate, EventType, Notification, TeamEvent, TeamPlan
 from tmux_orchestrator.core.naming import short_hash
-from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, is_already_exists
+from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, describe_error, is_already_exists
 
 from .cache import ObjectKey, object_key
 from .metrics import Verb, count_write
@@ -29,6 +31,8 @@ REPORTER: Final = "operator"
 _POSTED_MEMORY: Final = 8192
 """Names of recently posted events remembered, so a level-triggered event costs one request, not one per
 pass (after a restart each is attempted once more and answered AlreadyExists)."""
+_CONCURRENT_WRITES: Final = 8
+"""Writes of one step of one pass in flight at once."""
 _EVENTS = "events"
 _REVISIONS = "controllerrevisions"
 
@@ -57,14 +61,27 @@ def reference(kind: str, namespace: str, name: str, uid: str | None) -> dict[str
     }
 
 
-class EventPoster:
-    """Posts named (hence deduplicated) Events and remembers what it posted."""
+@dataclass(frozen=True)
+class _Post:
+    regarding: Mapping[str, Any]
+    name: str
+    type: EventType
+    reason: str
+    action: str
+    note: str
 
-    def __init__(self, kube: Kube) -> None:
+
+class EventPoster:
+    """Posts named (hence deduplicated) Events from a background queue: an Event never holds up a
+    reconcile, and one that could not be posted is forgotten, so the next pass that wants it tries again."""
+
+    def __init__(self, kube: Kube, workers: int = 4) -> None:
         self._kube = kube
+        self._workers = workers
+        self._queue: asyncio.Queue[_Post] = asyncio.Queue()
         self._posted: OrderedDict[str, None] = OrderedDict()
 
-    async def post(
+    def post(
         self,
         regarding: Mapping[str, Any],
         *,
@@ -76,31 +93,19 @@ class EventPoster:
     ) -> None:
         if name in self._posted:
             return
-        count_write(Verb.CREATE, _EVENTS)
-        created = await self._kube.emit_event(
-            regarding,
-            type_=type_.value,
-            reason=reason,
-            note=note,
-            action=action,
-            reporter=REPORTER,
-            now=datetime.now(UTC),
-            name=name,
-        )
-        if created:
-            log.info("event %s %s on %s: %s", type_.value, reason, regarding["metadata"]["name"], note)
         self._posted[name] = None
         while len(self._posted) > _POSTED_MEMORY:
             self._posted.popitem(last=False)
+        self._queue.put_nowait(_Post(regarding, name, type_, reason, action, note))
 
-    async def post_team_event(self, team: Mapping[str, Any], event: TeamEvent, caches: ClusterCaches) -> None:
+    def post_team_event(self, team: Mapping[str, Any], event: TeamEvent, caches: ClusterCaches) -> None:
         meta = team["metadata"]
         regarding: Mapping[str, Any] = team
         if event.regarding_name is not None:
             agent = caches.agents.get(ObjectKey(meta["namespace"], event.regarding_name))
             uid = (agent or {}).get("metadata", {}).get("uid")
             regarding = reference(event.regarding_kind, meta["namespace"], event.regarding_name, uid)
-        await self.post(
+        self.post(
             regarding,
             name=event.object_name(event.regarding_name or meta["name"]),
             type_=event.type,
@@ -109,11 +114,11 @@ class EventPoster:
             note=event.message,
         )
 
-    async def post_lifecycle(
+    def post_lifecycle(
         self, team: Mapping[str, Any], reason: AgentLifecycle, agent: str, occasion: str, note: str
     ) -> None:
         name = team["metadata"]["name"]
-        await self.post(
+        self.post(
             team,
             name=f"{name}.{short_hash(reason, agent, occasion)}",
             type_=EventType.NORMAL,
@@ -122,90 +127,172 @@ class EventPoster:
             note=note,
         )
 
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for number in range(self._workers):
+                group.create_task(self._send_forever(), name=f"event-poster-{number}")
+
+    async def _send_forever(self) -> None:
+        while True:
+            post = await self._queue.get()
+            try:
+                await self._send(post)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self._posted.pop(post.name, None)
+                log.warning("event %s not posted: %s", post.name, describe_error(error))
+
+    async def _send(self, post: _Post) -> None:
+        count_write(Verb.CREATE, _EVENTS)
+        created = await self._kube.emit_event(
+            post.regarding,
+            type_=post.type.value,
+            reason=post.reason,
+            note=post.note,
+            action=post.action,
+            reporter=REPORTER,
+            now=datetime.now(UTC),
+            name=post.name,
+        )
+        if created:
+            meta = post.regarding["metadata"]
+            log.info(
+                "event %s %s on %s/%s: %s",
+                post.type.value,
+                post.reason,
+                meta["namespace"],
+                meta["name"],
+                post.note,
+            )
+
+
+async def _concurrently(writes: Iterable[Awaitable[None]]) -> None:
+    """Independent writes of one step at once (bounded); the first error is raised once all have ended."""
+    limit = asyncio.Semaphore(_CONCURRENT_WRITES)
+
+    async def bounded(write: Awaitable[None]) -> None:
+        async with limit:
+            await write
+
+    results = await asyncio.gather(*(bounded(write) for write in writes), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
 
 async def apply_team_plan(
     kube: Kube, caches: ClusterCaches, events: EventPoster, plan: TeamPlan, team: KubeObject
 ) -> None:
-    """Write `plan` (made from `team` as observed). Raises the first API error."""
-    namespace = plan.namespace
+    """Write `plan` (made from `team` as observed), step by step in the order core.plan prescribes. The
+    writes within a step are independent and go out together; a failed step ends the pass with its error
+    (the caller re-observes and plans again)."""
+    writer = _PlanWriter(kube, caches, events, plan, team)
     # 1. Revisions first: a rollout's target template must be on record before anything refers to it.
-    for body in plan.revision_bodies():
-        count_write(Verb.CREATE, _REVISIONS)
-        try:
-            caches.revisions.put(await kube.create_controller_revision(body))
-        except Exception as error:
-            if not is_already_exists(error):
-                raise
-    for renumber in plan.revisions.to_renumber:
-        count_write(Verb.PATCH, _REVISIONS)
-        patch = {"revision": renumber.number}
-        caches.revisions.put(await kube.patch_controller_revision(renumber.name, namespace, patch))
-
+    await writer.write_revisions()
     # 2. Status, fenced by the resourceVersion the plan was made from: a 409 drops the whole plan.
-    if plan.status_patch is not None:
-        count_write(Verb.PATCH_STATUS, Resource.AGENT_TEAMS)
-        resource_version = (plan.status_patch.get("metadata") or {}).get("resourceVersion")
-        team = await kube.patch_status(
-            Resource.AGENT_TEAMS,
-            plan.team,
-            plan.status_patch["status"],
-            namespace,
-            resource_version=resource_version,
-        )
-        caches.teams.put(team)
-
+    await writer.write_status()
     # 3. Notifications: named after their cause, so AlreadyExists means already sent.
-    for body in plan.message_bodies():
-        count_write(Verb.CREATE, Resource.AGENT_MESSAGES)
-        try:
-            caches.messages.put(await kube.create(Resource.AGENT_MESSAGES, body, namespace))
-        except Exception as error:
-            if not is_already_exists(error):
-                raise
-
-    # 4. Agents. An AlreadyExists on create means the cache lags: stop and re-observe.
-    for body in plan.agent_bodies():
-        count_write(Verb.CREATE, Resource.AGENTS)
-        created = await kube.create(Resource.AGENTS, body, namespace)
-        caches.agents.put(created)
-        node = agent_node(created) or "no node yet"
-        await events.post_lifecycle(
-            team,
-            AgentLifecycle.CREATED,
-            object_key(created).name,
-            str(created["metadata"].get("uid")),
-            f"created agent {object_key(created).name} ({node}, revision {created['spec']['revision']})",
-        )
-    for update in plan.agents_to_update:
-        before = caches.agents.get(ObjectKey(namespace, update.name))
-        count_write(Verb.PATCH, Resource.AGENTS)
-        updated = await kube.patch(Resource.AGENTS, update.name, dict(update.patch), namespace)
-        caches.agents.put(updated)
-        log.info("agent %s/%s updated: %s", namespace, update.name, ", ".join(update.changes))
-        if "node" in update.changes:
-            old, new = agent_node(before or {}), agent_node(updated)
-            await events.post_lifecycle(
-                team,
-                AgentLifecycle.RESCHEDULED,
-                update.name,
-                f"{(before or {}).get('metadata', {}).get('resourceVersion')}/{new}",
-                f"moved agent {update.name} from node {old or '-'} to node {new or '-'}",
-            )
-    for deletion in plan.agents_to_delete:
-        count_write(Verb.DELETE, Resource.AGENTS)
-        await kube.delete(Resource.AGENTS, deletion.name, namespace, uid=deletion.uid)
-        await events.post_lifecycle(
-            team, AgentLifecycle.DELETED, deletion.name, deletion.uid, f"deleted agent {deletion.name}"
-        )
-
+    await _concurrently(map(writer.send_notification, plan.message_bodies(), plan.messages_to_send))
+    # 4. Agents. An AlreadyExists on create means the cache lags: the pass ends and re-observes.
+    await _concurrently(
+        [
+            *map(writer.create_agent, plan.agent_bodies()),
+            *map(writer.update_agent, plan.agents_to_update),
+            *map(writer.delete_agent, plan.agents_to_delete),
+        ]
+    )
     # 5. The plan's own events (transitions and levels, named after their occasion).
     for event in plan.events:
-        await events.post_team_event(team, event, caches)
-
+        events.post_team_event(writer.team, event, caches)
     # 6. Cleanup of history beyond its limits.
-    for name in plan.revisions.to_delete:
+    await _concurrently(
+        [
+            *map(writer.delete_revision, plan.revisions.to_delete),
+            *map(writer.delete_message, plan.messages_to_delete),
+        ]
+    )
+
+
+class _PlanWriter:
+    """The writes of one TeamPlan, each counted and its response put into the caches."""
+
+    def __init__(
+        self, kube: Kube, caches: ClusterCaches, events: EventPoster, plan: TeamPlan, team: KubeObject
+    ) -> None:
+        self.kube, self.caches, self.events, self.plan, self.team = kube, caches, events, plan, team
+        self.namespace = plan.namespace
+
+    async def write_revisions(self) -> None:
+        for body in self.plan.revision_bodies():
+            count_write(Verb.CREATE, _REVISIONS)
+            try:
+                self.caches.revisions.put(await self.kube.create_controller_revision(body))
+            except Exception as error:
+                if not is_already_exists(error):
+                    raise
+        for renumber in self.plan.revisions.to_renumber:
+            count_write(Verb.PATCH, _REVISIONS)
+            patch = {"revision": renumber.number}
+            self.caches.revisions.put(
+                await self.kube.patch_controller_revision(renumber.name, self.namespace, patch)
+            )
+
+    async def write_status(self) -> None:
+        status_patch = self.plan.status_patch
+        if status_patch is None:
+            return
+        count_write(Verb.PATCH_STATUS, Resource.AGENT_TEAMS)
+        self.team = await self.kube.patch_status(
+            Resource.AGENT_TEAMS,
+            self.plan.team,
+            status_patch["status"],
+            self.namespace,
+            resource_version=(status_patch.get("metadata") or {}).get("resourceVersion"),
+        )
+        self.caches.teams.put(self.team)
+
+    async def send_notification(self, body: KubeObject, note: Notification) -> None:
+        count_write(Verb.CREATE, Resource.AGENT_MESSAGES)
+        try:
+            self.caches.messages.put(await self.kube.create(Resource.AGENT_MESSAGES, body, self.namespace))
+        except Exception as error:
+            if not is_already_exists(error):
+                raise
+            return
+        log.info("notification %s/%s (%s) sent to %s", self.namespace, note.name, note.kind, note.spec.agent)
+
+    async def create_agent(self, body: KubeObject) -> None:
+        count_write(Verb.CREATE, Resource.AGENTS)
+        created = await self.kube.create(Resource.AGENTS, body, self.namespace)
+        self.caches.agents.put(created)
+        name, node = object_key(created).name, agent_node(created) or "no node yet"
+        note = f"created agent {name} ({node}, revision {created['spec']['revision']})"
+        uid = str(created["metadata"].get("uid"))
+        self.events.post_lifecycle(self.team, AgentLifecycle.CREATED, name, uid, note)
+
+    async def update_agent(self, change: AgentUpdate) -> None:
+        before = self.caches.agents.get(ObjectKey(self.namespace, change.name)) or {}
+        count_write(Verb.PATCH, Resource.AGENTS)
+        updated = await self.kube.patch(Resource.AGENTS, change.name, dict(change.patch), self.namespace)
+        self.caches.agents.put(updated)
+        log.info("agent %s/%s updated: %s", self.namespace, change.name, ", ".join(change.changes))
+        if "node" in change.changes:
+            old, new = agent_node(before), agent_node(updated)
+            occasion = f"{before.get('metadata', {}).get('resourceVersion')}/{new}"
+            note = f"moved agent {change.name} from node {old or '-'} to node {new or '-'}"
+            self.events.post_lifecycle(self.team, AgentLifecycle.RESCHEDULED, change.name, occasion, note)
+
+    async def delete_agent(self, deletion: AgentDeletion) -> None:
+        count_write(Verb.DELETE, Resource.AGENTS)
+        await self.kube.delete(Resource.AGENTS, deletion.name, self.namespace, uid=deletion.uid)
+        note = f"deleted agent {deletion.name}"
+        self.events.post_lifecycle(self.team, AgentLifecycle.DELETED, deletion.name, deletion.uid, note)
+
+    async def delete_revision(self, name: str) -> None:
         count_write(Verb.DELETE, _REVISIONS)
-        await kube.delete_controller_revision(name, namespace)
-    for name in plan.messages_to_delete:
+        await self.kube.delete_controller_revision(name, self.namespace)
+
+    async def delete_message(self, name: str) -> None:
         count_write(Verb.DELETE, Resource.AGENT_MESSAGES)
-        await kube.delete(Resource.AGENT_MESSAGES, name, namespace)
+        await self.kube.delete(Resource.AGENT_MESSAGES, name, self.namespace)

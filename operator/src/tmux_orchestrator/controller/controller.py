@@ -75,7 +75,7 @@ class ReconcileResult(StrEnum):
 class ControllerConfig:
     namespaces: tuple[str, ...] = ()
     """Namespaces served; empty: all of them."""
-    team_workers: int = 4
+    team_workers: int = 8
     route_workers: int = 2
     resync_seconds: float = 300.0
     """How often every team is reconciled and the team cache checked against the API server anyway."""
@@ -124,6 +124,7 @@ class Controller:
                 group.create_task(self.teams.run(), name="team-workers")
                 group.create_task(self.routes.run(), name="route-workers")
                 group.create_task(self._resync_forever(), name="resync")
+                group.create_task(self.events.run(), name="event-posters")
         finally:
             self._stopped.set()
 
@@ -224,7 +225,7 @@ class Controller:
         plan = plan_team(observed)
         if plan.writes_nothing:
             for event in plan.events:  # level events: posted once, remembered
-                await self.events.post_team_event(team, event, self.caches)
+                self.events.post_team_event(team, event, self.caches)
             return ReconcileResult.UNCHANGED, _requeue(plan.requeue_after, IDLE_REQUEUE_FLOOR_SECONDS)
         try:
             await apply_team_plan(self.kube, self.caches, self.events, plan, team)
@@ -274,7 +275,7 @@ class Controller:
             MESSAGE_ROUTES.labels(outcome=decision.outcome.value).inc()
             log.info("message %s/%s %s to %s", *key, decision.outcome.value.lower(), dict(decision.labels))
         elif decision.outcome is RouteOutcome.TARGET_MISSING:
-            await self.events.post(
+            self.events.post(
                 message,
                 name=f"{key.name}.{short_hash(decision.outcome, decision.target or '')}",
                 type_=EventType.WARNING,
