@@ -91,10 +91,10 @@ class Controller:
         self._stopped = asyncio.Event()
         self._stopped.set()
         self.teams: WorkQueue[ObjectKey] = WorkQueue(
-            "teams", self.reconcile_team, workers=config.team_workers
+            "teams", self.reconcile_team, workers=config.team_workers, describe=_describe_api_error
         )
         self.routes: WorkQueue[ObjectKey] = WorkQueue(
-            "messages", self.sync_message_route, workers=config.route_workers
+            "messages", self.sync_message_route, workers=config.route_workers, describe=_describe_api_error
         )
         scopes: tuple[str | None, ...] = config.namespaces or (None,)
         for cache in (self.caches.agents, self.caches.revisions, self.caches.messages):
@@ -169,7 +169,7 @@ class Controller:
             try:
                 await self.resync_teams()
             except ApiError as error:
-                log.warning("team resync failed: HTTP %s %s", error.status, error.reason)
+                log.warning("team resync failed: %s", describe_error(error))
 
     async def resync_teams(self) -> None:
         """Drop teams whose deletion a broken watch hid, and give every team a pass."""
@@ -355,16 +355,14 @@ def _requeue(seconds: float | None, floor: float) -> float | None:
     return max(seconds + (REQUEUE_MARGIN_SECONDS if seconds > 0 else 0.0), floor)
 
 
-def _status_phase(agent: dict[str, object]) -> str | None:
-    status = agent.get("status")
-    phase = status.get("phase") if isinstance(status, dict) else None
-    return str(phase) if phase else "Pending"
+def _status_phase(agent: KubeObject) -> str | None:
+    """An Agent's phase as its node agent reports it; Pending until it reports one."""
+    return str((agent.get("status") or {}).get("phase") or "Pending")
 
 
-def _notification_phase(message: dict[str, object]) -> str | None:
-    metadata = message.get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    if not isinstance(labels, dict) or not labels.get(LABEL_NOTIFICATION):
+def _notification_phase(message: KubeObject) -> str | None:
+    """Delivery phase of an operator notification; None for other messages (not counted)."""
+    if not ((message.get("metadata") or {}).get("labels") or {}).get(LABEL_NOTIFICATION):
         return None
     phase = message_phase(message)
     return phase.value if phase else "Pending"

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
 
+from tmux_orchestrator.kube.client import KubeObject
+
 from .cache import Change
 
 _PREFIX = "tmux_orchestrator"
@@ -48,9 +50,7 @@ def count_write(verb: Verb, resource: str) -> None:
     API_WRITES.labels(verb=verb.value, resource=resource).inc()
 
 
-def track_phases(
-    gauge: Gauge, phase_of: Callable[[dict[str, object]], str | None]
-) -> Callable[[str, Change], None]:
+def track_phases(gauge: Gauge, phase_of: Callable[[KubeObject], str | None]) -> Callable[[str, Change], None]:
     """A cache listener keeping `gauge` = number of cached objects per phase (objects without one are
     not counted)."""
 
