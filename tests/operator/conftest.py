@@ -92,7 +92,7 @@ class Nodes:
     log_dir: Path
     started: dict[str, Process] = field(default_factory=dict)
 
-    def start(self, name: str, *labels: str, capacity: int = 100) -> Process:
+    def start(self, name: str, *labels: str, capacity: int = 100, failed: tuple[str, ...] = ()) -> Process:
         argv = [
             sys.executable,
             str(STAND_IN_NODE),
@@ -101,6 +101,7 @@ class Nodes:
             f"--capacity={capacity}",
             f"--renew-seconds={RENEW_SECONDS}",
             *(f"--label={label}" for label in labels),
+            *(f"--failed={agent}" for agent in failed),
         ]
         self.started[name] = Process(argv, self.log_dir / f"node-{name}.log").start()
         return self.started[name]

@@ -6,10 +6,11 @@ It does through the API exactly what the operator needs from a node agent, and n
   orchestrator.tmux.dev/node=<node>, holderIdentity <node>, leaseDurationSeconds 40;
 - watches the Agents labelled orchestrator.tmux.dev/node=<node> (server-side selector) and reports each as
   started: status phase Running, ready true, revision = spec.revision, node, startedAt (a new process per
-  revision or restartedAt), activity Busy, restartCount 0, a Ready condition; written only on change.
+  revision or restartedAt), activity Busy, restartCount 0, a Ready condition; written only on change;
+- with --failed NAME, reports that Agent as a node agent does once its circuit breaker gave up (Failed).
 
 Run as a process (the tests SIGKILL it to make a node's Lease expire):
-    python stand_in_node.py --kubeconfig K --node N [--label k=v ...] [--capacity C]
+    python stand_in_node.py --kubeconfig K --node N [--label k=v ...] [--capacity C] [--failed AGENT ...]
 """
 
 from __future__ import annotations
@@ -35,6 +36,22 @@ from tmux_orchestrator.kube.client import (
 
 LEASE_DURATION_SECONDS = 40
 log = logging.getLogger("stand-in-node")
+
+
+def failed_status(agent: KubeObject, node: str, now: str) -> dict[str, Any]:
+    """What a node agent reports once its circuit breaker gave up on an agent that keeps crashing."""
+    return {
+        "observedGeneration": agent["metadata"].get("generation"),
+        "phase": "Failed",
+        "ready": False,
+        "restartCount": 5,
+        "lastExitCode": 1,
+        "lastCrashReason": "stand-in: exited with status 1",
+        "revision": agent["spec"]["revision"],
+        "node": node,
+        "startedAt": now,
+        "conditions": [{"type": "Ready", "status": "False", "reason": "Failed", "lastTransitionTime": now}],
+    }
 
 
 def desired_status(agent: KubeObject, node: str, now: str) -> dict[str, Any]:
@@ -73,12 +90,15 @@ def desired_status(agent: KubeObject, node: str, now: str) -> dict[str, Any]:
 
 
 class StandInNode:
-    def __init__(self, kube: Kube, node: str, labels: dict[str, str], capacity: int, renew: float) -> None:
+    def __init__(
+        self, kube: Kube, node: str, labels: dict[str, str], capacity: int, renew: float, failed: set[str]
+    ) -> None:
         self.kube = kube
         self.node = node
         self.labels = labels
         self.capacity = capacity
         self.renew_seconds = renew
+        self.failed = failed
 
     async def run(self) -> None:
         await self.register()
@@ -147,23 +167,36 @@ class StandInNode:
         meta = agent["metadata"]
         if meta.get("deletionTimestamp") or agent["spec"].get("nodeName") != self.node:
             return
-        wanted = desired_status(agent, self.node, rfc3339(datetime.now(UTC)))
+        now = rfc3339(datetime.now(UTC))
         current = agent.get("status") or {}
-        if all(current.get(key) == value for key, value in wanted.items() if value is not None):
-            return  # status writes only on change
+        if meta["name"] in self.failed:
+            if current.get("phase") == "Failed":
+                return
+            wanted = failed_status(agent, self.node, now)
+        else:
+            wanted = desired_status(agent, self.node, now)
+            if all(current.get(key) == value for key, value in wanted.items() if value is not None):
+                return  # status writes only on change
         try:
             await self.kube.patch_status(Resource.AGENTS, meta["name"], wanted, meta["namespace"])
         except Exception as error:
             if not is_not_found(error):
                 log.warning("status of %s/%s not written: %s", meta["namespace"], meta["name"], error)
             return
-        log.info("reported %s/%s Running at revision %s", meta["namespace"], meta["name"], wanted["revision"])
+        log.info(
+            "reported %s/%s %s at revision %s",
+            meta["namespace"],
+            meta["name"],
+            wanted["phase"],
+            wanted["revision"],
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
     labels = dict(item.split("=", 1) for item in args.label)
     async with await connect(args.kubeconfig) as kube:
-        await StandInNode(kube, args.node, labels, args.capacity, args.renew_seconds).run()
+        node = StandInNode(kube, args.node, labels, args.capacity, args.renew_seconds, set(args.failed))
+        await node.run()
 
 
 if __name__ == "__main__":
@@ -173,5 +206,6 @@ if __name__ == "__main__":
     parser.add_argument("--label", action="append", default=[], help="TmuxNode label k=v")
     parser.add_argument("--capacity", type=int, default=100)
     parser.add_argument("--renew-seconds", type=float, default=2.0)
+    parser.add_argument("--failed", action="append", default=[], help="report this Agent as Failed")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s stand-in %(levelname)s %(message)s")
     asyncio.run(main(parser.parse_args()))

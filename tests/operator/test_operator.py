@@ -323,6 +323,34 @@ def test_messages_are_routed_to_their_agents_node_and_follow_it(
     assert len(warnings) == 1 and warnings[0]["type"] == "Warning"
 
 
+def test_a_failed_agent_is_reported_to_the_pm_on_its_node_and_as_a_warning(
+    operator: Operator, nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    node = f"{namespace}-a"
+    nodes.start(node, f"{POOL}={namespace}", failed=("web-dev-1",))
+    kube.apply(team("web", namespace))
+
+    def degraded() -> dict[str, Any] | None:
+        body = kube.get("agentteam", "web")
+        return body if (body.get("status") or {}).get("phase") == "Degraded" else None
+
+    body = wait_for(degraded, timeout=20, message="phase Degraded")
+    assert condition(body, "Stalled")["status"] == "True"
+    warning = wait_events(kube, "AgentFailed")[0]
+    assert warning["type"] == "Warning" and warning["regarding"]["name"] == "web-dev-1"
+    notifications = wait_for(
+        lambda: kube.get_all("agentmessages", "-l", "orchestrator.tmux.dev/notification=agent-failed"),
+        message="a notification to the PM",
+    )
+    assert len(notifications) == 1
+    labels = notifications[0]["metadata"]["labels"]
+    # Routed from creation on: the node agent of the PM's node picks it up without waiting for a relabel.
+    assert labels[AGENT] == "web-pm-0" and labels[NODE] == node
+    assert labels["orchestrator.tmux.dev/about"] == "web-dev-1"
+    assert notifications[0]["spec"]["agent"] == "web-pm-0"
+    assert operator.metrics()['tmux_orchestrator_notifications{phase="Pending"}'] == 1
+
+
 def test_steady_state_writes_nothing(operator: Operator, nodes: Nodes, kube: Kubectl, namespace: str) -> None:
     nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
     kube.apply(team("web", namespace, member("pm"), member("dev", 4)))
