@@ -20,7 +20,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from tmux_orchestrator.api.constants import LABEL_NODE, LABEL_TEAM
-from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, plan_team
+from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, Observed, plan_team
 from tmux_orchestrator.core.naming import short_hash
 from tmux_orchestrator.kube.client import (
     NODE_LEASE_NAMESPACE,
@@ -31,6 +31,7 @@ from tmux_orchestrator.kube.client import (
     describe_error,
     is_conflict,
     is_not_found,
+    node_lease_name,
 )
 
 from .apply import EventPoster, apply_team_plan
@@ -60,6 +61,8 @@ REQUEUE_MARGIN_SECONDS: Final = 0.5
 """Added to timers: a Lease is still live at its exact expiry instant, a pause still running at its end."""
 IDLE_REQUEUE_FLOOR_SECONDS: Final = 1.0
 """A plan that writes nothing yet asks to run again at once must not spin."""
+LEASE_RECHECK_SECONDS: Final = 10.0
+"""A Lease that looks expired is read from the API server at most this often per node."""
 
 
 class ReconcileResult(StrEnum):
@@ -88,6 +91,7 @@ class Controller:
         self.caches = ClusterCaches()
         self.events = EventPoster(kube)
         self._running: asyncio.Task[None] | None = None
+        self._lease_checked: dict[str, float] = {}
         self._stopped = asyncio.Event()
         self._stopped.set()
         self.teams: WorkQueue[ObjectKey] = WorkQueue(
@@ -222,6 +226,8 @@ class Controller:
         if observed is None or team is None:
             self.teams.forget(key)
             return ReconcileResult.GONE, None
+        if await self._confirm_lost_nodes(observed):
+            return ReconcileResult.STALE, 0.0
         plan = plan_team(observed)
         if plan.writes_nothing:
             for event in plan.events:  # level events: posted once, remembered
@@ -239,6 +245,26 @@ class Controller:
                 await self._forget_team_if_gone(key)
             return ReconcileResult.STALE, STALE_RETRY_SECONDS
         return ReconcileResult.APPLIED, _requeue(plan.requeue_after, 0.0)
+
+    async def _confirm_lost_nodes(self, observed: Observed) -> bool:
+        """Read the Lease of each node of the team that looks lost, before the team is moved off it: a
+        watch that lags must never move teams. True when a Lease was fresher than the cache had it."""
+        placed = {observed.team.status.node, *(agent.spec.node_name for agent in observed.agents)}
+        refreshed = False
+        for node in sorted(name for name in placed if name):
+            cached = self.caches.node_lease(node)
+            checked = self._lease_checked.get(node)
+            if lease_is_live(cached, observed.now) or (
+                checked is not None and time.monotonic() - checked < LEASE_RECHECK_SECONDS
+            ):
+                continue
+            self._lease_checked[node] = time.monotonic()
+            lease = await self.kube.read_lease(node_lease_name(node), NODE_LEASE_NAMESPACE)
+            if lease is not None and lease_is_live(lease, observed.now):
+                log.warning("Lease of node %s was stale in the cache (watch lagging?); read it again", node)
+                self.caches.leases.put(lease)
+                refreshed = True
+        return refreshed
 
     async def _forget_team_if_gone(self, key: ObjectKey) -> None:
         """A 404 may mean the team itself is gone and its deletion never reached the cache."""
