@@ -166,7 +166,10 @@ class NodeAgent:
         self._delivering: set[str] = set()
         self._reported_agents: int | None = None
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
-        self._typed: set[str] = set()  # messages typed but not yet confirmed submitted
+        self._typed: set[str] = set()
+        self._delivery_task: asyncio.Task[None] | None = (
+            None  # messages typed but not yet confirmed submitted
+        )
 
     # -- main ----------------------------------------------------------------------------------------------
 
@@ -230,9 +233,12 @@ class NodeAgent:
                     await asyncio.wait_for(self.wake.wait(), self._next_wait())
                 self.wake.clear()
         finally:
-            exit_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await exit_task
+            for task in (exit_task, self._delivery_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._delivery_task = None
         raise ControlClosedError("tmux server exited")
 
     def _next_wait(self) -> float:
@@ -271,6 +277,8 @@ class NodeAgent:
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}
         panes = snapshot.by_id
         moment = datetime.datetime.now(datetime.UTC)
+        reports = []
+        to_brief: list[tuple[AgentRecord, PaneInfo]] = []
         for uid, record in records.items():
             window = by_uid.get(uid)
             pane = panes.get(window.pane_id) if window else None
@@ -283,12 +291,21 @@ class NodeAgent:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
                 self._record_exit(pane, time.time())
             lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
-            await self._report(
-                record, window=window, pane=pane, reading=reading, now=moment, snapshot_lines=lines
+            reports.append(
+                self._report(
+                    record, window=window, pane=pane, reading=reading, now=moment, snapshot_lines=lines
+                )
             )
             if reading is not None and reading.ready and pane is not None and not pane.dead:
-                await self._brief_if_needed(client, record, pane)
-        await self._deliver_messages(client, moment)
+                to_brief.append((record, pane))
+        # Status writes are independent of each other: one slow write must not delay a crash report.
+        await asyncio.gather(*reports)
+        # Typing waits for screens (seconds at worst); it runs beside the passes, one delivery task at a time,
+        # so observation and crash reports never wait for a slow agent to take a message.
+        if self._delivery_task is None or self._delivery_task.done():
+            self._delivery_task = asyncio.create_task(
+                self._deliveries(client, to_brief, moment), name="deliver"
+            )
         await self._report_node_agents(len(records))
 
     def _classify(self, record: AgentRecord, pane_snapshot: Any) -> Classification | None:
@@ -457,6 +474,18 @@ class NodeAgent:
             log.info("status of %s/%s not written yet: %s", record.namespace, record.name, error)
             return
         record.reported = dict(result.get("status") or {})
+
+    async def _deliveries(
+        self, client: ControlClient, to_brief: list[tuple[AgentRecord, PaneInfo]], now: datetime.datetime
+    ) -> None:
+        try:
+            for record, pane in to_brief:
+                await self._brief_if_needed(client, record, pane)
+            await self._deliver_messages(client, now)
+        except ControlClosedError:
+            pass  # the tmux server went away; the next connection starts over
+        except Exception:
+            log.exception("message delivery failed")
 
     async def _brief_if_needed(self, client: ControlClient, record: AgentRecord, pane: PaneInfo) -> None:
         briefing = record.spec.template.briefing
