@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from support.e2e import (
     FAKE,
@@ -150,7 +151,10 @@ def test_team_moves_when_its_node_is_lost(system: System) -> None:
     assert moved["phase"] == "Running"
     assert all(a["spec"]["nodeName"] == second.name for a in agents(kube, "demo").values())
     assert windows(second.socket, "demo") == ["dev-0", "dev-1", "pm-0", "qa-0"]
-    assert events(kube, "NodeLost") or events(kube, "Rescheduled"), "no event about the move"
+    # Events are posted best effort from a queue beside the reconciles: wait for them.
+    wait_for(
+        lambda: events(kube, "NodeLost") and events(kube, "Rescheduled"), message="NodeLost and Rescheduled"
+    )
 
 
 def test_operator_killed_mid_reconcile_converges_without_duplicates(system: System) -> None:
@@ -165,3 +169,24 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(system: Syst
     assert names == sorted(["big-pm-0", *[f"big-dev-{i}" for i in range(11)]])
     assert len(windows(system.nodes[0].socket, "big")) == 12
     assert all(a["status"].get("restartCount", 0) == 0 for a in agents(kube, "big").values())
+
+
+def test_agents_of_a_lost_node_show_lost_when_nowhere_else_fits(system: System) -> None:
+    kube = system.kube
+    kube.apply(demo_team(system.pool))
+    wait_team_ready(kube, "demo")
+    only = system.nodes[0]
+    only.process.kill(signal.SIGKILL)
+    tmux(only.socket, "kill-server")
+
+    def all_lost() -> dict[str, dict[str, Any]] | None:
+        found = agents(kube, "demo")
+        return found if all(a.get("status", {}).get("phase") == "Lost" for a in found.values()) else None
+
+    lost = wait_for(all_lost, timeout=100, message="every agent Lost")
+    for agent in lost.values():
+        ready = conditions(agent)["Ready"]
+        assert (ready["status"], ready["reason"]) == ("False", "NodeLost") and "pid" not in agent["status"]
+    status = wait_status(kube, "demo", lambda s: s.get("readyReplicas", 0) == 0, message="no ready agents")
+    assert conditions({"status": status})["Ready"]["status"] == "False"
+    assert kube.run("get", "agents", "--no-headers").stdout.split()[3] == "Lost"

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from tmux_orchestrator.api.constants import LABEL_NODE, LABEL_TEAM
 from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, Observed, plan_team
+from tmux_orchestrator.core.lost import plan_lost_agents
 from tmux_orchestrator.core.naming import short_hash
 from tmux_orchestrator.kube.client import (
     NODE_LEASE_NAMESPACE,
@@ -228,6 +229,8 @@ class Controller:
             return ReconcileResult.GONE, None
         if await self._confirm_lost_nodes(observed):
             return ReconcileResult.STALE, 0.0
+        if await self._mark_lost_agents(observed):
+            return ReconcileResult.APPLIED, 0.0  # one step per pass: plan from what we just wrote
         plan = plan_team(observed)
         if plan.writes_nothing:
             for event in plan.events:  # level events: posted once, remembered
@@ -245,6 +248,24 @@ class Controller:
                 await self._forget_team_if_gone(key)
             return ReconcileResult.STALE, STALE_RETRY_SECONDS
         return ReconcileResult.APPLIED, _requeue(plan.requeue_after, 0.0)
+
+    async def _mark_lost_agents(self, observed: Observed) -> bool:
+        """Status of agents whose node stopped renewing its Lease (confirmed just before): phase Lost.
+        True when anything was written (the agents' resourceVersions moved: the pass must observe again)."""
+        patches = plan_lost_agents(observed)
+        for name, patch in patches:
+            count_write(Verb.PATCH_STATUS, Resource.AGENTS)
+            try:
+                self.caches.agents.put(
+                    await self.kube.patch_status(Resource.AGENTS, name, patch, observed.team.namespace)
+                )
+            except ApiError as error:
+                if not is_not_found(error):
+                    raise
+            log.info(
+                "agent %s/%s marked Lost (its node stopped renewing its Lease)", observed.team.namespace, name
+            )
+        return bool(patches)
 
     async def _confirm_lost_nodes(self, observed: Observed) -> bool:
         """Read the Lease of each node of the team that looks lost, before the team is moved off it: a
