@@ -37,7 +37,14 @@ from tmux_orchestrator.api import (
 )
 from tmux_orchestrator.api.constants import LABEL_NODE
 from tmux_orchestrator.kube import Kube, KubeObject, Resource, is_not_found
-from tmux_orchestrator.kube.client import FIELD_MANAGER, WatchEvent, WatchEventType, micro_time
+from tmux_orchestrator.kube.client import (
+    FIELD_MANAGER,
+    NODE_LEASE_NAMESPACE,
+    WatchEvent,
+    WatchEventType,
+    micro_time,
+    node_lease_name,
+)
 
 from .agent_status import ProcessFacts, SupervisorFacts, compute_agent_status, rfc3339, status_patch
 from .classification import Classification, crash_evidence, last_output_lines
@@ -65,13 +72,8 @@ from .tmux.snapshot import (
 
 log = logging.getLogger(__name__)
 
-LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION_SECONDS = 40
 _BOOTSTRAP_WINDOW = "bootstrap"
-
-
-def lease_name(node: str) -> str:
-    return f"tmuxnode-{node}"
 
 
 def template_hash(template: AgentTemplate) -> str:
@@ -721,8 +723,8 @@ class NodeAgent:
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {
-                "name": lease_name(node),
-                "namespace": LEASE_NAMESPACE,
+                "name": node_lease_name(node),
+                "namespace": NODE_LEASE_NAMESPACE,
                 "labels": {LABEL_NODE: node},
             },
             "spec": {
@@ -732,8 +734,8 @@ class NodeAgent:
             },
         }
         await self.kube.coordination.patch_namespaced_lease(
-            lease_name(node),
-            LEASE_NAMESPACE,
+            node_lease_name(node),
+            NODE_LEASE_NAMESPACE,
             body,
             field_manager=f"{FIELD_MANAGER}-sidecar",
             force=True,
