@@ -23,12 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import apply_all, cluster_with_crds, write_result
+from harness import apply_all, cluster_with_crds, percentile, write_result
 
 from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
 from tmux_orchestrator.kube import Resource, connect
-from tmux_orchestrator.kube.client import WatchEventType
 
 NODE = "bench-node"
 SOCKET = "tmo-bench-crash"
@@ -40,11 +39,6 @@ def agent(index: int) -> dict[str, Any]:
     return agent_manifest(name, NODE, team="bench", ordinal=index, namespace="default", recovery=recovery)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
     kube = await connect(str(kubeconfig))
     async with kube:
@@ -54,10 +48,7 @@ async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
 
         async def watch() -> None:
             async for event in kube.watch(Resource.AGENTS, "default"):
-                objects = event.objects if event.type is WatchEventType.RESYNC else (event.object,)
-                for obj in objects:
-                    if obj is None:
-                        continue
+                for obj in event.affected:
                     name = obj["metadata"]["name"]
                     status = obj.get("status") or {}
                     if status.get("phase") == "Crashed" and name not in crashed_at:

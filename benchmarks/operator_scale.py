@@ -28,13 +28,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from harness import apply_all, cluster_with_crds, write_result
+from harness import apply_all, cluster_with_crds, percentile, write_result
 
 from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
 from tmux_orchestrator.kube import Resource, connect
-from tmux_orchestrator.kube.client import WatchEventType
 
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -53,11 +52,6 @@ def team(index: int, agents: int) -> dict[str, Any]:
             ],
         },
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def api_writes(cluster: LocalCluster) -> float:
@@ -98,10 +92,7 @@ async def time_to_ready(
 
         async def watch() -> None:
             async for event in kube.watch(Resource.AGENT_TEAMS, "default"):
-                objects = event.objects if event.type is WatchEventType.RESYNC else (event.object,)
-                for obj in objects:
-                    if obj is None:
-                        continue
+                for obj in event.affected:
                     conditions = {
                         c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []
                     }

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, DesiredState
-from tmux_sidecar.agent_status import ProcessFacts, SupervisorFacts, compute_agent_status, status_patch
+from tmux_sidecar.agent_status import PaneState, SupervisorFacts, compute_agent_status, status_patch
 
 T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.UTC)
-ALIVE = ProcessFacts(pane_id="%3", pid=4242, dead=False, started_at=T0)
-DEAD = ProcessFacts(pane_id="%3", pid=None, dead=True, exit_status=3)
+ALIVE = PaneState(pane_id="%3", pid=4242, dead=False, started_at=T0)
+DEAD = PaneState(pane_id="%3", pid=None, dead=True, exit_status=3)
 
 
 def status(**overrides: Any) -> AgentStatus:

@@ -15,7 +15,7 @@ from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, Condition, 
 
 
 @dataclass(frozen=True)
-class ProcessFacts:
+class PaneState:
     """What tmux says about the agent's pane; None when the window does not exist."""
 
     pane_id: str
@@ -41,7 +41,7 @@ def rfc3339(moment: datetime.datetime) -> str:
 
 
 def agent_phase(
-    desired_state: DesiredState, process: ProcessFacts | None, supervisor: SupervisorFacts, cli_ready: bool
+    desired_state: DesiredState, process: PaneState | None, supervisor: SupervisorFacts, cli_ready: bool
 ) -> AgentPhase:
     if supervisor.failed:
         return AgentPhase.FAILED
@@ -58,7 +58,7 @@ def compute_agent_status(
     node: str,
     revision: str | None,
     desired_state: DesiredState,
-    process: ProcessFacts | None,
+    process: PaneState | None,
     supervisor: SupervisorFacts,
     activity: Activity,
     cli_ready: bool,

@@ -46,7 +46,7 @@ from tmux_orchestrator.kube.client import (
     node_lease_name,
 )
 
-from .agent_status import ProcessFacts, SupervisorFacts, compute_agent_status, rfc3339, status_patch
+from .agent_status import PaneState, SupervisorFacts, compute_agent_status, rfc3339, status_patch
 from .classification import Classification, crash_evidence, last_output_lines
 from .converge import ActionKind, ActionReason, DesiredAgent, ObservedWindow, TmuxAction, plan_windows
 from .delivery import (
@@ -431,7 +431,7 @@ class NodeAgent:
                 record.last_crash_reason = crash.reason + _not_found_hint(record.spec.template)
         process = None
         if pane is not None:
-            process = ProcessFacts(
+            process = PaneState(
                 pane_id=pane.pane_id,
                 pid=pane.pid,
                 dead=pane.dead,

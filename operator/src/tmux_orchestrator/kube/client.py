@@ -64,6 +64,13 @@ class WatchEvent:
     object: KubeObject | None = None
     objects: tuple[KubeObject, ...] = ()
 
+    @property
+    def affected(self) -> tuple[KubeObject, ...]:
+        """The objects this event is about: the whole listing for RESYNC, else the one object."""
+        if self.type is WatchEventType.RESYNC:
+            return self.objects
+        return (self.object,) if self.object is not None else ()
+
 
 def is_not_found(error: BaseException) -> bool:
     return isinstance(error, ApiException) and error.status == 404
