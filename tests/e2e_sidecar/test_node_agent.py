@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,34 @@ def test_an_untagged_window_of_the_agent_is_adopted_not_duplicated(
     adopted = running(kube, "a1")
     assert adopted["pid"] == orphan_pid
     assert sorted(w.split()[0] for w in windows(tmux_socket)) == ["team:a0", "team:a1"]
+
+
+def test_node_agent_killed_then_tmux_killed_comes_back(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    """No process of a dead node agent may keep its tmux socket from serving the next one."""
+    kube.apply(agent("a1", node_name))
+    first = running(kube, "a1")
+    sidecar.kill(signal.SIGKILL)
+    tmux(tmux_socket, "kill-server")
+    sidecar.start()
+    wait_for(
+        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"],
+        timeout=30,
+        message="a new agent process on a fresh tmux server",
+    )
+    assert windows(tmux_socket) == [f"team:a1 {status(kube, 'a1')['pid']}"]
+
+
+def test_sigterm_stops_the_node_agent_and_leaves_the_agents_running(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent("a1", node_name))
+    first = running(kube, "a1")
+    sidecar.kill(signal.SIGTERM)
+    assert sidecar.process is not None and sidecar.process.returncode == 0
+    assert os.path.exists(f"/proc/{first['pid']}")  # the agent outlives its node agent
+    sidecar.start()
+    wait_for(lambda: sidecar.log().count("tmux_sidecar") > 0, message="restarted")
+    time.sleep(2)
+    assert status(kube, "a1")["pid"] == first["pid"]  # adopted, not restarted

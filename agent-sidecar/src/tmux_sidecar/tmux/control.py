@@ -166,6 +166,28 @@ class ControlClient:
         env.pop("TMUX", None)
         env.pop("TMUX_PANE", None)
         session = require_safe_name(control_session)
+        # Start the server (if none runs) from a short-lived client whose stdio is /dev/null. A server forked
+        # by the control client itself would inherit the write end of that client's stdin pipe: the client
+        # would then never see EOF when we die, and a later kill-server would wait on it forever, leaving a
+        # socket that answers every new client with "server exited unexpectedly".
+        starter = await asyncio.create_subprocess_exec(
+            tmux_binary,
+            *socket_args,
+            *config_args,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-n",
+            "control",
+            _CONTROL_PANE_COMMAND,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        await starter.wait()  # fails harmlessly when the session exists already
         process = await asyncio.create_subprocess_exec(
             tmux_binary,
             *socket_args,

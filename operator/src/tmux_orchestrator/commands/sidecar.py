@@ -37,6 +37,8 @@ def _label(item: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
+    import signal
 
     from tmux_orchestrator.kube import connect
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
@@ -56,9 +58,15 @@ def run(args: argparse.Namespace) -> int:
     )
 
     async def main() -> None:
+        # SIGTERM (a pod being stopped) ends the node agent cleanly: its tmux control client is closed and the
+        # tmux server, with every agent in it, keeps running for the next node agent to adopt.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         kube = await connect(args.kubeconfig)
         async with kube:
-            await NodeAgent(kube, config).run()
+            with contextlib.suppress(asyncio.CancelledError):
+                await NodeAgent(kube, config).run()
 
     asyncio.run(main())
     return 0
