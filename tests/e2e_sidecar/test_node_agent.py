@@ -38,6 +38,17 @@ def running(kube: Kubectl, name: str, timeout: float = 30) -> dict[str, Any]:
     )
 
 
+def running_again(kube: Kubectl, name: str, old_pid: int, message: str) -> dict[str, Any]:
+    """The agent Running again in a new process (not the one with `old_pid`)."""
+    return dict(
+        wait_for(
+            lambda: (s := status(kube, name)).get("phase") == "Running" and s.get("pid") != old_pid and s,
+            timeout=30,
+            message=message,
+        )
+    )
+
+
 def windows(socket: str) -> list[str]:
     out = tmux(socket, "list-windows", "-a", "-F", "#{session_name}:#{window_name} #{pane_pid}").stdout
     return sorted(line for line in out.splitlines() if not line.startswith("tmux-orchestrator:"))
@@ -70,10 +81,7 @@ def test_killed_process_is_crashed_then_restarted(
     assert crashed["lastExitCode"] == 137
     assert crashed["lastCrashReason"].startswith("killed by signal 9 (SIGKILL)")
     assert crashed["ready"] is False and "pid" not in crashed
-    again = wait_for(
-        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"] and s,
-        message="restarted",
-    )
+    again = running_again(kube, "a1", first["pid"], "restarted")
     assert again["restartCount"] == first.get("restartCount", 0) + 1
     assert again["paneId"] == first["paneId"]  # the same window, a new process
 
@@ -139,11 +147,7 @@ def test_killed_tmux_server_is_recreated(
     kube.apply(agent("a1", node_name))
     first = running(kube, "a1")
     tmux(tmux_socket, "kill-server")
-    again = wait_for(
-        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"] and s,
-        timeout=30,
-        message="recreated after the tmux server died",
-    )
+    again = running_again(kube, "a1", first["pid"], "recreated after the tmux server died")
     assert windows(tmux_socket) == [f"team:a1 {again['pid']}"]
 
 
@@ -251,11 +255,7 @@ def test_node_agent_killed_then_tmux_killed_comes_back(
     sidecar.kill(signal.SIGKILL)
     tmux(tmux_socket, "kill-server")
     sidecar.start()
-    wait_for(
-        lambda: (s := status(kube, "a1")).get("phase") == "Running" and s.get("pid") != first["pid"],
-        timeout=30,
-        message="a new agent process on a fresh tmux server",
-    )
+    running_again(kube, "a1", first["pid"], "a new agent process on a fresh tmux server")
     assert windows(tmux_socket) == [f"team:a1 {status(kube, 'a1')['pid']}"]
 
 

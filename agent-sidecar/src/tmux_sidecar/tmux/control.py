@@ -170,17 +170,13 @@ class ControlClient:
         # by the control client itself would inherit the write end of that client's stdin pipe: the client
         # would then never see EOF when we die, and a later kill-server would wait on it forever, leaving a
         # socket that answers every new client with "server exited unexpectedly".
+        server = [tmux_binary, *socket_args, *config_args]
+        control_session_args = ["-s", session, "-n", "control", _CONTROL_PANE_COMMAND]
         starter = await asyncio.create_subprocess_exec(
-            tmux_binary,
-            *socket_args,
-            *config_args,
+            *server,
             "new-session",
             "-d",
-            "-s",
-            session,
-            "-n",
-            "control",
-            _CONTROL_PANE_COMMAND,
+            *control_session_args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
@@ -189,17 +185,11 @@ class ControlClient:
         )
         await starter.wait()  # fails harmlessly when the session exists already
         process = await asyncio.create_subprocess_exec(
-            tmux_binary,
-            *socket_args,
-            *config_args,
+            *server,
             "-C",
             "new-session",
             "-A",
-            "-s",
-            session,
-            "-n",
-            "control",
-            _CONTROL_PANE_COMMAND,
+            *control_session_args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
