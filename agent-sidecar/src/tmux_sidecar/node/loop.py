@@ -18,9 +18,8 @@ import logging
 import time
 
 from tmux_orchestrator.kube import Kube
-from tmux_sidecar.classification import Classification, PaneSnapshot
+from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import plan_windows
-from tmux_sidecar.profiles import UnknownProfileError, load_profile
 from tmux_sidecar.restart import RestartAction
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
@@ -179,7 +178,7 @@ class NodeAgent:
             pane = panes.get(window.pane_id) if window else None
             reading: Classification | None = None
             if pane is not None and (pane_snapshot := snapshot.pane_snapshot(pane.pane_id)) is not None:
-                reading = _classify(record, pane_snapshot)
+                reading = record.profile.classify(pane_snapshot)
                 self.state.readings[uid] = reading
             if pane is not None and pane.exit_known and record.exit_decision is None:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
@@ -208,12 +207,3 @@ class NodeAgent:
                 self.deliveries.deliver(client, to_brief, moment), name="deliver"
             )
         await self.agent_count.sync(len(records))
-
-
-def _classify(record: AgentRecord, pane_snapshot: PaneSnapshot) -> Classification:
-    try:
-        profile = load_profile(record.spec.template.profile)
-    except UnknownProfileError:
-        profile = load_profile("shell")
-    result: Classification = profile.classify(pane_snapshot)
-    return result

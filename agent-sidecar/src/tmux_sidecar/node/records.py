@@ -11,7 +11,7 @@ from typing import Any
 
 from tmux_orchestrator.api import AgentMessageSpec, AgentSpec, AgentTemplate, MessagePhase
 from tmux_orchestrator.kube import KubeObject
-from tmux_sidecar.classification import Classification
+from tmux_sidecar.classification import Classification, DetectorProfile
 from tmux_sidecar.converge import DesiredAgent
 from tmux_sidecar.delivery import PendingMessage
 from tmux_sidecar.restart import RestartDecision
@@ -41,6 +41,7 @@ class AgentRecord:
 
     obj: KubeObject
     spec: AgentSpec
+    profile: DetectorProfile  # resolved once, again only when the template names another profile
     restart_times: list[float] = field(default_factory=list)
     restart_count: int = 0
     failed: bool = False
@@ -87,9 +88,9 @@ class AgentRecord:
         )
 
 
-def seed_record(obj: KubeObject, spec: AgentSpec) -> AgentRecord:
+def seed_record(obj: KubeObject, spec: AgentSpec, profile: DetectorProfile) -> AgentRecord:
     """A record for an Agent we see for the first time, remembering what an earlier run reported."""
-    record = AgentRecord(obj=obj, spec=spec)
+    record = AgentRecord(obj=obj, spec=spec, profile=profile)
     status = obj.get("status") or {}
     record.reported = dict(status)
     record.restart_count = int(status.get("restartCount") or 0)

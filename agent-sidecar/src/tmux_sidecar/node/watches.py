@@ -10,6 +10,7 @@ from tmux_orchestrator.api import AgentSpec
 from tmux_orchestrator.api.constants import LABEL_NODE
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_orchestrator.kube.client import WatchEvent, WatchEventType
+from tmux_sidecar.profile_plugins import load_profile_or_fallback
 
 from .records import NodeState, seed_record
 
@@ -52,8 +53,10 @@ def _upsert_agent(state: NodeState, obj: KubeObject) -> None:
         return
     record = state.agents.get(uid)
     if record is None:
-        state.agents[uid] = seed_record(obj, spec)
+        state.agents[uid] = seed_record(obj, spec, load_profile_or_fallback(spec.template.profile))
         return
+    if spec.template.profile != record.spec.template.profile:
+        record.profile = load_profile_or_fallback(spec.template.profile)
     record.obj, record.spec = obj, spec
     # Our own writes come back through the watch; the server's copy is what the next patch diffs against.
     record.reported = dict(obj.get("status") or {})

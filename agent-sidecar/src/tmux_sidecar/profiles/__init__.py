@@ -9,12 +9,15 @@ where the object is a `DetectorProfile`, or a plain screen reader function
 `(lines, process_facts) -> ScreenReading` (it then gets the entry point's name). The built-in profiles are
 registered the same way by this project and also known without installed metadata, and their names cannot
 be taken over by a plugin.
+
+This package is pure: which plugins are installed is read by the edge module `tmux_sidecar.profile_plugins`
+(`load_profile`, `available_profiles`), which hands them to `lookup_profile` here.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from tmux_sidecar.classification import DetectorProfile
 
@@ -40,34 +43,38 @@ class InvalidProfileError(TypeError):
     """An entry point resolved to something that is not a profile."""
 
 
-def available_profiles() -> list[str]:
-    """Names of every profile that `load_profile` accepts, sorted."""
-    return sorted(set(BUILTIN_PROFILES) | {ep.name for ep in _plugin_entry_points()})
+@dataclass(frozen=True)
+class PluginProfile:
+    """An installed plugin: its entry point's name, its target (`module:attribute`) and how to load it."""
+
+    name: str
+    target: str
+    load: Callable[[], object]
 
 
-def load_profile(name: str) -> DetectorProfile:
+def profile_names(plugins: Mapping[str, PluginProfile]) -> list[str]:
+    """Names of every profile that `lookup_profile` accepts, sorted."""
+    return sorted(set(BUILTIN_PROFILES) | set(plugins))
+
+
+def lookup_profile(name: str, plugins: Mapping[str, PluginProfile]) -> DetectorProfile:
     """The profile called `name`; UnknownProfileError (listing the available ones) if there is none."""
     builtin = BUILTIN_PROFILES.get(name)
     if builtin is not None:
         return builtin
-    for entry_point in _plugin_entry_points():
-        if entry_point.name == name:
-            return _as_profile(entry_point)
-    raise UnknownProfileError(name, available_profiles())
+    plugin = plugins.get(name)
+    if plugin is None:
+        raise UnknownProfileError(name, profile_names(plugins))
+    return _as_profile(plugin, plugin.load())
 
 
-def _plugin_entry_points() -> list[EntryPoint]:
-    return list(entry_points(group=ENTRY_POINT_GROUP))
-
-
-def _as_profile(entry_point: EntryPoint) -> DetectorProfile:
-    loaded = entry_point.load()
+def _as_profile(plugin: PluginProfile, loaded: object) -> DetectorProfile:
     if isinstance(loaded, DetectorProfile):
-        return replace(loaded, name=entry_point.name)
+        return replace(loaded, name=plugin.name)
     if callable(loaded):
-        return DetectorProfile(entry_point.name, loaded, getattr(loaded, "__doc__", None) or "")
+        return DetectorProfile(plugin.name, loaded, getattr(loaded, "__doc__", None) or "")
     raise InvalidProfileError(
-        f"entry point {entry_point.name!r} ({entry_point.value}) is neither a DetectorProfile"
+        f"entry point {plugin.name!r} ({plugin.target}) is neither a DetectorProfile"
         " nor a screen reader function"
     )
 
@@ -80,7 +87,8 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SHELL",
     "InvalidProfileError",
+    "PluginProfile",
     "UnknownProfileError",
-    "available_profiles",
-    "load_profile",
+    "lookup_profile",
+    "profile_names",
 ]

@@ -23,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tmux_sidecar.classification import PaneSnapshot, ProcessFacts
-    from tmux_sidecar.profiles import UnknownProfileError, available_profiles, load_profile
+    from tmux_sidecar.profile_plugins import available_profiles, load_profile
+    from tmux_sidecar.profiles import UnknownProfileError
 
     if args.list:
         print("\n".join(available_profiles()))

@@ -11,13 +11,12 @@ import pytest
 
 from tmux_orchestrator.api.agent import Activity
 from tmux_sidecar.classification import ExitKind, PaneSnapshot, ProcessFacts, classify_pane
+from tmux_sidecar.profile_plugins import available_profiles, load_profile
 from tmux_sidecar.profiles import (
     BUILTIN_PROFILES,
     ENTRY_POINT_GROUP,
     InvalidProfileError,
     UnknownProfileError,
-    available_profiles,
-    load_profile,
 )
 
 ALIVE = ProcessFacts(dead=False, current_command="claude", pid=100)

@@ -10,7 +10,7 @@ from tmux_orchestrator import crdgen
 from tmux_orchestrator.api import AgentTeam
 from tmux_orchestrator.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_committed_crds_match_the_models() -> None:

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tmux_orchestrator.api.agent import Activity
-from tmux_sidecar.profiles import load_profile
+from tmux_sidecar.profile_plugins import load_profile
 from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
 from tmux_sidecar.tmux.snapshot import (

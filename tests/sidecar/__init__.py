@@ -1,1 +1,0 @@
-"""Tests of the node agent's tmux-facing half against a real tmux server on a private socket."""
