@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tmux_orchestrator.api.constants import API_VERSION, LABEL_NODE
+from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube.client import (
     NODE_LEASE_NAMESPACE,
     Kube,
@@ -31,7 +32,6 @@ from tmux_orchestrator.kube.client import (
     connect,
     is_not_found,
     node_lease_name,
-    rfc3339,
 )
 
 LEASE_DURATION_SECONDS = 40
@@ -119,7 +119,7 @@ class StandInNode:
             await self.kube.patch(
                 Resource.TMUX_NODES, self.node, {"metadata": body["metadata"], "spec": body["spec"]}
             )
-        now = rfc3339(datetime.now(UTC))
+        now = format_time(datetime.now(UTC))
         ready = {"type": "Ready", "status": "True", "reason": "TmuxAnswers", "lastTransitionTime": now}
         await self.kube.patch_status(
             Resource.TMUX_NODES, self.node, {"tmuxVersion": "stand-in", "conditions": [ready]}
@@ -131,27 +131,14 @@ class StandInNode:
             await asyncio.sleep(self.renew_seconds)
 
     async def renew(self) -> None:
-        body = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {
-                "name": node_lease_name(self.node),
-                "namespace": NODE_LEASE_NAMESPACE,
-                "labels": {LABEL_NODE: self.node},
-            },
-            "spec": {
-                "holderIdentity": self.node,
-                "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-                "renewTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            },
-        }
-        await self.kube.coordination.patch_namespaced_lease(
+        await self.kube.renew_lease(
             node_lease_name(self.node),
             NODE_LEASE_NAMESPACE,
-            body,
+            self.node,
+            LEASE_DURATION_SECONDS,
+            datetime.now(UTC),
+            labels={LABEL_NODE: self.node},
             field_manager="stand-in-node",
-            force=True,
-            _content_type="application/apply-patch+yaml",
         )
 
     async def report_agents(self) -> None:
@@ -167,7 +154,7 @@ class StandInNode:
         meta = agent["metadata"]
         if meta.get("deletionTimestamp") or agent["spec"].get("nodeName") != self.node:
             return
-        now = rfc3339(datetime.now(UTC))
+        now = format_time(datetime.now(UTC))
         current = agent.get("status") or {}
         if meta["name"] in self.failed:
             if current.get("phase") == "Failed":

@@ -9,7 +9,8 @@ from typing import Any
 from tmux_orchestrator.controller.cache import ObjectKey
 from tmux_orchestrator.controller.controller import Controller, ControllerConfig
 from tmux_orchestrator.controller.observe import observe_team
-from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, micro_time, node_lease_name
+from tmux_orchestrator.core.clock import format_micro_time
+from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, node_lease_name
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 TEAM = {
@@ -48,7 +49,7 @@ def lease(renewed: datetime, version: str) -> dict[str, Any]:
             "resourceVersion": version,
             "labels": {"orchestrator.tmux.dev/node": "n1"},
         },
-        "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": micro_time(renewed)},
+        "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": format_micro_time(renewed)},
     }
 
 

@@ -51,7 +51,7 @@ def test_parse_a_record() -> None:
     )
     assert (pane.agent_uid, pane.revision, pane.restarted_at) == ("uid-1", "r7", None)
     assert pane.exit_known
-    assert pane.process_facts().exit_signal == 9
+    assert pane.process.exit_signal == 9
 
 
 def test_a_newline_in_a_value_does_not_shift_records() -> None:

@@ -12,20 +12,23 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, Condition, ConditionStatus, DesiredState
+from tmux_orchestrator.core.clock import format_time
 
 from .classification import CrashEvidence
+from .pane import PaneInfo
 
 
 @dataclass(frozen=True)
 class PaneState:
-    """What tmux says about the agent's pane; None when the window does not exist."""
+    """The agent's pane as tmux reports it, and when this node agent started its program (None if it
+    did not, e.g. a window adopted after a restart)."""
 
-    pane_id: str
-    pid: int | None
-    dead: bool
-    exit_status: int | None = None
-    exit_signal: int | None = None
+    pane: PaneInfo
     started_at: datetime.datetime | None = None
+
+    @property
+    def dead(self) -> bool:
+        return self.pane.dead
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,6 @@ class SupervisorFacts:
     failed: bool = False  # the circuit breaker is open
     last_exit_code: int | None = None
     last_crash_reason: str | None = None
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def agent_phase(
@@ -77,7 +76,7 @@ def compute_agent_status(
     last_activity = (
         previous.last_activity_time
         if previous is not None and previous.activity is activity and previous.last_activity_time
-        else rfc3339(now)
+        else format_time(now)
     )
     ready_condition = _condition(
         "Ready",
@@ -95,12 +94,12 @@ def compute_agent_status(
         restart_count=supervisor.restart_count,
         last_exit_code=supervisor.last_exit_code,
         last_crash_reason=supervisor.last_crash_reason,
-        pane_id=process.pane_id if process else None,
-        pid=process.pid if alive and process else None,
+        pane_id=process.pane.pane_id if process else None,
+        pid=process.pane.pid if alive and process else None,
         revision=revision if process else None,
         node=node,
         last_activity_time=last_activity,
-        started_at=rfc3339(process.started_at) if process and process.started_at else None,
+        started_at=format_time(process.started_at) if process and process.started_at else None,
         briefed_revision=briefed_revision,
         restarted_at=restarted_at,
         conditions=[ready_condition],
@@ -145,7 +144,7 @@ def _condition(
         status=status,
         reason=reason,
         message=message,
-        last_transition_time=transition or rfc3339(now),
+        last_transition_time=transition or format_time(now),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tmux_orchestrator.api import AgentTemplate, DesiredState
+from tmux_sidecar.pane import PaneInfo
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,6 @@ class DesiredAgent:
     template: AgentTemplate
     desired_state: DesiredState = DesiredState.RUNNING
     restarted_at: str | None = None
-
-
-@dataclass(frozen=True)
-class ObservedWindow:
-    """One tmux window as the control client sees it (its first pane holds the agent)."""
-
-    window_id: str
-    session: str
-    name: str
-    pane_id: str
-    agent_uid: str | None = None
-    revision: str | None = None
-    restarted_at: str | None = None
-    pane_dead: bool = False
-    pid: int | None = None
 
 
 class ActionKind(StrEnum):
@@ -67,7 +53,7 @@ class TmuxAction:
     kind: ActionKind
     reason: ActionReason
     agent: DesiredAgent | None = None
-    window: ObservedWindow | None = None
+    window: PaneInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +77,12 @@ def supervisor_change(reason: ActionReason) -> SupervisorChange:
 
 def plan_windows(
     desired: Iterable[DesiredAgent],
-    observed: Sequence[ObservedWindow],
+    observed: Sequence[PaneInfo],
     restart_due: Mapping[str, bool] | None = None,
 ) -> list[TmuxAction]:
     """Actions that bring tmux to the desired state; empty when it is already there.
+
+    `observed` holds every window as its first pane (`pane.first_panes`).
 
     `restart_due[uid]` says the restart supervisor wants a dead pane respawned now (backoff elapsed); a dead
     pane without it is left alone so its exit status stays readable and restarts keep their backoff.
@@ -102,9 +90,9 @@ def plan_windows(
     restart_due = restart_due or {}
     wanted = {agent.uid: agent for agent in desired}
     actions: list[TmuxAction] = []
-    adopted: dict[str, ObservedWindow] = {}
+    adopted: dict[str, PaneInfo] = {}
     untagged = {
-        (w.session, w.name): w
+        (w.session_name, w.window_name): w
         for w in sorted(observed, key=_window_order, reverse=True)
         if w.agent_uid is None
     }
@@ -141,17 +129,17 @@ def plan_windows(
     return actions
 
 
-def _respawn_reason(agent: DesiredAgent, window: ObservedWindow, restart_due: bool) -> ActionReason | None:
+def _respawn_reason(agent: DesiredAgent, window: PaneInfo, restart_due: bool) -> ActionReason | None:
     if window.revision != agent.revision:
         return ActionReason.REVISION_CHANGED
     if (agent.restarted_at or None) != (window.restarted_at or None):
         return ActionReason.RESTART_REQUESTED
-    if window.pane_dead and restart_due:
+    if window.dead and restart_due:
         return ActionReason.RESTART_DUE
     return None
 
 
-def _window_order(window: ObservedWindow) -> tuple[int, str]:
+def _window_order(window: PaneInfo) -> tuple[int, str]:
     """Oldest window first (tmux window ids grow), so the original is kept and later duplicates go."""
     digits = window.window_id.lstrip("@")
     return (int(digits) if digits.isdigit() else 1 << 30, window.window_id)

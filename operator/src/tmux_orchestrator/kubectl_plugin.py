@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from .api.constants import LABEL_TEAM
+from .core.clock import format_micro_time
 from .kube import Kube, Resource, connect, is_not_found
 from .plugin_view import attach_command, control_patch, message_body, render_status
 
@@ -76,7 +77,7 @@ async def run_verb(kube: Kube, args: argparse.Namespace, namespace: str) -> int:
         return 0
     if args.verb == "attach":
         return await _attach(kube, team)
-    nonce = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    nonce = format_micro_time(datetime.datetime.now(datetime.UTC))
     await kube.patch(Resource.AGENT_TEAMS, args.team, control_patch(args.verb, nonce), namespace)
     print(f"agentteam.orchestrator.tmux.dev/{args.team} {args.verb} requested ({nonce})")
     return 0

@@ -9,10 +9,12 @@ import pytest
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, DesiredState
 from tmux_sidecar.agent_status import PaneState, SupervisorFacts, compute_agent_status, status_patch
+from tmux_sidecar.classification import ProcessFacts
+from tmux_sidecar.pane import PaneInfo
 
 T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.UTC)
-ALIVE = PaneState(pane_id="%3", pid=4242, dead=False, started_at=T0)
-DEAD = PaneState(pane_id="%3", pid=None, dead=True, exit_status=3)
+ALIVE = PaneState(PaneInfo("%3", process=ProcessFacts(pid=4242)), started_at=T0)
+DEAD = PaneState(PaneInfo("%3", process=ProcessFacts(dead=True, exit_status=3)))
 
 
 def status(**overrides: Any) -> AgentStatus:

@@ -7,14 +7,15 @@ from dataclasses import replace
 import pytest
 
 from tmux_orchestrator.api import AgentTemplate, DesiredState
+from tmux_sidecar.classification import ProcessFacts
 from tmux_sidecar.converge import (
     ActionKind,
     ActionReason,
     DesiredAgent,
-    ObservedWindow,
     TmuxAction,
     plan_windows,
 )
+from tmux_sidecar.pane import PaneInfo
 
 AGENT = DesiredAgent(
     uid="u1",
@@ -25,9 +26,10 @@ AGENT = DesiredAgent(
     revision="r1",
     template=AgentTemplate(command=["claude"]),
 )
-WINDOW = ObservedWindow(
-    window_id="@1", session="demo", name="dev-0", pane_id="%1", agent_uid="u1", revision="r1"
+WINDOW = PaneInfo(
+    pane_id="%1", window_id="@1", session_name="demo", window_name="dev-0", agent_uid="u1", revision="r1"
 )
+DEAD = ProcessFacts(dead=True)
 
 
 def kinds(actions: list[TmuxAction]) -> list[tuple[str, str, str | None]]:
@@ -66,11 +68,11 @@ CASES = [
         {},
         [("Respawn", "RestartRequested", "@1")],
     ),
-    ("dead-pane-waits-for-backoff", [AGENT], [replace(WINDOW, pane_dead=True)], {}, []),
+    ("dead-pane-waits-for-backoff", [AGENT], [replace(WINDOW, process=DEAD)], {}, []),
     (
         "dead-pane-respawned-when-due",
         [AGENT],
-        [replace(WINDOW, pane_dead=True)],
+        [replace(WINDOW, process=DEAD)],
         {"u1": True},
         [("Respawn", "RestartDue", "@1")],
     ),
@@ -98,14 +100,14 @@ CASES = [
     (
         "untagged-window-elsewhere-does-not-count",
         [AGENT],
-        [replace(WINDOW, agent_uid=None, session="other")],
+        [replace(WINDOW, agent_uid=None, session_name="other")],
         {},
         [("Create", "Missing", None)],
     ),
     (
         "renamed-window-is-adopted-by-uid",
         [AGENT],
-        [replace(WINDOW, name="something-else")],
+        [replace(WINDOW, window_name="something-else")],
         {},
         [],
     ),
@@ -117,7 +119,7 @@ CASES = [
 )
 def test_plan_windows(
     desired: list[DesiredAgent],
-    observed: list[ObservedWindow],
+    observed: list[PaneInfo],
     due: dict[str, bool],
     expected: list[tuple[str, str, str | None]],
 ) -> None:

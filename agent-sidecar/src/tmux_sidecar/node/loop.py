@@ -20,17 +20,18 @@ import time
 from tmux_orchestrator.kube import Kube
 from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import plan_windows
+from tmux_sidecar.pane import PaneInfo, first_panes
 from tmux_sidecar.restart import RestartAction
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
-from tmux_sidecar.tmux.snapshot import PaneInfo, ServerSnapshot, take_snapshot
+from tmux_sidecar.tmux.snapshot import ServerSnapshot, take_snapshot
 
 from .messages import Deliveries
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, register_node
 from .status import record_exit, sync_agent_status
 from .watches import watch_agents, watch_messages
-from .windows import apply_window_actions, observed_windows
+from .windows import apply_window_actions
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class NodeAgent:
             return pane.agent_uid in records
 
         snapshot = await take_snapshot(client, capture=wanted, previous=self._last_snapshot)
-        windows = observed_windows(snapshot.panes)
+        windows = first_panes(snapshot.panes)
         now = time.time()
         due = {
             uid: record.exit_decision.due(now)
@@ -166,16 +167,14 @@ class NodeAgent:
         if actions:
             await apply_window_actions(client, actions, self.state.agents)
             snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
-            windows = observed_windows(snapshot.panes)
+            windows = first_panes(snapshot.panes)
         self._last_snapshot = snapshot
-        by_uid = {w.agent_uid: w for w in windows if w.agent_uid}
-        panes = snapshot.by_id
+        by_uid = {w.agent_uid: w for w in windows if w.agent_uid}  # each agent's window, by its first pane
         moment = datetime.datetime.now(datetime.UTC)
         reports = []
         to_brief: list[tuple[AgentRecord, PaneInfo]] = []
         for uid, record in records.items():
-            window = by_uid.get(uid)
-            pane = panes.get(window.pane_id) if window else None
+            pane = by_uid.get(uid)
             reading: Classification | None = None
             if pane is not None and (pane_snapshot := snapshot.pane_snapshot(pane.pane_id)) is not None:
                 reading = record.profile.classify(pane_snapshot)
@@ -189,7 +188,6 @@ class NodeAgent:
                     self.kube,
                     self.config.node,
                     record,
-                    window=window,
                     pane=pane,
                     reading=reading,
                     now=moment,

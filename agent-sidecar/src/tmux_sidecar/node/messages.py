@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from tmux_orchestrator.api import MessagePhase
+from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
-from tmux_sidecar.agent_status import rfc3339
 from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message
+from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
-from tmux_sidecar.tmux.snapshot import PaneInfo
 
 from .records import AgentRecord, NodeState, pending_message
 from .typing import Typist
@@ -117,7 +117,7 @@ class Deliveries:
             "agent": agent,
         }
         if now is not None:
-            status["deliveredAt"] = rfc3339(now)
+            status["deliveredAt"] = format_time(now)
         meta = obj["metadata"]
         try:
             result = await self.kube.patch_status(

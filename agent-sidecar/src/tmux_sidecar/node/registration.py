@@ -10,9 +10,9 @@ import socket
 from typing import Any
 
 from tmux_orchestrator.api.constants import LABEL_NODE
+from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, Resource, is_not_found
 from tmux_orchestrator.kube.client import FIELD_MANAGER, NODE_LEASE_NAMESPACE, node_lease_name
-from tmux_sidecar.agent_status import rfc3339
 from tmux_sidecar.tmux.control import ServerInfo
 
 from .records import NodeAgentConfig
@@ -52,7 +52,7 @@ async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo)
                 "status": "True",
                 "reason": "TmuxServerUp",
                 "message": f"tmux {server.version} (server pid {server.pid}) answers",
-                "lastTransitionTime": rfc3339(datetime.datetime.now(datetime.UTC)),
+                "lastTransitionTime": format_time(datetime.datetime.now(datetime.UTC)),
             }
         ],
     }

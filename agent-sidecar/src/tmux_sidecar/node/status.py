@@ -21,9 +21,8 @@ from tmux_sidecar.agent_status import (
     status_patch,
 )
 from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
-from tmux_sidecar.converge import ObservedWindow
+from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.restart import RestartAction, plan_restart
-from tmux_sidecar.tmux.snapshot import PaneInfo
 
 from .records import AgentRecord, template_hash
 from .windows import not_found_hint
@@ -35,7 +34,7 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     """Remember how the agent's process ended and what the restart policy makes of it (once per exit)."""
     if record.exit_decision is not None:
         return
-    evidence = crash_evidence(pane.process_facts(), ())
+    evidence = crash_evidence(pane.process, ())
     exit_code = evidence.exit_code
     decision = plan_restart(
         policy=record.spec.restart_policy,
@@ -56,7 +55,6 @@ async def sync_agent_status(
     node: str,
     record: AgentRecord,
     *,
-    window: ObservedWindow | None,
     pane: PaneInfo | None,
     reading: Classification | None,
     now: datetime.datetime,
@@ -72,18 +70,11 @@ async def sync_agent_status(
             )
     process = None
     if pane is not None:
-        process = PaneState(
-            pane_id=pane.pane_id,
-            pid=pane.pid,
-            dead=pane.dead,
-            exit_status=pane.exit_status,
-            exit_signal=pane.exit_signal,
-            started_at=record.started_at,
-        )
+        process = PaneState(pane, started_at=record.started_at)
     reported = record.reported or {}
     revision = reported_revision(
         spec_revision=record.spec.revision,
-        runs_desired=window is not None and window.revision == template_hash(record.spec.template),
+        runs_desired=pane is not None and pane.revision == template_hash(record.spec.template),
         reported=reported.get("revision"),
     )
     previous = AgentStatus.model_validate(reported) if reported else None

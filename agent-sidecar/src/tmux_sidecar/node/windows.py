@@ -1,4 +1,4 @@
-"""Applying planned window actions to tmux (create, respawn, kill, adopt) and reading windows back."""
+"""Applying planned window actions to tmux: create, respawn, kill, adopt."""
 
 from __future__ import annotations
 
@@ -10,37 +10,15 @@ import time
 from collections.abc import Iterable, Mapping
 
 from tmux_orchestrator.api import AgentTemplate
-from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, supervisor_change
+from tmux_sidecar.converge import ActionKind, TmuxAction, supervisor_change
+from tmux_sidecar.pane import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
-from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo
 
 from .records import AgentRecord
 
 log = logging.getLogger(__name__)
 
 _BOOTSTRAP_WINDOW = "bootstrap"
-
-
-def observed_windows(panes: Iterable[PaneInfo]) -> list[ObservedWindow]:
-    """Every window, each by its first pane (untagged ones matter only to adopt an agent's lost window)."""
-    first: dict[str, PaneInfo] = {}
-    for pane in panes:
-        if pane.window_id not in first or pane.pane_index < first[pane.window_id].pane_index:
-            first[pane.window_id] = pane
-    return [
-        ObservedWindow(
-            window_id=pane.window_id,
-            session=pane.session_name,
-            name=pane.window_name,
-            pane_id=pane.pane_id,
-            agent_uid=pane.agent_uid,
-            revision=pane.revision,
-            restarted_at=pane.restarted_at,
-            pane_dead=pane.dead,
-            pid=pane.pid,
-        )
-        for pane in first.values()
-    ]
 
 
 async def apply_window_actions(

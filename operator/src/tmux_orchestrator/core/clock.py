@@ -1,4 +1,5 @@
-"""RFC 3339 timestamps as Kubernetes writes them (metav1.Time: whole seconds, UTC, `Z`)."""
+"""RFC 3339 timestamps as Kubernetes writes them (metav1.Time: whole seconds, UTC, `Z`; MicroTime for
+Leases and Events). The one place timestamps are formatted, for the operator and the node agent alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from datetime import UTC, datetime
 def format_time(moment: datetime) -> str:
     """`moment` as metav1.Time text; sub-second precision is dropped, as the API server would."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_micro_time(moment: datetime) -> str:
+    """`moment` as metav1.MicroTime text (Lease renewTime, Event eventTime)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str | None) -> datetime | None:

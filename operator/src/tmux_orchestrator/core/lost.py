@@ -12,6 +12,7 @@ from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentPhase
 
+from .clock import format_time
 from .observed import Observed
 
 NODE_LOST_REASON = "NodeLost"
@@ -29,7 +30,7 @@ def lost_status_patch(node: str, now: datetime) -> dict[str, Any]:
                 "status": "False",
                 "reason": NODE_LOST_REASON,
                 "message": f"node {node} stopped renewing its Lease; the agent's state there is unknown",
-                "lastTransitionTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "lastTransitionTime": format_time(now),
             }
         ],
     }

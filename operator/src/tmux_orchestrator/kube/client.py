@@ -15,6 +15,7 @@ from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.core.clock import format_micro_time
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,6 @@ def _status(error: BaseException) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 async def connect(kubeconfig: str | None = None) -> Kube:
@@ -336,7 +329,7 @@ class Kube:
             "spec": {
                 "holderIdentity": holder,
                 "leaseDurationSeconds": duration_seconds,
-                "renewTime": micro_time(now),
+                "renewTime": format_micro_time(now),
             },
         }
         await self.coordination.patch_namespaced_lease(
@@ -392,7 +385,7 @@ class Kube:
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
             "metadata": {**identity, "namespace": namespace},
-            "eventTime": micro_time(now),
+            "eventTime": format_micro_time(now),
             "type": type_,
             "reason": reason,
             "note": note[:1024],

@@ -1,0 +1,125 @@
+"""The one pane model (pure): a pane as `list-panes` reports it, parsed once and read by every decision.
+
+tmux's view of the pane's program is its `ProcessFacts` (what detector profiles read); the window it
+belongs to and the user options through which a restarted node agent recognises the windows it created
+come with it. The converge plan reads a window through its first pane, the status through the agent's pane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tmux_sidecar.classification import ProcessFacts
+
+# Window user options through which a restarted node agent recognises the windows it created.
+AGENT_UID_OPTION = "@orchestrator-agent-uid"
+REVISION_OPTION = "@orchestrator-revision"
+RESTARTED_AT_OPTION = "@orchestrator-restarted-at"
+
+# Fields end with a unit separator and records with a record separator, so a value with a newline in it
+# (a window renamed by hand, say) cannot shift the fields of the next pane.
+_FIELD_END = "\x1f"
+_RECORD_END = "\x1e"
+_FIELDS = (
+    "pane_id",
+    "window_id",
+    "session_name",
+    "window_name",
+    "pane_index",
+    "pane_pid",
+    "pane_dead",
+    "pane_dead_status",
+    "pane_dead_signal",
+    "pane_dead_time",
+    "pane_current_command",  # the most expensive field (tmux reads /proc), and a process fact we need
+    "window_activity",
+    AGENT_UID_OPTION,
+    REVISION_OPTION,
+    RESTARTED_AT_OPTION,
+)
+PANE_FORMAT = "".join("#{" + field + "}" + _FIELD_END for field in _FIELDS) + _RECORD_END
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    """What tmux knows about one pane (and its window)."""
+
+    pane_id: str
+    window_id: str = ""
+    session_name: str = ""
+    window_name: str = ""
+    pane_index: int = 0
+    process: ProcessFacts = field(default_factory=ProcessFacts)
+    dead_time: int | None = None  # epoch seconds
+    window_activity: int | None = None  # epoch seconds of the last output in the window
+    agent_uid: str | None = None
+    revision: str | None = None
+    restarted_at: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def dead(self) -> bool:
+        return self.process.dead
+
+    @property
+    def exit_status(self) -> int | None:
+        """Set once a dead pane's program has been collected, unless it was signalled."""
+        return self.process.exit_status
+
+    @property
+    def exit_signal(self) -> int | None:
+        return self.process.exit_signal
+
+    @property
+    def exit_known(self) -> bool:
+        """Dead and collected: the exit status or signal is known."""
+        return self.dead and (self.exit_status is not None or self.exit_signal is not None)
+
+
+def parse_panes(lines: Sequence[str]) -> list[PaneInfo]:
+    """PaneInfo records from the output of `list-panes -F PANE_FORMAT` (malformed records are skipped)."""
+    panes = []
+    for record in "\n".join(lines).split(_RECORD_END):
+        values = record.lstrip("\n").split(_FIELD_END)
+        if len(values) == len(_FIELDS) + 1 and values[0].startswith("%"):
+            panes.append(_pane_info(dict(zip(_FIELDS, values, strict=False))))
+    return panes
+
+
+def _pane_info(fields: Mapping[str, str]) -> PaneInfo:
+    return PaneInfo(
+        pane_id=fields["pane_id"],
+        window_id=fields["window_id"],
+        session_name=fields["session_name"],
+        window_name=fields["window_name"],
+        pane_index=_int(fields["pane_index"]) or 0,
+        process=ProcessFacts(
+            dead=fields["pane_dead"] == "1",
+            exit_status=_int(fields["pane_dead_status"]),
+            exit_signal=_int(fields["pane_dead_signal"]),
+            current_command=fields["pane_current_command"] or None,
+            pid=_int(fields["pane_pid"]),
+        ),
+        dead_time=_int(fields["pane_dead_time"]),
+        window_activity=_int(fields["window_activity"]),
+        agent_uid=fields[AGENT_UID_OPTION] or None,
+        revision=fields[REVISION_OPTION] or None,
+        restarted_at=fields[RESTARTED_AT_OPTION] or None,
+    )
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def first_panes(panes: Sequence[PaneInfo]) -> list[PaneInfo]:
+    """Every window, each by its first pane (untagged ones matter only to adopt an agent's lost window)."""
+    first: dict[str, PaneInfo] = {}
+    for pane in panes:
+        if pane.window_id not in first or pane.pane_index < first[pane.window_id].pane_index:
+            first[pane.window_id] = pane
+    return list(first.values())
