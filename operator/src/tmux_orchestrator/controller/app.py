@@ -25,7 +25,7 @@ from tmux_orchestrator.kube.client import Kube, Resource, connect
 
 from .cache import ObjectKey
 from .controller import Controller, ControllerConfig
-from .metrics import serve_metrics
+from .metrics import count_write, serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
 
 async def run_operator(options: OperatorOptions) -> None:
     """Run until SIGINT/SIGTERM (kopf handles the signals) or until the Controller fails."""
-    async with await connect(options.kubeconfig) as kube:
+    async with await connect(options.kubeconfig, on_write=count_write) as kube:
         controller = Controller(
             kube, ControllerConfig(namespaces=options.namespaces, team_workers=options.team_workers)
         )

@@ -1,7 +1,7 @@
 """Writing a TeamPlan to the API server, in the order core.plan prescribes, and posting Events.
 
-Every write is counted (metrics.API_WRITES) and its response put into the caches (read-your-writes), so
-the next pass plans from what was written even before the watch delivers it. The first failure stops the
+Every write is counted by Kube itself (its on_write is metrics.count_write) and its response put into the
+caches (read-your-writes), so the next pass plans from what was written even before the watch delivers it. The first failure stops the
 pass: the caller re-observes and plans again, never retrying a stale plan.
 """
 
@@ -22,7 +22,6 @@ from tmux_orchestrator.core.naming import short_hash
 from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, describe_error, is_already_exists
 
 from .cache import ObjectKey, object_key
-from .metrics import Verb, count_write
 from .observe import ClusterCaches, agent_node
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,6 @@ _POSTED_MEMORY: Final = 8192
 pass (after a restart each is attempted once more and answered AlreadyExists)."""
 _CONCURRENT_WRITES: Final = 8
 """Writes of one step of one pass in flight at once."""
-_EVENTS = "events"
-_REVISIONS = "controllerrevisions"
 
 
 class AgentLifecycle(StrEnum):
@@ -144,7 +141,6 @@ class EventPoster:
                 log.warning("event %s not posted: %s", post.name, describe_error(error))
 
     async def _send(self, post: _Post) -> None:
-        count_write(Verb.CREATE, _EVENTS)
         created = await self._kube.emit_event(
             post.regarding,
             type_=post.type.value,
@@ -225,14 +221,12 @@ class _PlanWriter:
 
     async def write_revisions(self) -> None:
         for body in self.plan.revision_bodies():
-            count_write(Verb.CREATE, _REVISIONS)
             try:
                 self.caches.revisions.put(await self.kube.create_controller_revision(body))
             except Exception as error:
                 if not is_already_exists(error):
                     raise
         for renumber in self.plan.revisions.to_renumber:
-            count_write(Verb.PATCH, _REVISIONS)
             patch = {"revision": renumber.number}
             self.caches.revisions.put(
                 await self.kube.patch_controller_revision(renumber.name, self.namespace, patch)
@@ -242,7 +236,6 @@ class _PlanWriter:
         status_patch = self.plan.status_patch
         if status_patch is None:
             return
-        count_write(Verb.PATCH_STATUS, Resource.AGENT_TEAMS)
         self.team = await self.kube.patch_status(
             Resource.AGENT_TEAMS,
             self.plan.team,
@@ -253,7 +246,6 @@ class _PlanWriter:
         self.caches.teams.put(self.team)
 
     async def send_notification(self, body: KubeObject, note: Notification) -> None:
-        count_write(Verb.CREATE, Resource.AGENT_MESSAGES)
         try:
             self.caches.messages.put(await self.kube.create(Resource.AGENT_MESSAGES, body, self.namespace))
         except Exception as error:
@@ -263,7 +255,6 @@ class _PlanWriter:
         log.info("notification %s/%s (%s) sent to %s", self.namespace, note.name, note.kind, note.spec.agent)
 
     async def create_agent(self, body: KubeObject) -> None:
-        count_write(Verb.CREATE, Resource.AGENTS)
         created = await self.kube.create(Resource.AGENTS, body, self.namespace)
         self.caches.agents.put(created)
         name, node = object_key(created).name, agent_node(created) or "no node yet"
@@ -273,7 +264,6 @@ class _PlanWriter:
 
     async def update_agent(self, change: AgentUpdate) -> None:
         before = self.caches.agents.get(ObjectKey(self.namespace, change.name)) or {}
-        count_write(Verb.PATCH, Resource.AGENTS)
         updated = await self.kube.patch(Resource.AGENTS, change.name, dict(change.patch), self.namespace)
         self.caches.agents.put(updated)
         log.info("agent %s/%s updated: %s", self.namespace, change.name, ", ".join(change.changes))
@@ -284,15 +274,12 @@ class _PlanWriter:
             self.events.post_lifecycle(self.team, AgentLifecycle.RESCHEDULED, change.name, occasion, note)
 
     async def delete_agent(self, deletion: AgentDeletion) -> None:
-        count_write(Verb.DELETE, Resource.AGENTS)
         await self.kube.delete(Resource.AGENTS, deletion.name, self.namespace, uid=deletion.uid)
         note = f"deleted agent {deletion.name}"
         self.events.post_lifecycle(self.team, AgentLifecycle.DELETED, deletion.name, deletion.uid, note)
 
     async def delete_revision(self, name: str) -> None:
-        count_write(Verb.DELETE, _REVISIONS)
         await self.kube.delete_controller_revision(name, self.namespace)
 
     async def delete_message(self, name: str) -> None:
-        count_write(Verb.DELETE, Resource.AGENT_MESSAGES)
         await self.kube.delete(Resource.AGENT_MESSAGES, name, self.namespace)

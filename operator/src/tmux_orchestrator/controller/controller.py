@@ -44,8 +44,6 @@ from .metrics import (
     RECONCILE_ERRORS,
     RECONCILE_SECONDS,
     RECONCILES,
-    Verb,
-    count_write,
     track_phases,
 )
 from .observe import BY_TARGET, ClusterCaches, agent_node, lease_is_live, observe_team, team_key
@@ -254,7 +252,6 @@ class Controller:
         True when anything was written (the agents' resourceVersions moved: the pass must observe again)."""
         patches = plan_lost_agents(observed)
         for name, patch in patches:
-            count_write(Verb.PATCH_STATUS, Resource.AGENTS)
             try:
                 self.caches.agents.put(
                     await self.kube.patch_status(Resource.AGENTS, name, patch, observed.team.namespace)
@@ -310,7 +307,6 @@ class Controller:
         target = MessageTarget(name, agent_node(agent)) if name and agent else None
         decision = route_message(message, target)
         if decision.labels:
-            count_write(Verb.PATCH, Resource.AGENT_MESSAGES)
             patch = {"metadata": {"labels": dict(decision.labels)}}
             try:
                 routed = await self.kube.patch(Resource.AGENT_MESSAGES, key.name, patch, key.namespace)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
 
-from tmux_orchestrator.kube.client import KubeObject
+from tmux_orchestrator.kube.client import KubeObject, WriteVerb
 
 from .cache import Change
 
 _PREFIX = "tmux_orchestrator"
-
-
-class Verb(StrEnum):
-    CREATE = "create"
-    PATCH = "patch"
-    PATCH_STATUS = "patch_status"
-    DELETE = "delete"
 
 
 RECONCILES = Counter(f"{_PREFIX}_reconciles", "Team reconcile passes, by result.", ["result"])
@@ -46,7 +38,8 @@ MESSAGE_ROUTES = Counter(
 )
 
 
-def count_write(verb: Verb, resource: str) -> None:
+def count_write(verb: WriteVerb, resource: str) -> None:
+    """The operator's `Kube.on_write`: every write request, counted where it is sent."""
     API_WRITES.labels(verb=verb.value, resource=resource).inc()
 
 

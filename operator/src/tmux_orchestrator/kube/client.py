@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -27,6 +27,22 @@ FIELD_MANAGER = "tmux-orchestrator"
 _WATCH_TIMEOUT_SECONDS = 300
 _RETRY_SECONDS = 1.0
 _MAX_EVENT_NAME = 253
+
+# Patch content types: the generated signatures do not list `_content_type`, which their runtime accepts,
+# so it is passed through these two keyword sets (the one place the typed APIs are sidestepped).
+MERGE_PATCH: Final[dict[str, Any]] = {"_content_type": "application/merge-patch+json"}
+APPLY_PATCH: Final[dict[str, Any]] = {"_content_type": "application/apply-patch+yaml"}
+
+
+class WriteVerb(StrEnum):
+    CREATE = "create"
+    PATCH = "patch"
+    PATCH_STATUS = "patch_status"
+    DELETE = "delete"
+
+
+WriteCounter = Callable[[WriteVerb, str], None]
+"""Called once per write request, before it is sent (the operator counts them in a metric)."""
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 """Where node agents keep their Leases (the kubelet's namespace for the same purpose)."""
@@ -104,7 +120,7 @@ def _status(error: BaseException) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-async def connect(kubeconfig: str | None = None) -> Kube:
+async def connect(kubeconfig: str | None = None, *, on_write: WriteCounter | None = None) -> Kube:
     """A client from `kubeconfig`, else $KUBECONFIG / ~/.kube/config, else the in-cluster ServiceAccount."""
     configuration = client.Configuration()
     try:
@@ -113,7 +129,7 @@ async def connect(kubeconfig: str | None = None) -> Kube:
         if kubeconfig is not None:
             raise
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return Kube(client.ApiClient(configuration))
+    return Kube(client.ApiClient(configuration), on_write=on_write)
 
 
 @dataclass(frozen=True)
@@ -130,18 +146,21 @@ class _Listing:
 class Kube:
     """Our resources through one ApiClient. Every method is a single API call unless it says otherwise."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: client.ApiClient, *, on_write: WriteCounter | None = None) -> None:
         self.api_client = api_client
-        # The generated APIs are typed with model classes; we speak plain dicts (and server-side apply
-        # content types their signatures do not list), so they are held as Any at this one edge.
-        self.custom: Any = client.CustomObjectsApi(api_client)
-        self.coordination: Any = client.CoordinationV1Api(api_client)
-        self.core: Any = client.CoreV1Api(api_client)
-        self.apps: Any = client.AppsV1Api(api_client)
-        self.events: Any = client.EventsV1Api(api_client)
+        self.on_write = on_write
+        self.custom = client.CustomObjectsApi(api_client)
+        self.coordination = client.CoordinationV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+        self.events = client.EventsV1Api(api_client)
 
     async def close(self) -> None:
         await self.api_client.close()
+
+    def _write(self, verb: WriteVerb, resource: str) -> None:
+        if self.on_write is not None:
+            self.on_write(verb, resource)
 
     async def __aenter__(self) -> Kube:
         return self
@@ -153,7 +172,9 @@ class Kube:
 
     async def get(self, resource: Resource, name: str, namespace: str | None = None) -> KubeObject:
         if resource.namespaced:
-            result = await self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, resource, name)
+            result = await self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, _in(resource, namespace), resource, name
+            )
         else:
             result = await self.custom.get_cluster_custom_object(GROUP, VERSION, resource, name)
         return dict(result)
@@ -183,9 +204,10 @@ class Kube:
         return list(result.get("items") or []), str(result["metadata"].get("resourceVersion") or "")
 
     async def create(self, resource: Resource, body: KubeObject, namespace: str | None = None) -> KubeObject:
+        self._write(WriteVerb.CREATE, resource)
         if resource.namespaced:
             result = await self.custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, resource, body
+                GROUP, VERSION, _in(resource, namespace), resource, body
             )
         else:
             result = await self.custom.create_cluster_custom_object(GROUP, VERSION, resource, body)
@@ -195,14 +217,14 @@ class Kube:
         self, resource: Resource, name: str, patch: KubeObject, namespace: str | None = None
     ) -> KubeObject:
         """A JSON merge patch of the main resource (spec, metadata)."""
-        kwargs = {"_content_type": "application/merge-patch+json"}
+        self._write(WriteVerb.PATCH, resource)
         if resource.namespaced:
             result = await self.custom.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, resource, name, patch, **kwargs
+                GROUP, VERSION, _in(resource, namespace), resource, name, patch, **MERGE_PATCH
             )
         else:
             result = await self.custom.patch_cluster_custom_object(
-                GROUP, VERSION, resource, name, patch, **kwargs
+                GROUP, VERSION, resource, name, patch, **MERGE_PATCH
             )
         return dict(result)
 
@@ -220,14 +242,14 @@ class Kube:
         body: dict[str, Any] = {"status": dict(status)}
         if resource_version:
             body["metadata"] = {"resourceVersion": resource_version}
-        kwargs = {"_content_type": "application/merge-patch+json"}
+        self._write(WriteVerb.PATCH_STATUS, resource)
         if resource.namespaced:
             result = await self.custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, resource, name, body, **kwargs
+                GROUP, VERSION, _in(resource, namespace), resource, name, body, **MERGE_PATCH
             )
         else:
             result = await self.custom.patch_cluster_custom_object_status(
-                GROUP, VERSION, resource, name, body, **kwargs
+                GROUP, VERSION, resource, name, body, **MERGE_PATCH
             )
         return dict(result)
 
@@ -236,11 +258,12 @@ class Kube:
     ) -> None:
         """Delete; already gone is fine. With `uid`, only that object: a newer one that reused the name
         is left alone (409 Conflict)."""
+        self._write(WriteVerb.DELETE, resource)
         kwargs: dict[str, Any] = {"body": _delete_options(uid)} if uid else {}
         try:
             if resource.namespaced:
                 await self.custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, namespace, resource, name, **kwargs
+                    GROUP, VERSION, _in(resource, namespace), resource, name, **kwargs
                 )
             else:
                 await self.custom.delete_cluster_custom_object(GROUP, VERSION, resource, name, **kwargs)
@@ -332,13 +355,14 @@ class Kube:
                 "renewTime": format_micro_time(now),
             },
         }
+        self._write(WriteVerb.PATCH, "leases")
         await self.coordination.patch_namespaced_lease(
             name,
             namespace,
             body,
             field_manager=field_manager,
             force=True,
-            _content_type="application/apply-patch+yaml",
+            **APPLY_PATCH,
         )
 
     async def list_leases(self, namespace: str, *, label_selector: str | None = None) -> ListResult:
@@ -401,7 +425,9 @@ class Kube:
             },
         }
         try:
-            await self.events.create_namespaced_event(namespace, body)
+            self._write(WriteVerb.CREATE, "events")
+            # A plain-dict body is serialized as is; the signature asks for the generated model.
+            await self.events.create_namespaced_event(namespace, body)  # type: ignore[arg-type]
         except ApiException as error:
             if name and is_already_exists(error):
                 return False
@@ -429,24 +455,34 @@ class Kube:
 
     async def create_controller_revision(self, body: Mapping[str, Any]) -> KubeObject:
         namespace = body["metadata"]["namespace"]
-        result = await self.apps.create_namespaced_controller_revision(namespace, dict(body))
+        self._write(WriteVerb.CREATE, "controllerrevisions")
+        result = await self.apps.create_namespaced_controller_revision(namespace, dict(body))  # type: ignore[arg-type]
         return dict(self.api_client.sanitize_for_serialization(result))
 
     async def patch_controller_revision(
         self, name: str, namespace: str, patch: Mapping[str, Any]
     ) -> KubeObject:
         """A JSON merge patch (ControllerRevision data is immutable; `revision` is not)."""
+        self._write(WriteVerb.PATCH, "controllerrevisions")
         result = await self.apps.patch_namespaced_controller_revision(
-            name, namespace, dict(patch), _content_type="application/merge-patch+json"
+            name, namespace, dict(patch), **MERGE_PATCH
         )
         return dict(self.api_client.sanitize_for_serialization(result))
 
     async def delete_controller_revision(self, name: str, namespace: str) -> None:
+        self._write(WriteVerb.DELETE, "controllerrevisions")
         try:
             await self.apps.delete_namespaced_controller_revision(name, namespace)
         except ApiException as error:
             if error.status != 404:
                 raise
+
+
+def _in(resource: Resource, namespace: str | None) -> str:
+    """The namespace a namespaced resource needs (a missing one is a programming error, said clearly)."""
+    if namespace is None:
+        raise ValueError(f"{resource} are namespaced: a namespace is required")
+    return namespace
 
 
 def _delete_options(uid: str) -> dict[str, Any]:
