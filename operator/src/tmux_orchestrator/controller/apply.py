@@ -1,8 +1,8 @@
 """Writing a TeamPlan to the API server, in the order core.plan prescribes, and posting Events.
 
 Every write is counted by Kube itself (its on_write is metrics.count_write) and its response put into the
-caches (read-your-writes), so the next pass plans from what was written even before the watch delivers it. The first failure stops the
-pass: the caller re-observes and plans again, never retrying a stale plan.
+caches (read-your-writes), so the next pass plans from what was written even before the watch delivers it.
+The first failure stops the pass: the caller re-observes and plans again, never retrying a stale plan.
 """
 
 from __future__ import annotations
