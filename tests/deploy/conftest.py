@@ -98,8 +98,8 @@ def processes(request: pytest.FixtureRequest) -> Iterator[list[ProjectProcess]]:
     yield started
     for process in started:
         process.stop()
-        if "--tmux-socket" in process.args:
-            tmux(process.args[list(process.args).index("--tmux-socket") + 1], "kill-server")
+        if "--tmux-socket" in process.argv:
+            tmux(process.argv[list(process.argv).index("--tmux-socket") + 1], "kill-server")
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(f"--- {process.log_path.name} ---\n{process.log()[-4000:]}")

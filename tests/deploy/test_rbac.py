@@ -14,7 +14,7 @@ import yaml
 
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
-from support.processes import ProjectProcess
+from support.processes import ProjectProcess, project_command
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 from .chart import REPO, token_kubeconfig
@@ -166,7 +166,7 @@ def test_operator_with_its_token_brings_the_demo_team_to_ready(
     kubeconfig = token_kubeconfig(
         kubectl, control_plane.server, installation.operator, tmp_path / "operator.kubeconfig"
     )
-    operator = ProjectProcess(
+    operator = project_command(
         ["operator", "--namespace", namespace, "--metrics-port", "0"], kubeconfig, tmp_path / "operator.log"
     )
     processes.append(operator.start())

@@ -3,8 +3,6 @@ node agents (stand_in_node.py) in place of the real node agent, so the operator 
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.kube import Kubectl
+from support.processes import ProjectProcess
 from tmux_orchestrator.devcluster.cluster import LocalCluster, free_port
 from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, node_lease_name
 
@@ -23,50 +22,7 @@ RENEW_SECONDS = 2.0
 
 
 @dataclass
-class Process:
-    """A background process with its output in a log file; `start()` again after `kill()` restarts it."""
-
-    argv: list[str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self) -> Process:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
-        if self.process is not None and self.running:
-            self.process.send_signal(sig)
-        if self.process is not None:
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """SIGTERM (a graceful stop), SIGKILL if that takes more than 10 s."""
-        if self.process is None or not self.running:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@dataclass
-class Operator(Process):
+class Operator(ProjectProcess):
     metrics_port: int = 0
 
     def metrics(self) -> dict[str, float]:
@@ -90,9 +46,11 @@ class Nodes:
 
     kubectl: Kubectl
     log_dir: Path
-    started: dict[str, Process] = field(default_factory=dict)
+    started: dict[str, ProjectProcess] = field(default_factory=dict)
 
-    def start(self, name: str, *labels: str, capacity: int = 100, failed: tuple[str, ...] = ()) -> Process:
+    def start(
+        self, name: str, *labels: str, capacity: int = 100, failed: tuple[str, ...] = ()
+    ) -> ProjectProcess:
         argv = [
             sys.executable,
             str(STAND_IN_NODE),
@@ -103,7 +61,7 @@ class Nodes:
             *(f"--label={label}" for label in labels),
             *(f"--failed={agent}" for agent in failed),
         ]
-        self.started[name] = Process(argv, self.log_dir / f"node-{name}.log").start()
+        self.started[name] = ProjectProcess(argv, self.log_dir / f"node-{name}.log").start()
         return self.started[name]
 
     def cleanup(self) -> None:

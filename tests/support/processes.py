@@ -1,4 +1,7 @@
-"""Real project processes (node agents, operators) started by tests, with their logs kept for failures."""
+"""Real processes (node agents, operators, stand-in nodes) started by tests, logs kept for failures.
+
+The one process wrapper of the test suites: `ProjectProcess` runs any argv; `project_command` runs
+`tmux-orchestrator <args>` from this venv against a kubeconfig."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,48 +27,59 @@ def project_env(kubeconfig: Path) -> dict[str, str]:
 
 @dataclass
 class ProjectProcess:
-    """`tmux-orchestrator <args>` in the background; `restart()` after `kill()` reuses the same arguments."""
+    """`argv` in the background, output in `log_path`; `start()` again after `kill()` restarts it."""
 
-    args: Sequence[str]
-    kubeconfig: Path
+    argv: Sequence[str]
     log_path: Path
+    env: Mapping[str, str] | None = None  # None: the test process's own environment
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> ProjectProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "tmux-orchestrator"), *self.args],
+                list(self.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=project_env(self.kubeconfig),
+                env=None if self.env is None else dict(self.env),
                 start_new_session=True,
             )
         return self
 
-    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
-    def stop(self) -> None:
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send `sig` and wait for the process to end."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.running:
+            self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM (a graceful stop), SIGKILL if that takes more than 10 s."""
+        if self.process is None or not self.running:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def project_command(args: Sequence[str], kubeconfig: Path, log_path: Path) -> ProjectProcess:
+    """`tmux-orchestrator <args>` of this venv, talking to the cluster of `kubeconfig`."""
+    return ProjectProcess([str(BIN / "tmux-orchestrator"), *args], log_path, env=project_env(kubeconfig))
+
+
 def start_sidecar(kubeconfig: Path, node: str, socket: str, log_dir: Path, *extra: str) -> ProjectProcess:
     args = ["sidecar", "--node", node, "--tmux-socket", socket, "--observe-interval", "0.5", *extra]
-    return ProjectProcess(args, kubeconfig, log_dir / f"sidecar-{node}.log").start()
+    return project_command(args, kubeconfig, log_dir / f"sidecar-{node}.log").start()
 
 
 def tmux(socket: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -75,6 +89,6 @@ def tmux(socket: str, *args: str, check: bool = False) -> subprocess.CompletedPr
 
 
 def start_operator(kubeconfig: Path, log_dir: Path, *extra: str) -> ProjectProcess:
-    return ProjectProcess(
+    return project_command(
         ["operator", "--metrics-port", "0", *extra], kubeconfig, log_dir / "operator.log"
     ).start()
