@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +160,7 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(system: Syst
     kube = system.kube
     manifest = team("big", system.pool, [member("pm", role="pm"), member("dev", replicas=11)])
     kube.apply(manifest)
-    time.sleep(0.3)  # the operator is creating agents
+    wait_for(lambda: agents(kube, "big"), interval=0.05, message="the operator creating agents")
     system.operator.kill(signal.SIGKILL)
     system.operator.start()
     wait_team_ready(kube, "big", timeout=90)

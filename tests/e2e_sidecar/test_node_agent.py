@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +267,7 @@ def test_sigterm_stops_the_node_agent_and_leaves_the_agents_running(
     assert sidecar.process is not None and sidecar.process.returncode == 0
     assert os.path.exists(f"/proc/{first['pid']}")  # the agent outlives its node agent
     sidecar.start()
-    wait_for(lambda: sidecar.log().count("tmux_sidecar") > 0, message="restarted")
-    time.sleep(2)
+    # New work proves the restarted node agent has run full passes (a respawn of a1 would be in the first).
+    kube.apply(agent("a2", node_name))
+    running(kube, "a2")
     assert status(kube, "a1")["pid"] == first["pid"]  # adopted, not restarted

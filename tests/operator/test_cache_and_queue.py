@@ -4,6 +4,7 @@ the keyed work queue (one pass per key at a time, coalescing, timers)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +12,13 @@ import pytest
 from tmux_orchestrator.controller.cache import Change, ObjectCache, ObjectKey
 from tmux_orchestrator.controller.workqueue import WorkQueue
 from tmux_orchestrator.kube.client import WatchEvent, WatchEventType
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the event loop run until `check()` holds (the queue's workers are tasks on this loop)."""
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.001)  # a poll interval, not a wait for something to happen
 
 
 def obj(name: str, rv: int, namespace: str = "ns", uid: str | None = None, team: str = "t") -> dict[str, Any]:
@@ -94,13 +102,14 @@ async def test_one_pass_per_key_at_a_time_and_triggers_coalesce() -> None:
     queue: WorkQueue[str] = WorkQueue("test", process, workers=4)
     task = asyncio.create_task(queue.run())
     queue.add("a")
-    await asyncio.sleep(0.01)
+    await until(lambda: "a" in running)
     for _ in range(5):  # while "a" is being processed: one more pass afterwards, not five
         queue.add("a")
     queue.add("b")
-    await asyncio.sleep(0.01)
+    await until(lambda: running == {"a", "b"})
     release.set()
-    await asyncio.sleep(0.05)
+    # Done once a third pass has run and nothing is queued or running: a sixth "a" would still be due.
+    await until(lambda: len(passes) >= 3 and not running and len(queue) == 0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -121,7 +130,9 @@ async def test_requeue_after_and_backoff_on_failure() -> None:
     task = asyncio.create_task(queue.run())
     queue.add("timer")
     queue.add("failing")
-    await asyncio.sleep(0.3)
+    # Seven failed attempts take at least 0.22 s (0.02 + 5 * 0.04): past the time a wrong fourth timer pass
+    # (0.15 s) would have run.
+    await until(lambda: len(times["failing"]) >= 7)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from support.kube import Kubectl, kubectl_binary, table_header, wait_for
+from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, node_lease_name
 
 from .conftest import Nodes, Operator
 from .helpers import (
@@ -263,8 +264,8 @@ def test_operator_killed_between_canary_steps_resumes_the_rollout(
     _template_change(kube, "2")
     wait_for(lambda: len(revisions_of(kube, "web")) == 2, timeout=15, message="canary step started")
     canary_agent = next(a for a in agents(kube, "web").values() if a["spec"]["revision"] != old)
-    operator.kill(signal.SIGKILL)
-    time.sleep(1)
+    operator.kill(signal.SIGKILL)  # returns once the process is gone: it can write nothing more
+    assert not operator.running
     assert revisions_of(kube, "web")[old] == 3
     operator.start()
 
@@ -351,20 +352,34 @@ def test_a_failed_agent_is_reported_to_the_pm_on_its_node_and_as_a_warning(
     assert operator.metrics()['tmux_orchestrator_notifications{phase="Pending"}'] == 1
 
 
+UNCHANGED = 'tmux_orchestrator_reconciles_total{result="unchanged"}'
+
+
 def test_steady_state_writes_nothing(operator: Operator, nodes: Nodes, kube: Kubectl, namespace: str) -> None:
-    nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
+    node = f"{namespace}-a"
+    nodes.start(node, f"{POOL}={namespace}")
     kube.apply(team("web", namespace, member("pm"), member("dev", 4)))
     wait_ready(kube, "web", 5)
-    time.sleep(2)  # let the last status write and its echo settle
+    # Settled once a pass has found nothing to write (the last status write's echo comes back as one).
+    wait_for(lambda: operator.metrics().get(UNCHANGED, 0) >= 1, message="a pass with nothing to write")
 
     def versions() -> dict[str, str]:
         objects = [kube.get("agentteam", "web"), *agents(kube, "web").values()]
         return {o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in objects}
 
     writes, before = operator.api_writes(), versions()
-    time.sleep(15)
+    # Steady state is the node renewing its Lease (every RENEW_SECONDS) while nothing else changes: the
+    # operator sees each renewal; seven of them span what used to be a fixed 15 s wait.
+    leases = kube.in_namespace(NODE_LEASE_NAMESPACE)
+    renewals: set[str] = set()
+
+    def renewed() -> bool:
+        renewals.add(leases.get("lease", node_lease_name(node))["spec"]["renewTime"])
+        return len(renewals) > 7
+
+    wait_for(renewed, timeout=30, interval=0.5, message="seven Lease renewals")
     assert operator.api_writes() == writes
     assert versions() == before
     samples = operator.metrics()
     assert samples['tmux_orchestrator_agents{phase="Running"}'] == 5
-    assert samples['tmux_orchestrator_reconciles_total{result="unchanged"}'] >= 1
+    assert samples[UNCHANGED] >= 1
