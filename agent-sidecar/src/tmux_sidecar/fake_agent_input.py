@@ -103,8 +103,8 @@ class InputEditor:
         rows = []
         indent = " " * len(prompt)
         for index, line in enumerate(self.display_lines()):
-            line = (prompt if index == 0 else indent) + line
-            rows += [line[start : start + width] for start in range(0, max(len(line), 1), width)]
+            row = (prompt if index == 0 else indent) + line
+            rows += [row[start : start + width] for start in range(0, max(len(row), 1), width)]
         return rows
 
     def feed(self, data: bytes, now: float) -> list[InputEvent]:

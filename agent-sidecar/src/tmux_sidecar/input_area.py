@@ -3,9 +3,9 @@
 Delivery must tell a message that is still waiting in the input area (typed, not submitted) from one the
 agent took. The input area is found from the bottom of the screen, where every supported CLI draws it:
 
-- Claude Code and Codex-style TUIs: the last line that starts with a prompt marker (`>`, `❯`, `›`, `▌`,
-  also inside a `│ … │` box) down to the rule or box edge that closes the input, followed by at most a few
-  footer lines. A prompt marker with more text below it than a footer is transcript, not input.
+- Claude Code and Codex-style TUIs: the last line that starts with a prompt marker (`>`, U+276F, U+203A,
+  U+258C, also inside a `│ … │` box) down to the rule or box edge that closes the input, followed by at
+  most a few footer lines. A prompt marker with more text below it than a footer is transcript, not input.
 - Aider (line-oriented): the input is the last non-blank line when it is the chat prompt; while Aider works
   there is no prompt at the bottom, so there is no input area.
 """
