@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support.messages import FIVE_LINES, INPUT_MODES, MESSAGES, ONE_LINER
 from tmux_orchestrator.api import Activity, DeliveryConfirmation
 from tmux_sidecar.classification import Classification, PaneSnapshot
 from tmux_sidecar.profiles import CLAUDE_CODE
@@ -16,19 +17,6 @@ from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.typist import TypingTimings, type_message
 
 from .conftest import SESSION, eventually, fake_agent
-
-ONE_LINER = 'say "hi" to $(whoami) and `id`, keep #{pane_id} and ##; literal — ünïcödé ✓ 🙂 \\ $HOME ~'
-FIVE_LINES = "Plan for today:\n1. read the failing test\n2. fix 'parse()'\n3. run `make test`\n4. report back"
-LONG = "".join(f"[{i:03d}] lorem ipsum dolor sit amet; " for i in range(48))[:1500] + " END"
-MESSAGES = [ONE_LINER, FIVE_LINES, LONG]
-# Each real CLI's input behaviour, as the fake agent plays it (see fake_agent_input).
-INPUT_MODES = {
-    "plain": [],
-    "codex-paste-burst": ["--paste-burst", "0.05"],
-    "aider-submit-each-line": ["--submit-each-line"],
-    "claude-collapsed-pastes": ["--collapse-pastes", "2"],
-    "busy-after-each-message": ["--busy-on-message", "0.5"],
-}
 
 
 def classify(lines: Sequence[str]) -> Classification:
