@@ -11,10 +11,10 @@ import pytest
 from support.messages import FIVE_LINES, INPUT_MODES, MESSAGES, ONE_LINER
 from tmux_orchestrator.api import Activity, DeliveryConfirmation
 from tmux_sidecar.classification import Classification, PaneSnapshot
+from tmux_sidecar.node.typing import TypingTimings, type_message
 from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.submission import DeliveryFailure, SubmissionState, judge_submission
 from tmux_sidecar.tmux.control import ControlClient
-from tmux_sidecar.typist import TypingTimings, type_message
 
 from .conftest import SESSION, eventually, fake_agent
 
