@@ -1,4 +1,4 @@
-"""Which AgentMessage the node agent types now (`judge_message`), as a table; and the screen checks."""
+"""Which AgentMessage the node agent types now (`judge_message`), as a table."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from tmux_sidecar.delivery import (
     PendingMessage,
     judge_message,
     message_text,
-    screen_fragment,
-    typed_on_screen,
 )
 
 CREATED = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
@@ -33,138 +31,34 @@ class Case(NamedTuple):
     verdict: DeliveryVerdict
 
 
+NOW, WHEN_IDLE = DeliverWhen.NOW, DeliverWhen.WHEN_IDLE
+PENDING, DELIVERED, EXPIRED, FAILED = (
+    MessagePhase.PENDING,
+    MessagePhase.DELIVERED,
+    MessagePhase.EXPIRED,
+    MessagePhase.FAILED,
+)
+BUSY, IDLE = Activity.BUSY, Activity.IDLE
+V = DeliveryVerdict
+LAST = MAX_ATTEMPTS
+# fmt: off
 CASES = [
-    Case(
-        "Now delivers to a busy agent",
-        DeliverWhen.NOW,
-        None,
-        0,
-        1,
-        True,
-        Activity.BUSY,
-        DeliveryVerdict.DELIVER,
-    ),
-    Case(
-        "WhenIdle delivers to an idle agent",
-        DeliverWhen.WHEN_IDLE,
-        None,
-        0,
-        1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.DELIVER,
-    ),
-    Case(
-        "WhenIdle waits while the agent is busy",
-        DeliverWhen.WHEN_IDLE,
-        None,
-        0,
-        1,
-        True,
-        Activity.BUSY,
-        DeliveryVerdict.WAIT,
-    ),
-    Case(
-        "WhenIdle waits while activity is unknown",
-        DeliverWhen.WHEN_IDLE,
-        None,
-        0,
-        1,
-        True,
-        None,
-        DeliveryVerdict.WAIT,
-    ),
-    Case(
-        "Now waits for an agent that is not ready",
-        DeliverWhen.NOW,
-        None,
-        0,
-        1,
-        False,
-        Activity.IDLE,
-        DeliveryVerdict.WAIT,
-    ),
-    Case(
-        "a retry after a failed attempt still delivers",
-        DeliverWhen.NOW,
-        MessagePhase.PENDING,
-        MAX_ATTEMPTS - 1,
-        1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.DELIVER,
-    ),
-    Case(
-        "EXPIRE once ttlSeconds passed",
-        DeliverWhen.NOW,
-        None,
-        0,
-        TTL,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.EXPIRE,
-    ),
-    Case(
-        "EXPIRE beats FAIL",
-        DeliverWhen.NOW,
-        MessagePhase.PENDING,
-        MAX_ATTEMPTS,
-        TTL + 1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.EXPIRE,
-    ),
-    Case(
-        "FAIL after the last attempt",
-        DeliverWhen.NOW,
-        MessagePhase.PENDING,
-        MAX_ATTEMPTS,
-        1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.FAIL,
-    ),
-    Case(
-        "FAIL even while the agent is not ready",
-        DeliverWhen.WHEN_IDLE,
-        MessagePhase.PENDING,
-        MAX_ATTEMPTS,
-        1,
-        False,
-        None,
-        DeliveryVerdict.FAIL,
-    ),
-    Case(
-        "Delivered is done",
-        DeliverWhen.NOW,
-        MessagePhase.DELIVERED,
-        1,
-        1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.DONE,
-    ),
-    Case(
-        "Expired stays done after its ttl",
-        DeliverWhen.NOW,
-        MessagePhase.EXPIRED,
-        0,
-        TTL * 2,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.DONE,
-    ),
-    Case(
-        "Failed is done",
-        DeliverWhen.NOW,
-        MessagePhase.FAILED,
-        MAX_ATTEMPTS,
-        1,
-        True,
-        Activity.IDLE,
-        DeliveryVerdict.DONE,
-    ),
+    #    name                            deliver    phase      tries   age    ready  activity  verdict
+    Case("Now delivers while busy",      NOW,       None,      0,      1,     True,  BUSY,     V.DELIVER),
+    Case("WhenIdle delivers when idle",  WHEN_IDLE, None,      0,      1,     True,  IDLE,     V.DELIVER),
+    Case("WhenIdle waits while busy",    WHEN_IDLE, None,      0,      1,     True,  BUSY,     V.WAIT),
+    Case("WhenIdle waits while unknown", WHEN_IDLE, None,      0,      1,     True,  None,     V.WAIT),
+    Case("Now waits until ready",        NOW,       None,      0,      1,     False, IDLE,     V.WAIT),
+    Case("a retry still delivers",       NOW,       PENDING,   LAST-1, 1,     True,  IDLE,     V.DELIVER),
+    Case("EXPIRE after ttlSeconds",      NOW,       None,      0,      TTL,   True,  IDLE,     V.EXPIRE),
+    Case("EXPIRE beats FAIL",            NOW,       PENDING,   LAST,   TTL+1, True,  IDLE,     V.EXPIRE),
+    Case("FAIL after the last try",      NOW,       PENDING,   LAST,   1,     True,  IDLE,     V.FAIL),
+    Case("FAIL even when not ready",     WHEN_IDLE, PENDING,   LAST,   1,     False, None,     V.FAIL),
+    Case("Delivered is done",            NOW,       DELIVERED, 1,      1,     True,  IDLE,     V.DONE),
+    Case("Expired stays done",           NOW,       EXPIRED,   0,      TTL*2, True,  IDLE,     V.DONE),
+    Case("Failed is done",               NOW,       FAILED,    LAST,   1,     True,  IDLE,     V.DONE),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -181,28 +75,6 @@ def test_judge_message(case: Case) -> None:
     now = CREATED + datetime.timedelta(seconds=case.age_seconds)
     verdict = judge_message(message, agent_ready=case.agent_ready, activity=case.activity, now=now)
     assert verdict is case.verdict
-
-
-@pytest.mark.parametrize(
-    ("text", "fragment"),
-    [
-        ("hello world", "hello world"),
-        ("first line\nsecond line\n", "second line"),
-        ("x" * 40, "x" * 24),
-        ("\x1b[31m\r\n", "[31m"),
-        ("\n\n", None),
-    ],
-)
-def test_screen_fragment_is_the_visible_end_of_the_last_line(text: str, fragment: str | None) -> None:
-    assert screen_fragment(text) == fragment
-
-
-def test_typed_on_screen_finds_a_fragment_wrapped_over_lines() -> None:
-    assert typed_on_screen(
-        ["> please review the", "change"], "review the change".replace(" change", "change")
-    )
-    assert not typed_on_screen(["> something else"], "review")
-    assert typed_on_screen([], None)
 
 
 def test_message_text_turns_carriage_returns_into_line_feeds() -> None:
