@@ -77,12 +77,14 @@ def build_condition(
     message: str,
     generation: int,
     now: datetime,
+    restart: bool = False,
 ) -> Condition:
-    """A condition whose lastTransitionTime is kept from `previous` unless its status changed."""
+    """A condition whose lastTransitionTime is kept from `previous` unless its status changed (or
+    `restart`: a new episode under the same status, e.g. a rollout starting while Progressing is True)."""
     value = ConditionStatus.TRUE if status else ConditionStatus.FALSE
     before = find_condition(previous, kind)
     since = format_time(now)
-    if before is not None and before.status is value and before.last_transition_time:
+    if before is not None and before.status is value and before.last_transition_time and not restart:
         since = before.last_transition_time
     return Condition(
         type=kind,
