@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
+from support.kstatus import kstatus as read_kstatus
 from tmux_orchestrator.api import AgentPhase, AgentTeamStatus, LastHandled, TeamPhase
 from tmux_orchestrator.core.agents import AgentView
 from tmux_orchestrator.core.conditions import ConditionReason as R
 from tmux_orchestrator.core.rollout import RolloutPhase, RolloutPolicy, RolloutState
 from tmux_orchestrator.core.scheduling import ScheduleDecision, SchedulingReason
 from tmux_orchestrator.core.status import TeamProgress, compute_team_status
-
-from support.kstatus import kstatus as read_kstatus
 
 from .builders import at, dev_key, observed_agent, pm_key, stamp, team_spec
 

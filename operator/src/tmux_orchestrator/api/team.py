@@ -151,7 +151,8 @@ class CanaryStep(ApiModel):
         le=604800,
         description=(
             "Wait this long after the step is healthy; absent means wait until the team's annotation "
-            "orchestrator.tmux.dev/promote is set to a new value (any nonce), which also skips a running pause."
+            "orchestrator.tmux.dev/promote is set to a new value (any nonce), which also skips a running "
+            "pause."
         ),
     )
 
