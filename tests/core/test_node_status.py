@@ -57,3 +57,10 @@ def test_other_conditions_are_kept() -> None:
     plan = plan_node_status(observed, at(0))
     assert plan.patch is not None
     assert [c["type"] for c in plan.patch["conditions"]] == ["Ready", "DiskPressure"]
+
+
+def test_a_new_node_without_a_lease_yet_gets_a_grace_period() -> None:
+    fresh = replace(node(renewed=None), created_at=at(-10))
+    plan = plan_node_status(fresh, at(0))
+    assert (plan.patch, plan.wake_at) == (None, at(30))
+    assert plan_node_status(fresh, at(31)).patch is not None

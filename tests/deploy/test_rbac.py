@@ -62,6 +62,7 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("operator", "patch", f"tmuxnodes.{GROUP}/status", ALL, True),  # NodeLost
     ("operator", "create", "controllerrevisions.apps", HERE, True),
     ("operator", "watch", "leases.coordination.k8s.io", LEASES, True),
+    ("operator", "get", "leases.coordination.k8s.io", LEASES, True),  # an expired one is read again
     ("operator", "patch", "leases.coordination.k8s.io", LEASES, False),
     ("operator", "create", "events", HERE, True),
     ("operator", "patch", "events", HERE, False),

@@ -8,14 +8,14 @@ operator sets Ready to Unknown. The node agent writes Ready=True again when it r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tmux_orchestrator.api.common import ConditionStatus
 
 from .clock import format_time
 from .conditions import build_condition, find_condition
-from .observed import ObservedNode
+from .observed import DEFAULT_LEASE_SECONDS, ObservedNode
 
 READY: Final = "Ready"
 NODE_LOST: Final = "NodeLost"
@@ -42,6 +42,12 @@ def plan_node_status(node: ObservedNode, now: datetime) -> NodeStatusPlan:
     """Ready=Unknown (NodeLost) once the Lease expired; nothing while it is live."""
     if node.is_live(now):
         return NodeStatusPlan(wake_at=node.lease_expires_at)
+    if node.lease_renewed_at is None and node.created_at is not None:
+        # A node agent registering may create its TmuxNode before its first Lease: a grace period, as the
+        # node lifecycle controller gives a new Node.
+        grace_ends = node.created_at + timedelta(seconds=DEFAULT_LEASE_SECONDS)
+        if now < grace_ends:
+            return NodeStatusPlan(wake_at=grace_ends)
     conditions = list(node.status.conditions or []) if node.status else []
     ready = find_condition(conditions, READY)
     if ready is not None and ready.status is ConditionStatus.UNKNOWN and ready.reason == NODE_LOST:
