@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -56,9 +57,14 @@ def screen_fragment(text: str) -> str | None:
     return fragment or None
 
 
-def typed_on_screen(lines: tuple[str, ...] | list[str], fragment: str | None) -> bool:
+def typed_on_screen(lines: Sequence[str], fragment: str | None) -> bool:
     if fragment is None:
         return True
     return fragment in "".join(line.rstrip() for line in lines[-12:]) or any(
         fragment in line for line in lines
     )
+
+
+def message_text(text: str) -> str:
+    """Message text ready for `send_literal`: line breaks as LF, since a CR would press Enter."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

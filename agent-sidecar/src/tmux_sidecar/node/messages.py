@@ -1,0 +1,129 @@
+"""Briefings and AgentMessages: which to type now (`judge_message`), typing them, writing message status."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from tmux_orchestrator.api import MessagePhase
+from tmux_orchestrator.kube import Kube, KubeObject, Resource
+from tmux_sidecar.agent_status import rfc3339
+from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message
+from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
+from tmux_sidecar.tmux.snapshot import PaneInfo
+
+from .records import AgentRecord, NodeState, pending_message
+from .typing import Typist
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    """Types briefings and due messages, one delivery at a time, beside the sync passes."""
+
+    def __init__(self, kube: Kube, state: NodeState) -> None:
+        self.kube = kube
+        self.state = state
+        self.typist = Typist()
+        self._delivering: set[str] = set()
+
+    async def deliver(
+        self, client: ControlClient, to_brief: Sequence[tuple[AgentRecord, PaneInfo]], now: datetime.datetime
+    ) -> None:
+        """Brief the agents that need it, then deliver the messages that are due."""
+        try:
+            for record, pane in to_brief:
+                await self._brief_if_needed(client, record, pane)
+            await self._deliver_messages(client, now)
+        except ControlClosedError:
+            pass  # the tmux server went away; the next connection starts over
+        except Exception:
+            log.exception("message delivery failed")
+
+    async def _brief_if_needed(self, client: ControlClient, record: AgentRecord, pane: PaneInfo) -> None:
+        briefing = record.spec.template.briefing
+        if not briefing or record.briefed_revision == record.spec.revision:
+            return
+        if await self.typist.type_and_submit(client, pane.pane_id, briefing, f"briefing:{record.uid}"):
+            record.briefed_revision = record.spec.revision
+
+    async def _deliver_messages(self, client: ControlClient, now: datetime.datetime) -> None:
+        by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
+        for uid, obj in list(self.state.messages.items()):
+            message = pending_message(obj)
+            if message is None or uid in self._delivering:
+                continue
+            target = message.spec.agent or obj["metadata"].get("labels", {}).get(
+                "orchestrator.tmux.dev/agent"
+            )
+            record = by_name.get((message.namespace, target or ""))
+            reading = self.state.readings.get(record.uid) if record else None
+            ready = bool(record and reading and reading.ready and not record.failed)
+            verdict = judge_message(
+                message, agent_ready=ready, activity=reading.activity if reading else None, now=now
+            )
+            if verdict is DeliveryVerdict.EXPIRE:
+                await self._message_status(
+                    obj,
+                    MessagePhase.EXPIRED,
+                    attempts=message.attempts,
+                    reason="ttlSeconds passed",
+                    agent=target,
+                )
+            elif verdict is DeliveryVerdict.FAIL:
+                reason = f"not confirmed on screen after {MAX_ATTEMPTS} attempts"
+                await self._message_status(
+                    obj, MessagePhase.FAILED, attempts=message.attempts, reason=reason, agent=target
+                )
+            elif verdict is DeliveryVerdict.DELIVER and record is not None:
+                pane_id = record.pane_id
+                if pane_id is None:
+                    continue
+                self._delivering.add(uid)
+                try:
+                    delivered = await self.typist.type_and_submit(client, pane_id, message.spec.text, uid)
+                finally:
+                    self._delivering.discard(uid)
+                attempts = message.attempts + 1
+                if delivered:
+                    await self._message_status(
+                        obj, MessagePhase.DELIVERED, attempts=attempts, reason=None, agent=target, now=now
+                    )
+                else:
+                    await self._message_status(
+                        obj,
+                        MessagePhase.PENDING,
+                        attempts=attempts,
+                        reason="not confirmed on screen",
+                        agent=target,
+                    )
+
+    async def _message_status(
+        self,
+        obj: KubeObject,
+        phase: MessagePhase,
+        *,
+        attempts: int,
+        reason: str | None,
+        agent: str | None,
+        now: datetime.datetime | None = None,
+    ) -> None:
+        status: dict[str, Any] = {
+            "phase": phase.value,
+            "attempts": attempts,
+            "reason": reason,
+            "agent": agent,
+        }
+        if now is not None:
+            status["deliveredAt"] = rfc3339(now)
+        meta = obj["metadata"]
+        try:
+            result = await self.kube.patch_status(
+                Resource.AGENT_MESSAGES, meta["name"], status, meta["namespace"]
+            )
+        except Exception as error:
+            log.info("message %s/%s status not written: %s", meta["namespace"], meta["name"], error)
+            return
+        self.state.messages[meta["uid"]] = result
