@@ -26,7 +26,6 @@ ApiError = ApiException
 FIELD_MANAGER = "tmux-orchestrator"
 _WATCH_TIMEOUT_SECONDS = 300
 _RETRY_SECONDS = 1.0
-_MAX_EVENT_NAME = 253
 
 # Patch content types: the generated signatures do not list `_content_type`, which their runtime accepts,
 # so it is passed through these two keyword sets (the one place the typed APIs are sidestepped).
@@ -153,7 +152,6 @@ class Kube:
         self.coordination = client.CoordinationV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
-        self.events = client.EventsV1Api(api_client)
 
     async def close(self) -> None:
         await self.api_client.close()
@@ -386,53 +384,20 @@ class Kube:
             raise
         return dict(self.api_client.sanitize_for_serialization(lease))
 
-    async def emit_event(
-        self,
-        regarding: Mapping[str, Any],
-        *,
-        type_: str,
-        reason: str,
-        note: str,
-        action: str,
-        reporter: str,
-        now: datetime.datetime,
-        name: str | None = None,
-    ) -> bool:
-        """An events.k8s.io/v1 Event about `regarding` (a full object: apiVersion, kind, metadata).
+    async def create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
+        """Post a core/v1 Event (AlreadyExists passes through: named events are posted once)."""
+        self._write(WriteVerb.CREATE, "events")
+        # A plain-dict body is serialized as is; the signature asks for the generated model.
+        await self.core.create_namespaced_event(namespace, dict(body))  # type: ignore[arg-type]
 
-        With `name`, the event is posted at most once: a second post of the same name is an AlreadyExists,
-        answered with False (so a replayed reconcile does not repeat its events)."""
-        metadata = regarding["metadata"]
-        namespace = metadata.get("namespace") or "default"
-        identity = {"name": name[:_MAX_EVENT_NAME]} if name else {"generateName": f"{metadata['name']}."}
-        body = {
-            "apiVersion": "events.k8s.io/v1",
-            "kind": "Event",
-            "metadata": {**identity, "namespace": namespace},
-            "eventTime": format_micro_time(now),
-            "type": type_,
-            "reason": reason,
-            "note": note[:1024],
-            "action": action,
-            "reportingController": f"{GROUP}/{reporter}",
-            "reportingInstance": reporter,
-            "regarding": {
-                "apiVersion": regarding.get("apiVersion"),
-                "kind": regarding.get("kind"),
-                "name": metadata["name"],
-                "namespace": metadata.get("namespace"),
-                "uid": metadata.get("uid"),
-            },
-        }
-        try:
-            self._write(WriteVerb.CREATE, "events")
-            # A plain-dict body is serialized as is; the signature asks for the generated model.
-            await self.events.create_namespaced_event(namespace, body)  # type: ignore[arg-type]
-        except ApiException as error:
-            if name and is_already_exists(error):
-                return False
-            raise
-        return True
+    async def read_event(self, name: str, namespace: str) -> KubeObject:
+        event = await self.core.read_namespaced_event(name, namespace)
+        return dict(self.api_client.sanitize_for_serialization(event))
+
+    async def patch_event(self, name: str, namespace: str, patch: Mapping[str, Any]) -> None:
+        """A JSON merge patch of a core/v1 Event (a repeat: its count and lastTimestamp)."""
+        self._write(WriteVerb.PATCH, "events")
+        await self.core.patch_namespaced_event(name, namespace, dict(patch), **MERGE_PATCH)
 
     # -- controller revisions -----------------------------------------------------------------------------
 
