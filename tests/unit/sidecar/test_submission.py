@@ -284,7 +284,7 @@ def test_unsafe_text() -> None:
 # Screens captured from the real CLIs (pinned versions, against the fake model server) while the node agent's
 # typing delivered the three test messages: the input holding the pasted draft just before Enter, and the
 # screen on which delivery was confirmed. Each confirmed delivery was checked against the model's record.
-REAL_SCREENS = Path(__file__).resolve().parents[1] / "data" / "delivery"
+REAL_SCREENS = Path(__file__).resolve().parents[2] / "data" / "delivery"
 REAL_CASES = sorted(REAL_SCREENS.glob("*/*/message-*-drafted.txt"))
 
 

@@ -63,29 +63,21 @@ async def start_control_process(
     # socket that answers every new client with "server exited unexpectedly".
     server = [tmux_binary, *socket_args, *config_args]
     control_session_args = ["-s", session, "-n", "control", _CONTROL_PANE_COMMAND]
-    starter = await asyncio.create_subprocess_exec(
-        *server,
-        "new-session",
-        "-d",
-        *control_session_args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
+    starter = await _spawn([*server, "new-session", "-d", *control_session_args], env, piped=False)
     await starter.wait()  # fails harmlessly when the session exists already
+    return await _spawn([*server, "-C", "new-session", "-A", *control_session_args], env, piped=True)
+
+
+async def _spawn(argv: list[str], env: Mapping[str, str], *, piped: bool) -> asyncio.subprocess.Process:
+    """A tmux client in a session of its own (our Ctrl-C must not reach it); stdio piped or /dev/null."""
+    stdio = asyncio.subprocess.PIPE if piped else asyncio.subprocess.DEVNULL
     return await asyncio.create_subprocess_exec(
-        *server,
-        "-C",
-        "new-session",
-        "-A",
-        *control_session_args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+        *argv,
+        stdin=stdio,
+        stdout=stdio,
         stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,  # our Ctrl-C must not reach the tmux client
+        env=dict(env),
+        start_new_session=True,
     )
 
 

@@ -185,4 +185,3 @@ class EventRecorder:
             meta["name"],
             post.note,
         )
-
