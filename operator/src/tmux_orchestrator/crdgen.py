@@ -111,6 +111,8 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             _age(),
             PrinterColumn("Pane", ".status.paneId", priority=1),
             PrinterColumn("Reason", ".status.lastCrashReason", priority=1),
+            PrinterColumn("Branch", ".status.workspace.branch", priority=1),
+            PrinterColumn("Ahead", ".status.workspace.aheadOfBase", "integer", priority=1),
         ),
         selectable_fields=(".spec.nodeName", ".spec.teamRef.name"),
     ),

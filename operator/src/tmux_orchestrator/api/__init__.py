@@ -25,6 +25,7 @@ from .team import (
     StrategyType,
     TeamPhase,
 )
+from .workspace import AgentWorkspace, Workspace, WorkspaceStatus, effective_workspace
 
 __all__ = [
     "API_VERSION",
@@ -42,6 +43,7 @@ __all__ = [
     "AgentTeamSpec",
     "AgentTeamStatus",
     "AgentTemplate",
+    "AgentWorkspace",
     "Analysis",
     "ApiModel",
     "Canary",
@@ -66,4 +68,7 @@ __all__ = [
     "TmuxNode",
     "TmuxNodeSpec",
     "TmuxNodeStatus",
+    "Workspace",
+    "WorkspaceStatus",
+    "effective_workspace",
 ]
