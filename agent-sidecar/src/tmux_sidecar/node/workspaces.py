@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -287,6 +288,9 @@ class Workspaces:
             )
 
     async def _event(self, regarding: KubeObject, type_: str, reason: str, note: str) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        digest = hashlib.sha256(f"{note}\n{now.isoformat()}".encode()).hexdigest()[:10]
+        name = f"{regarding['metadata']['name']}.{reason.lower()}-{digest}"
         try:
             await self.kube.emit_event(
                 regarding,
@@ -295,7 +299,8 @@ class Workspaces:
                 note=note,
                 action="Workspace",
                 reporter="node-agent",
-                now=datetime.datetime.now(datetime.UTC),
+                now=now,
+                name=name,
             )
         except Exception as error:  # best effort: the worktree work is done either way
             log.info("event %s not posted: %s", reason, error)
