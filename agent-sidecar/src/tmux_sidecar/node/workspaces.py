@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tmux_orchestrator.api import API_VERSION, AgentWorkspace, WorkspaceStatus
+from tmux_orchestrator.api import API_VERSION, GROUP, AgentWorkspace, WorkspaceStatus
 from tmux_orchestrator.kube import Kube, KubeObject
+from tmux_orchestrator.kube.client import describe_error
+from tmux_orchestrator.kube.events import event_body
 from tmux_sidecar.workspace import (
     AgentIdentity,
     RepoFacts,
@@ -290,20 +292,22 @@ class Workspaces:
     async def _event(self, regarding: KubeObject, type_: str, reason: str, note: str) -> None:
         now = datetime.datetime.now(datetime.UTC)
         digest = hashlib.sha256(f"{note}\n{now.isoformat()}".encode()).hexdigest()[:10]
-        name = f"{regarding['metadata']['name']}.{reason.lower()}-{digest}"
+        body = event_body(
+            regarding,
+            name=f"{regarding['metadata']['name']}.{reason.lower()}-{digest}",
+            type_=type_,
+            reason=reason,
+            note=note,
+            action="Workspace",
+            controller=f"{GROUP}/node-agent",
+            component="node-agent",
+            instance=self.node,
+            now=now,
+        )
         try:
-            await self.kube.emit_event(
-                regarding,
-                type_=type_,
-                reason=reason,
-                note=note,
-                action="Workspace",
-                reporter="node-agent",
-                now=now,
-                name=name,
-            )
+            await self.kube.core.create_namespaced_event(body["metadata"]["namespace"], body)
         except Exception as error:  # best effort: the worktree work is done either way
-            log.info("event %s not posted: %s", reason, error)
+            log.info("event %s not posted: %s", reason, describe_error(error))
 
 
 # -- steps -------------------------------------------------------------------------------------------------
