@@ -10,6 +10,7 @@ import datetime
 import logging
 
 from tmux_orchestrator.api import Activity, AgentStatus
+from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, Resource, is_not_found
 from tmux_sidecar.agent_status import (
     PaneState,
@@ -23,6 +24,7 @@ from tmux_sidecar.agent_status import (
 from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
 from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.restart import RestartAction, plan_restart
+from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .records import AgentRecord, template_hash
 from .windows import not_found_hint
@@ -59,6 +61,7 @@ async def sync_agent_status(
     reading: Classification | None,
     now: datetime.datetime,
     snapshot_lines: tuple[str, ...] = (),
+    workspace: WorkspaceReport | None = None,
 ) -> None:
     """Write the Agent's status if it differs from what the API server has (a failed write waits a pass)."""
     if pane is not None and reading is not None:
@@ -97,6 +100,7 @@ async def sync_agent_status(
         briefed_revision=record.briefed_revision,
         restarted_at=record.restarted_at,
     )
+    status = with_workspace(status, workspace, previous, format_time(now))
     patch = status_patch(reported, keep_started_at(status, previous, process))
     if patch is None:
         return
