@@ -16,8 +16,8 @@ from tmux_orchestrator.api import (
     WorkspaceStatus,
 )
 from tmux_sidecar.converge import ActionKind, ActionReason, DesiredAgent, TmuxAction
-from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.node.git import parse_worktree_list
+from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.workspace import (
     AgentIdentity,
     RepoFacts,
