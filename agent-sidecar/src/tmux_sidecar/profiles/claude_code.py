@@ -27,7 +27,10 @@ from ._screen import bottom, find, found, reset_time
 _DIALOG_FOOTER = re.compile(
     r"^\s*(?:Enter to (?:confirm|select|continue)|Esc to cancel|Press Enter to continue)", re.IGNORECASE
 )
-# Older screens: the approval box without a footer line; the selection marker moves with the selection.
+# A dialog's choices: the selection marker, indented (the input prompt starts the line), moves with the
+# selection; some dialogs ("Make auto mode your default permission mode?") have no footer line.
+_SELECTED = re.compile(r"^\s+(?:│\s*)?❯\s+\S")  # noqa: RUF001
+# Older screens: the approval box without a footer line.
 _QUESTION = re.compile(r"Do you want to|Would you like to")
 _CHOICE = re.compile(r"^\s*(?:│\s*)?❯\s*\d+\.")  # noqa: RUF001
 _INTERRUPT = re.compile(r"esc to interrupt", re.IGNORECASE)
@@ -58,7 +61,7 @@ def read_claude_code_screen(lines: Sequence[str], process: ProcessFacts) -> Scre
         return ScreenReading(Activity.UNKNOWN, False, detail="empty screen")
     if _DIALOG_FOOTER.match(recent[-1]):
         return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="dialog waiting for a choice")
-    if found(_CHOICE, recent) and found(_QUESTION, recent):
+    if found(_SELECTED, recent[-8:]) or (found(_CHOICE, recent) and found(_QUESTION, recent)):
         return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="approval prompt")
     status = status_lines(lines)
     retry = find(_RETRYING, status)

@@ -5,6 +5,7 @@ a manifest.yaml of the activity each screen shows. Used to recapture after a ver
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ class CaptureError(RuntimeError):
 
 
 def capture_all(out: Path, clis: list[str]) -> list[Path]:
+    # Stopped with SIGTERM, still kill the tmux server and the fake model below.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     binaries = ensure_agents()
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="tmo-capture-") as scratch:
@@ -79,6 +82,29 @@ class Session:
             self.wait_for(step.text, step.seconds)
         elif step.kind is StepKind.CAPTURE:
             self.capture(step)
+        elif step.kind is StepKind.INTERRUPT:
+            self.interrupt(step)
+        elif step.kind is StepKind.OPTIONAL and self.shows(step.text, step.seconds):
+            self.capture(step)
+            self.tmux("send-keys", "-t", self.name, *step.keys.split())
+
+    def shows(self, text: str, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while text not in self.screen():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.25)
+        return True
+
+    def interrupt(self, step: Step) -> None:
+        deadline = time.monotonic() + step.seconds
+        while (step.text in self.screen()) is step.gone:
+            if time.monotonic() > deadline:
+                raise CaptureError(
+                    f"{self.name}: pressing {step.keys} did not change {step.text!r} on screen"
+                )
+            self.tmux("send-keys", "-t", self.name, *step.keys.split())
+            time.sleep(3)
 
     def wait_for(self, text: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds

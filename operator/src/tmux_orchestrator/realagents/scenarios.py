@@ -38,6 +38,8 @@ class StepKind(StrEnum):
     SLEEP = "sleep"  # let the screen settle
     SCREEN = "screen"  # wait until the screen shows this text
     CAPTURE = "capture"  # save the screen as <state>-<n>.txt
+    INTERRUPT = "interrupt"  # press keys until this text shows (or, `gone`, is gone): a key can be lost
+    OPTIONAL = "optional"  # a dialog that shows only sometimes: if this text shows, capture it, press keys
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Step:
     seconds: float = 0.0
     state: str = ""  # for CAPTURE
     expected: Activity | None = None  # for CAPTURE
+    keys: str = ""  # for INTERRUPT and OPTIONAL
+    gone: bool = False  # for INTERRUPT: until the text is gone
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,14 @@ def screen(text: str, seconds: float = 90) -> Step:
 
 def capture(state: str, expected: Activity) -> Step:
     return Step(StepKind.CAPTURE, state=state, expected=expected)
+
+
+def interrupt(names: str, until: str = "", gone: str = "") -> Step:
+    return Step(StepKind.INTERRUPT, until or gone, 30, keys=names, gone=bool(gone))
+
+
+def optional(text: str, state: str, names: str, seconds: float = 5) -> Step:
+    return Step(StepKind.OPTIONAL, text, seconds, state, Activity.WAITING_FOR_INPUT, names)
 
 
 def send(text: str) -> tuple[Step, ...]:
@@ -135,7 +147,7 @@ CLAUDE_CODE = (
             type_("next: check the tests"),
             sleep(1),
             capture("busy", BUSY),
-            screen("answer ends.", 60),
+            screen("· done", 60),
             sleep(1),
             capture("idle", IDLE),
             keys("C-u"),
@@ -168,14 +180,17 @@ CLAUDE_CODE = (
             capture("ratelimited", LIMITED),
             screen("attempt 4/"),
             capture("ratelimited", LIMITED),
-            keys("Escape"),
-            sleep(3),
+            # Interrupted before any answer, Claude Code puts the message back into the input.
+            interrupt("Escape", gone="esc to interrupt"),
+            sleep(2),
             capture("idle", IDLE),
+            keys("C-u"),
             *send("overloaded"),
             screen("attempt 2/"),
             capture("ratelimited", LIMITED),
-            keys("Escape"),
-            sleep(3),
+            interrupt("Escape", gone="esc to interrupt"),
+            sleep(2),
+            keys("C-u"),
             *send("this is broken"),
             screen("attempt 2/"),
             capture("retrying5xx", BUSY),
@@ -264,6 +279,8 @@ AIDER = (
     Scenario(
         "first run",
         (
+            # Aider asks a share of its users (by chance) whether it may collect analytics.
+            optional("Allow collection of anonymous analytics", "firstrun-analytics", "n Enter", 15),
             screen("Add .aider* to .gitignore"),
             capture("firstrun-gitignore", WAITING),
             keys("Enter"),
@@ -308,11 +325,11 @@ AIDER = (
             capture("ratelimited", LIMITED),
             screen("Retrying in 2.0", 120),
             capture("ratelimited", LIMITED),
-            keys("C-c"),
-            sleep(3),
+            interrupt("C-c", "^C again to exit"),
+            sleep(2),
             capture("idle", IDLE),
             *send("this is broken"),
-            screen("Retrying in 0.5"),
+            screen("servers are down"),
             capture("retrying5xx", BUSY),
         ),
     ),
