@@ -78,12 +78,16 @@ def activity(system: System, cli: str) -> str | None:
 
 
 def wait_all(system: System, wanted: str, timeout: float = 90) -> None:
-    wait_for(
-        lambda: all(activity(system, cli) == wanted for cli in CLIS) or None,
-        timeout=timeout,
-        interval=0.5,
-        message=f"every agent {wanted}: " + ", ".join(f"{c}={activity(system, c)}" for c in CLIS),
-    )
+    seen: dict[str, str | None] = {}
+
+    def all_there() -> bool:
+        seen.update({cli: activity(system, cli) for cli in CLIS})
+        return all(value == wanted for value in seen.values())
+
+    try:
+        wait_for(all_there, timeout=timeout, interval=0.5, message=f"every agent {wanted}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; activities: {seen}") from None
 
 
 def screen(system: System, cli: str) -> str:

@@ -39,7 +39,8 @@ _SPINNER = re.compile(r"^\s*[·✢✳✶✻✽*+]\s*[A-Z][\w-]*…")
 # Retrying a failed request: "✻ 429 rate_limit_error · retrying in 8s · attempt 5/10".
 _RETRYING = re.compile(r"retrying in (?P<when>\d+\s*[smh]?)\S*\s*·\s*attempt\s+\d+/\d+", re.IGNORECASE)
 # A retry is the provider limiting us (429, 529 overloaded, or a bare "API error · retrying in 28s") unless
-# its line names a server failure (500, 502, 503, 504, api_error).
+# its line names a server failure (500, 502, 503, 504, api_error). Claude Code 2.1.332 draws the bare line
+# for the first retries of a 500 too, so those read as RateLimited until the status is named (attempt ~4).
 _SERVER_ERROR = re.compile(r"\b50[0234]\b|api_error|internal server error", re.IGNORECASE)
 # "Claude usage limit reached. Your limit will reset at 3pm", "5-hour limit reached ∙ resets 3pm"; plain
 # mentions of rate limits in the transcript ("add rate limiting") must not match.

@@ -192,7 +192,9 @@ CLAUDE_CODE = (
             sleep(2),
             keys("C-u"),
             *send("this is broken"),
-            screen("attempt 2/"),
+            # The first retries read "API error · retrying in 2s · attempt 2/10" for a 500 as for a 529: only
+            # from about the fourth attempt on does the line name the status.
+            screen("attempt 4/", 120),
             capture("retrying5xx", BUSY),
             screen("API Error", 600),
             sleep(1),
