@@ -19,18 +19,25 @@ _CHUNK = 2048
 
 async def paste_text(client: ControlClient, pane_id: str, text: str, buffer: str) -> None:
     """Paste `text` into the pane as one bracketed paste, via the tmux buffer named `buffer`."""
-    if not text:
-        raise ValueError("nothing to paste")
     target = pane_target(pane_id)
-    name = require_safe_name(buffer)
     leave = command_line("send-keys", "-X", "-t", target, "cancel")  # copy mode would swallow the paste
     commands: list[tuple[str, ...]] = [("if-shell", "-F", "-t", target, "#{pane_in_mode}", leave)]
+    commands += buffer_commands(buffer, text)
+    commands.append(("paste-buffer", "-p", "-d", "-b", require_safe_name(buffer), "-t", target))
+    results = await client.run_many(commands)
+    if any(result.failed for result in results):
+        await client.run_many([("delete-buffer", "-b", buffer)])  # a half-filled buffer must not linger
+    for result in results:
+        result.check()
+
+
+def buffer_commands(buffer: str, text: str) -> list[tuple[str, ...]]:
+    """The commands that put exactly `text` into the tmux buffer `buffer` (set, then append per chunk)."""
+    if not text:
+        raise ValueError("nothing to paste")
+    name = require_safe_name(buffer)
+    commands: list[tuple[str, ...]] = []
     for start in range(0, len(text), _CHUNK):
         append = ("-a",) if start else ()
         commands.append(("set-buffer", *append, "-b", name, "--", text[start : start + _CHUNK]))
-    commands.append(("paste-buffer", "-p", "-d", "-b", name, "-t", target))
-    results = await client.run_many(commands)
-    if any(result.failed for result in results):
-        await client.run_many([("delete-buffer", "-b", name)])  # a half-filled buffer must not linger
-    for result in results:
-        result.check()
+    return commands
