@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from harness import apply_all, cluster_with_crds, percentile, write_result
 
 from support.manifests import FAKE, agent_manifest
 from support.messages import INPUT_MODES, MESSAGES, message_manifest, prompt_as_sent
-from support.processes import start_sidecar, tmux
+from support.processes import end_codex_daemons, start_sidecar, tmux
 from tmux_orchestrator.kube import Kube, Resource, connect
 
 NODE = "bench-node"
@@ -241,19 +240,6 @@ def main() -> int:
 @contextmanager
 def _fakes(work: Path, args: argparse.Namespace) -> Iterator[list[Target]]:
     yield fake_targets(work, args.messages, args.ignored)
-
-
-def end_codex_daemons(work: Path) -> None:
-    """Codex 0.171 leaves an app-server daemon running after it exits; end the ones started under `work`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if argv and argv[0].startswith(f"{work}/") and "app-server" in argv:
-            os.kill(int(entry.name), 15)
 
 
 if __name__ == "__main__":
