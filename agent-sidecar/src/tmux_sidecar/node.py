@@ -56,6 +56,7 @@ from .delivery import (
     judge_message,
     screen_fragment,
     typed_on_screen,
+    typed_text,
 )
 from .profiles import UnknownProfileError, load_profile
 from .restart import RestartAction, RestartDecision, plan_restart
@@ -532,7 +533,8 @@ class NodeAgent:
                     continue
                 self._delivering.add(uid)
                 try:
-                    delivered = await self._type_and_submit(client, window_pane, message.spec.text, uid)
+                    text = typed_text(message.spec, record.spec.team_ref.name)
+                    delivered = await self._type_and_submit(client, window_pane, text, uid)
                 finally:
                     self._delivering.discard(uid)
                 attempts = message.attempts + 1
