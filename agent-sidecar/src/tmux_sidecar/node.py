@@ -58,6 +58,10 @@ from .delivery import (
     typed_on_screen,
     typed_text,
 )
+from .localapi.handlers import TeamApi
+from .localapi.identity import Caller, identity_env, pane_callers
+from .localapi.roster import TeamAgent
+from .localapi.server import LocalApiServer
 from .profiles import UnknownProfileError, load_profile
 from .restart import RestartAction, RestartDecision, plan_restart
 from .tmux.control import ControlClient, ControlClosedError, TmuxError, message_text
@@ -93,6 +97,7 @@ class NodeAgentConfig:
     observe_interval: float = 1.0
     lease_interval: float = 10.0
     tmux_config: str | None = "/dev/null"
+    api_socket: str | None = None  # the local API for agents (localapi); None: not served
 
 
 @dataclass
@@ -183,6 +188,9 @@ class NodeAgent:
             asyncio.create_task(self._watch_messages(), name="watch-messages"),
             asyncio.create_task(self._tmux_loop(), name="tmux"),
         ]
+        if self.config.api_socket:
+            api = LocalApiServer(self.config.api_socket, TeamApi(self.kube), self._callers, self.config.node)
+            tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -252,6 +260,11 @@ class NodeAgent:
             if decision is not None and decision.restart_at is not None:
                 wait = min(wait, max(0.0, decision.restart_at - now))
         return wait
+
+    def _callers(self) -> dict[int, Caller]:
+        """Agent panes by pane pid, as last observed: who may use the local API."""
+        panes = self._last_snapshot.panes if self._last_snapshot is not None else ()
+        return pane_callers(panes, {uid: record.obj for uid, record in self.agents.items()})
 
     # -- the sync pass -------------------------------------------------------------------------------------
 
@@ -341,6 +354,8 @@ class NodeAgent:
         record = self.agents.get(agent.uid)
         template = agent.template
         env = _environment(template)
+        if record is not None:
+            env |= identity_env(record.namespace, TeamAgent.from_object(record.obj), self.config.api_socket)
         options = {
             AGENT_UID_OPTION: agent.uid,
             REVISION_OPTION: agent.revision,

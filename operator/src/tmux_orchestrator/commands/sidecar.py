@@ -25,6 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
     )
+    parser.add_argument(
+        "--api-socket",
+        help="unix socket of the local API agents talk to (default: under $XDG_RUNTIME_DIR or /tmp)",
+    )
     parser.add_argument("--log-level", default="INFO")
 
 
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from tmux_orchestrator.kube import connect
+    from tmux_sidecar.localapi.server import default_socket_path
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
 
     if not args.node:
@@ -55,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         labels=dict(_label(item) for item in args.node_label),
         observe_interval=args.observe_interval,
+        api_socket=args.api_socket or default_socket_path(args.node),
     )
 
     async def main() -> None:
