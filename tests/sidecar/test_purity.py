@@ -68,4 +68,5 @@ def test_fake_agent_imports_only_the_standard_library() -> None:
         "typing",
         "json",
         "termios",
+        "subprocess",  # the run step: a command in the pane, as an agent tool runs one
     }
