@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tmux_sidecar.delivery import message_text
 from tmux_sidecar.fake_agent import escape_for_screen
-from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxCommandError, message_text
+from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxCommandError
 
 from .conftest import SESSION, eventually, fake_agent, screen_contains
 

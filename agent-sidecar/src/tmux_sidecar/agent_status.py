@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, Condition, ConditionStatus, DesiredState
+
+from .classification import CrashEvidence
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,27 @@ def compute_agent_status(
         # The agent's own report is written through the local API, not observed: it is kept as it is.
         report=previous.report if previous is not None else None,
     )
+
+
+def reported_revision(*, spec_revision: str | None, runs_desired: bool, reported: str | None) -> str | None:
+    """The spec's revision once the window runs the desired template; until then the last one reported."""
+    return (spec_revision if runs_desired else None) or reported
+
+
+def keep_started_at(
+    status: AgentStatus, previous: AgentStatus | None, process: PaneState | None
+) -> AgentStatus:
+    """A live process we did not start ourselves (adopted after a restart) keeps the startedAt reported."""
+    if status.started_at is None and previous is not None and process is not None and not process.dead:
+        return status.model_copy(update={"started_at": previous.started_at})
+    return status
+
+
+def crash_line(crash: CrashEvidence, last_seen: tuple[str, ...]) -> str:
+    """How the agent ended, with the last lines seen while it lived when tmux dropped its final output."""
+    if not crash.last_lines and last_seen:
+        crash = replace(crash, last_lines=last_seen)
+    return crash.reason
 
 
 def _condition(

@@ -70,6 +70,25 @@ class TmuxAction:
     window: ObservedWindow | None = None
 
 
+@dataclass(frozen=True)
+class SupervisorChange:
+    """What an applied action means for the restart supervisor's memory of the agent."""
+
+    counts_as_restart: bool  # only restarts after an exit: canary analysis reads restartCount as crashes
+    takes_restart_request: bool  # the requested restartedAt is now honoured
+    clears_failure: bool  # a new template, a requested restart or a recreated window closes the breaker
+
+
+def supervisor_change(reason: ActionReason) -> SupervisorChange:
+    """How starting a program for `reason` changes the supervisor's memory."""
+    return SupervisorChange(
+        counts_as_restart=reason is ActionReason.RESTART_DUE,
+        takes_restart_request=reason is ActionReason.RESTART_REQUESTED,
+        clears_failure=reason
+        in (ActionReason.REVISION_CHANGED, ActionReason.RESTART_REQUESTED, ActionReason.MISSING),
+    )
+
+
 def plan_windows(
     desired: Iterable[DesiredAgent],
     observed: Sequence[ObservedWindow],

@@ -1,4 +1,4 @@
-"""Pure decisions about AgentMessages on a node: which to type now, which expired, how to check the screen."""
+"""Pure decisions about AgentMessages on a node: which to type now, which expired, which failed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from enum import StrEnum
 from tmux_orchestrator.api import Activity, AgentMessageSpec, DeliverWhen, MessagePhase
 
 MAX_ATTEMPTS = 3
-_FRAGMENT_CHARS = 24
 
 
 class DeliveryVerdict(StrEnum):
@@ -70,18 +69,6 @@ def typed_text(spec: AgentMessageSpec, team: str) -> str:
     return f"[{label} {sender}] {spec.text}"
 
 
-def screen_fragment(text: str) -> str | None:
-    """A piece of the message that must be visible once it is typed: the end of its last line, printable
-    characters only (control characters and escape sequences do not render as themselves)."""
-    last_line = text.replace("\r", "\n").rstrip("\n").rsplit("\n", 1)[-1]
-    printable = "".join(ch for ch in last_line if ch.isprintable() and ch != "\x1b")
-    fragment = printable.strip()[-_FRAGMENT_CHARS:].strip()
-    return fragment or None
-
-
-def typed_on_screen(lines: tuple[str, ...] | list[str], fragment: str | None) -> bool:
-    if fragment is None:
-        return True
-    return fragment in "".join(line.rstrip() for line in lines[-12:]) or any(
-        fragment in line for line in lines
-    )
+def message_text(text: str) -> str:
+    """Message text ready for `send_literal`: line breaks as LF, since a CR would press Enter."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

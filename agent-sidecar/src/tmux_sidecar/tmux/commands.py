@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from tmux_orchestrator.api.common import ENV_NAME_PATTERN, SESSION_PATTERN
 
@@ -115,3 +116,27 @@ def environment_arguments(env: Mapping[str, str] | None) -> list[str]:
             raise ValueError(f"invalid environment variable name {name!r}")
         args += ["-e", f"{name}={value}"]
     return args
+
+
+# What new-session/new-window/respawn-pane print about the program they started (see `parse_pane_ref`).
+PANE_REF_FORMAT = "#{pane_id} #{window_id} #{pane_pid}"
+
+
+@dataclass(frozen=True)
+class PaneRef:
+    """Where a freshly started program runs."""
+
+    pane_id: str
+    window_id: str
+    pid: int | None
+
+
+def parse_pane_ref(lines: Sequence[str]) -> PaneRef:
+    pane_id, window_id, pid = lines[0].split(" ")
+    return PaneRef(pane_id, window_id, int(pid) if pid.isdigit() else None)
+
+
+def start_arguments(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | None) -> list[str]:
+    """The arguments that make new-window/respawn-pane run `command` (an argv) in `cwd` with `env`."""
+    cwd_args = ["-c", format_literal(cwd)] if cwd is not None else []
+    return [*environment_arguments(env), *cwd_args, "--", *program_arguments(command)]

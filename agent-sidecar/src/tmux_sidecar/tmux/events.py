@@ -28,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from .commands import command_line, window_target
-from .control import ControlClient, ControlClosedError, PaneRef, Subscription
+from .commands import PaneRef, command_line, window_target
+from .control import ControlClient
 from .snapshot import PANE_FORMAT, PaneInfo, parse_panes
+from .transport import ControlClosedError, Subscription
 
 log = logging.getLogger(__name__)
 

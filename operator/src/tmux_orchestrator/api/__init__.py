@@ -16,7 +16,14 @@ from .agent import (
 )
 from .common import ApiModel, Condition, ConditionStatus, EnvVar
 from .constants import API_VERSION, GROUP, VERSION
-from .message import AgentMessage, AgentMessageSpec, AgentMessageStatus, DeliverWhen, MessagePhase
+from .message import (
+    AgentMessage,
+    AgentMessageSpec,
+    AgentMessageStatus,
+    DeliverWhen,
+    DeliveryConfirmation,
+    MessagePhase,
+)
 from .node import TmuxNode, TmuxNodeSpec, TmuxNodeStatus
 from .team import (
     AgentTeam,
@@ -64,6 +71,7 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "DeliverWhen",
+    "DeliveryConfirmation",
     "DesiredState",
     "EnvVar",
     "LastHandled",

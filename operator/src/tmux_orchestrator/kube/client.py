@@ -315,13 +315,24 @@ class Kube:
     # -- leases and events --------------------------------------------------------------------------------
 
     async def renew_lease(
-        self, name: str, namespace: str, holder: str, duration_seconds: int, now: datetime.datetime
+        self,
+        name: str,
+        namespace: str,
+        holder: str,
+        duration_seconds: int,
+        now: datetime.datetime,
+        *,
+        labels: Mapping[str, str] | None = None,
+        field_manager: str = FIELD_MANAGER,
     ) -> None:
-        """Create or renew a coordination.k8s.io Lease held by `holder`."""
+        """Create or renew (server-side apply) a coordination.k8s.io Lease held by `holder`."""
+        metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+        if labels:
+            metadata["labels"] = dict(labels)
         body = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": metadata,
             "spec": {
                 "holderIdentity": holder,
                 "leaseDurationSeconds": duration_seconds,
@@ -332,7 +343,7 @@ class Kube:
             name,
             namespace,
             body,
-            field_manager=FIELD_MANAGER,
+            field_manager=field_manager,
             force=True,
             _content_type="application/apply-patch+yaml",
         )

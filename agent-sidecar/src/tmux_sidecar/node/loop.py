@@ -1,0 +1,230 @@
+"""The node agent's main loop: supervise tmux (reconnecting when its server dies) and run sync passes.
+
+Loops: one watch of this node's Agents, one of the AgentMessages routed to it (node.watches), process exits
+from tmux as events, a Lease renewal (node.registration), and the sync pass that ties them together — run on
+every event and at least every `observe_interval` seconds. tmux supervision never waits for the API server:
+restarts go on while it is unreachable and the truth is reported when it returns.
+
+One pass is observe → plan → apply: `take_snapshot` observes, `plan_windows`/`plan_restart`, the detector
+profiles and `compute_agent_status` decide (pure), node.windows, node.status and node.messages apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import time
+
+from tmux_orchestrator.kube import Kube
+from tmux_sidecar.classification import Classification, PaneSnapshot
+from tmux_sidecar.converge import plan_windows
+from tmux_sidecar.localapi.handlers import TeamApi
+from tmux_sidecar.localapi.identity import Caller, pane_callers
+from tmux_sidecar.localapi.server import LocalApiServer
+from tmux_sidecar.profiles import UnknownProfileError, load_profile
+from tmux_sidecar.restart import RestartAction
+from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
+from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
+from tmux_sidecar.tmux.snapshot import PaneInfo, ServerSnapshot, take_snapshot
+
+from .messages import Deliveries
+from .records import AgentRecord, NodeAgentConfig, NodeState
+from .registration import AgentCount, keep_lease, register_node
+from .status import record_exit, sync_agent_status
+from .watches import watch_agents, watch_messages
+from .windows import apply_window_actions, observed_windows
+
+log = logging.getLogger(__name__)
+
+_RECONNECT_DELAY = 0.2
+_START_RETRY_DELAY = 1.0
+
+
+class NodeAgent:
+    def __init__(self, kube: Kube, config: NodeAgentConfig) -> None:
+        self.kube = kube
+        self.config = config
+        self.state = NodeState()
+        self.tmux: ControlClient | None = None
+        self.wake = asyncio.Event()
+        self.synced_agents = asyncio.Event()
+        self.pass_count = 0
+        self.deliveries = Deliveries(kube, self.state)
+        self.agent_count = AgentCount(kube, config.node)
+        self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
+        self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
+
+    @property
+    def agents(self) -> dict[str, AgentRecord]:
+        return self.state.agents
+
+    async def run(self) -> None:
+        node = self.config.node
+        tasks = [
+            asyncio.create_task(keep_lease(self.kube, self.config), name="lease"),
+            asyncio.create_task(
+                watch_agents(self.kube, node, self.state, synced=self.synced_agents, wake=self.wake),
+                name="watch-agents",
+            ),
+            asyncio.create_task(
+                watch_messages(self.kube, node, self.state, wake=self.wake), name="watch-messages"
+            ),
+            asyncio.create_task(self._tmux_loop(), name="tmux"),
+        ]
+        if self.config.api_socket:
+            api = LocalApiServer(self.config.api_socket, TeamApi(self.kube), self._callers, node)
+            tasks.append(asyncio.create_task(api.serve(), name="local-api"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _tmux_loop(self) -> None:
+        """Connect to tmux (starting a server if there is none) and run sync passes; reconnect if it dies."""
+        await self.synced_agents.wait()
+        while True:
+            try:
+                client = await ControlClient.connect(
+                    self.config.socket_name,
+                    socket_path=self.config.socket_path,
+                    config_file=self.config.tmux_config,
+                )
+            except (TmuxError, OSError) as error:
+                log.warning("cannot start tmux: %s", error)
+                await asyncio.sleep(_START_RETRY_DELAY)
+                continue
+            self.tmux = client
+            self._last_snapshot = None  # a new server reuses pane ids: never trust the old screens
+            try:
+                async with client, ExitWatcher(client) as watcher:
+                    await register_node(self.kube, self.config, client.info)
+                    await self._supervise(client, watcher)
+            except ControlClosedError:
+                pass
+            finally:
+                self.tmux = None
+            log.warning("tmux server went away; reconnecting and recreating agents")
+            await asyncio.sleep(_RECONNECT_DELAY)
+
+    async def _supervise(self, client: ControlClient, watcher: ExitWatcher) -> None:
+        async def exits() -> None:
+            async for event in watcher:
+                if isinstance(event, PaneExited):
+                    self._record_exit(event.pane, event.observed_at)
+                    self.wake.set()
+                elif isinstance(event, ServerExited):
+                    return
+
+        exit_task = asyncio.create_task(exits(), name="exits")
+        try:
+            while not exit_task.done():
+                await self.sync_once(client)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self._next_wait())
+                self.wake.clear()
+        finally:
+            for task in (exit_task, self._delivery_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._delivery_task = None
+        raise ControlClosedError("tmux server exited")
+
+    def _next_wait(self) -> float:
+        wait = self.config.observe_interval
+        now = time.time()
+        for record in self.state.agents.values():
+            decision = record.exit_decision
+            if decision is not None and decision.restart_at is not None:
+                wait = min(wait, max(0.0, decision.restart_at - now))
+        return wait
+
+    def _callers(self) -> dict[int, Caller]:
+        """Agent panes by pane pid, as last observed: who may use the local API."""
+        panes = self._last_snapshot.panes if self._last_snapshot is not None else ()
+        return pane_callers(panes, {uid: record.obj for uid, record in self.state.agents.items()})
+
+    def _record_exit(self, pane: PaneInfo, observed_at: float) -> None:
+        record = self.state.agents.get(pane.agent_uid or "")
+        if record is not None:
+            record_exit(record, pane, observed_at)
+
+    # -- the sync pass -------------------------------------------------------------------------------------
+
+    async def sync_once(self, client: ControlClient) -> None:
+        """Observe tmux, converge windows, report statuses that changed, deliver due messages."""
+        self.pass_count += 1
+        records = dict(self.state.agents)
+
+        def wanted(pane: PaneInfo) -> bool:
+            return pane.agent_uid in records
+
+        snapshot = await take_snapshot(client, capture=wanted, previous=self._last_snapshot)
+        windows = observed_windows(snapshot.panes)
+        now = time.time()
+        due = {
+            uid: record.exit_decision.due(now)
+            for uid, record in records.items()
+            if record.exit_decision is not None and record.exit_decision.action is RestartAction.RESTART
+        }
+        actions = plan_windows([r.desired() for r in records.values()], windows, due)
+        if actions:
+            await apply_window_actions(client, actions, self.state.agents, self.config.api_socket)
+            snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
+            windows = observed_windows(snapshot.panes)
+        self._last_snapshot = snapshot
+        by_uid = {w.agent_uid: w for w in windows if w.agent_uid}
+        panes = snapshot.by_id
+        moment = datetime.datetime.now(datetime.UTC)
+        reports = []
+        to_brief: list[tuple[AgentRecord, PaneInfo]] = []
+        for uid, record in records.items():
+            window = by_uid.get(uid)
+            pane = panes.get(window.pane_id) if window else None
+            reading: Classification | None = None
+            if pane is not None and (pane_snapshot := snapshot.pane_snapshot(pane.pane_id)) is not None:
+                reading = _classify(record, pane_snapshot)
+                self.state.readings[uid] = reading
+            if pane is not None and pane.exit_known and record.exit_decision is None:
+                # An exit the watcher has not reported (before we started, or while we were respawning).
+                self._record_exit(pane, time.time())
+            lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
+            reports.append(
+                sync_agent_status(
+                    self.kube,
+                    self.config.node,
+                    record,
+                    window=window,
+                    pane=pane,
+                    reading=reading,
+                    now=moment,
+                    snapshot_lines=lines,
+                )
+            )
+            if reading is not None and reading.ready and pane is not None and not pane.dead:
+                to_brief.append((record, pane))
+        # Status writes are independent of each other: one slow write must not delay a crash report.
+        await asyncio.gather(*reports)
+        # Typing waits for screens (seconds at worst); it runs beside the passes, one delivery task at a time,
+        # so observation and crash reports never wait for a slow agent to take a message.
+        if self._delivery_task is None or self._delivery_task.done():
+            self._delivery_task = asyncio.create_task(
+                self.deliveries.deliver(client, to_brief, moment), name="deliver"
+            )
+        await self.agent_count.sync(len(records))
+
+
+def _classify(record: AgentRecord, pane_snapshot: PaneSnapshot) -> Classification:
+    try:
+        profile = load_profile(record.spec.template.profile)
+    except UnknownProfileError:
+        profile = load_profile("shell")
+    result: Classification = profile.classify(pane_snapshot)
+    return result

@@ -1,0 +1,161 @@
+"""Briefings and AgentMessages: which to type now (`judge_message`), typing them, writing message status."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
+from tmux_orchestrator.kube import Kube, KubeObject, Resource
+from tmux_sidecar.agent_status import rfc3339
+from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
+from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
+from tmux_sidecar.tmux.snapshot import PaneInfo
+
+from .records import AgentRecord, NodeState, pending_message
+from .typing import TypingResult, Typist
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    """Types briefings and due messages, one delivery at a time, beside the sync passes."""
+
+    def __init__(self, kube: Kube, state: NodeState) -> None:
+        self.kube = kube
+        self.state = state
+        self.typist = Typist()
+        self._delivering: set[str] = set()
+
+    async def deliver(
+        self, client: ControlClient, to_brief: Sequence[tuple[AgentRecord, PaneInfo]], now: datetime.datetime
+    ) -> None:
+        """Brief the agents that need it, then deliver the messages that are due."""
+        try:
+            for record, pane in to_brief:
+                await self._brief_if_needed(client, record, pane)
+            await self._deliver_messages(client, now)
+        except ControlClosedError:
+            pass  # the tmux server went away; the next connection starts over
+        except Exception:
+            log.exception("message delivery failed")
+
+    async def _brief_if_needed(self, client: ControlClient, record: AgentRecord, pane: PaneInfo) -> None:
+        briefing = record.spec.template.briefing
+        if not briefing or record.briefed_revision == record.spec.revision:
+            return
+        result = await self.typist.type_and_submit(
+            client,
+            pane.pane_id,
+            briefing,
+            key=f"briefing-{record.uid}-{record.spec.revision}",
+            profile=record.spec.template.profile,
+        )
+        if result is not None and result.delivered:
+            record.briefed_revision = record.spec.revision
+        elif result is not None:
+            log.warning("briefing of %s not delivered: %s", record.name, result.failure)
+
+    async def _deliver_messages(self, client: ControlClient, now: datetime.datetime) -> None:
+        by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
+        for uid, obj in list(self.state.messages.items()):
+            message = pending_message(obj)
+            if message is None or uid in self._delivering:
+                continue
+            target = message.spec.agent or obj["metadata"].get("labels", {}).get(
+                "orchestrator.tmux.dev/agent"
+            )
+            record = by_name.get((message.namespace, target or ""))
+            reading = self.state.readings.get(record.uid) if record else None
+            ready = bool(record and reading and reading.ready and not record.failed)
+            verdict = judge_message(
+                message, agent_ready=ready, activity=reading.activity if reading else None, now=now
+            )
+            if verdict is DeliveryVerdict.EXPIRE:
+                await self._message_status(
+                    obj,
+                    MessagePhase.EXPIRED,
+                    attempts=message.attempts,
+                    reason="ttlSeconds passed",
+                    agent=target,
+                )
+            elif verdict is DeliveryVerdict.FAIL:
+                reason = f"tmux failed before typing, {MAX_ATTEMPTS} attempts"
+                await self._message_status(
+                    obj, MessagePhase.FAILED, attempts=message.attempts, reason=reason, agent=target
+                )
+            elif verdict is DeliveryVerdict.DELIVER and record is not None:
+                pane_id = record.pane_id
+                if pane_id is None:
+                    continue
+                self._delivering.add(uid)
+                try:
+                    result = await self.typist.type_and_submit(
+                        client,
+                        pane_id,
+                        typed_text(message.spec, record.spec.team_ref.name),
+                        key=uid,
+                        profile=record.spec.template.profile,
+                    )
+                finally:
+                    self._delivering.discard(uid)
+                await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
+
+    async def _typing_outcome(
+        self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None
+    ) -> None:
+        """Delivered with its evidence, Failed with the reason (never typed again), or Pending when nothing
+        was typed."""
+        if result is None:
+            reason = "tmux failed before typing"
+            await self._message_status(
+                obj, MessagePhase.PENDING, attempts=attempts, reason=reason, agent=agent
+            )
+        elif result.delivered:
+            await self._message_status(
+                obj,
+                MessagePhase.DELIVERED,
+                attempts=attempts,
+                reason=None,
+                agent=agent,
+                now=datetime.datetime.now(datetime.UTC),
+                confirmation=result.confirmation,
+            )
+        else:
+            reason = result.failure.value if result.failure else "not delivered"
+            await self._message_status(
+                obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent
+            )
+
+    async def _message_status(
+        self,
+        obj: KubeObject,
+        phase: MessagePhase,
+        *,
+        attempts: int,
+        reason: str | None,
+        agent: str | None,
+        now: datetime.datetime | None = None,
+        confirmation: DeliveryConfirmation | None = None,
+    ) -> None:
+        status: dict[str, Any] = {
+            "phase": phase.value,
+            "attempts": attempts,
+            "reason": reason,
+            "agent": agent,
+        }
+        if now is not None:
+            status["deliveredAt"] = rfc3339(now)
+        if confirmation is not None:
+            status["confirmation"] = confirmation.value
+        meta = obj["metadata"]
+        try:
+            result = await self.kube.patch_status(
+                Resource.AGENT_MESSAGES, meta["name"], status, meta["namespace"]
+            )
+        except Exception as error:
+            log.info("message %s/%s status not written: %s", meta["namespace"], meta["name"], error)
+            return
+        self.state.messages[meta["uid"]] = result

@@ -1,0 +1,131 @@
+"""What the node agent remembers: its configuration, one record per Agent and the messages routed to it."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tmux_orchestrator.api import AgentMessageSpec, AgentSpec, AgentTemplate, MessagePhase
+from tmux_orchestrator.kube import KubeObject
+from tmux_sidecar.classification import Classification
+from tmux_sidecar.converge import DesiredAgent
+from tmux_sidecar.delivery import PendingMessage
+from tmux_sidecar.restart import RestartDecision
+
+
+def template_hash(template: AgentTemplate) -> str:
+    """What runs in a pane, as a short hash stored on its window: a change means a respawn."""
+    wire = json.dumps(template.to_wire(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(wire.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class NodeAgentConfig:
+    node: str
+    socket_name: str | None = None
+    socket_path: str | None = None
+    capacity: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    observe_interval: float = 1.0
+    lease_interval: float = 10.0
+    tmux_config: str | None = "/dev/null"
+    api_socket: str | None = None  # the local API for agents (tmux_sidecar.localapi); None: not served
+
+
+@dataclass
+class AgentRecord:
+    """What the node agent knows about one Agent: the last object from the API and its own memory."""
+
+    obj: KubeObject
+    spec: AgentSpec
+    restart_times: list[float] = field(default_factory=list)
+    restart_count: int = 0
+    failed: bool = False
+    last_exit_code: int | None = None
+    last_crash_reason: str | None = None
+    exit_decision: RestartDecision | None = None
+    reported: dict[str, Any] | None = None  # the status the API server has, as far as we know
+    briefed_revision: str | None = None
+    restarted_at: str | None = None
+    started_at: datetime.datetime | None = None
+    # The tail of the last screen seen while the process lived: tmux can drop the final output of a pane
+    # whose process it reaps quickly, and the crash reason should still show what the agent last said.
+    last_lines: tuple[str, ...] = ()
+
+    @property
+    def uid(self) -> str:
+        return str(self.obj["metadata"]["uid"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.obj["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def pane_id(self) -> str | None:
+        """The pane the API server was last told about."""
+        pane = (self.reported or {}).get("paneId")
+        return str(pane) if pane else None
+
+    def desired(self) -> DesiredAgent:
+        return DesiredAgent(
+            uid=self.uid,
+            namespace=self.namespace,
+            name=self.name,
+            session=self.spec.session,
+            window=self.spec.window,
+            revision=template_hash(self.spec.template),
+            template=self.spec.template,
+            desired_state=self.spec.desired_state,
+            restarted_at=self.spec.restarted_at,
+        )
+
+
+def seed_record(obj: KubeObject, spec: AgentSpec) -> AgentRecord:
+    """A record for an Agent we see for the first time, remembering what an earlier run reported."""
+    record = AgentRecord(obj=obj, spec=spec)
+    status = obj.get("status") or {}
+    record.reported = dict(status)
+    record.restart_count = int(status.get("restartCount") or 0)
+    record.failed = status.get("phase") == "Failed"
+    record.last_exit_code = status.get("lastExitCode")
+    record.last_crash_reason = status.get("lastCrashReason")
+    record.briefed_revision = status.get("briefedRevision")
+    record.restarted_at = status.get("restartedAt")
+    return record
+
+
+@dataclass
+class NodeState:
+    """Everything the watches, the sync pass and the deliveries share."""
+
+    agents: dict[str, AgentRecord] = field(default_factory=dict)  # uid → record
+    messages: dict[str, KubeObject] = field(default_factory=dict)  # uid → AgentMessage
+    readings: dict[str, Classification] = field(default_factory=dict)  # agent uid → latest classification
+
+
+def pending_message(obj: KubeObject) -> PendingMessage | None:
+    """The AgentMessage as delivery decisions read it; None when its spec is not valid."""
+    try:
+        spec = AgentMessageSpec.model_validate(obj["spec"])
+    except (KeyError, ValueError):
+        return None
+    status = obj.get("status") or {}
+    created = datetime.datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+    phase = MessagePhase(status["phase"]) if status.get("phase") else None
+    return PendingMessage(
+        namespace=obj["metadata"]["namespace"],
+        name=obj["metadata"]["name"],
+        uid=obj["metadata"]["uid"],
+        spec=spec,
+        created_at=created,
+        phase=phase,
+        attempts=int(status.get("attempts") or 0),
+    )

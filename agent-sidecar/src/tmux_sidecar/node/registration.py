@@ -1,0 +1,100 @@
+"""This node in the API: its TmuxNode (created or updated, with a Ready condition and an agent count) and
+its Lease, renewed every `lease_interval` seconds so the operator knows the node agent is alive."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import socket
+from typing import Any
+
+from tmux_orchestrator.api.constants import LABEL_NODE
+from tmux_orchestrator.kube import Kube, Resource, is_not_found
+from tmux_orchestrator.kube.client import FIELD_MANAGER, NODE_LEASE_NAMESPACE, node_lease_name
+from tmux_sidecar.agent_status import rfc3339
+from tmux_sidecar.tmux.control import ServerInfo
+
+from .records import NodeAgentConfig
+
+log = logging.getLogger(__name__)
+
+LEASE_DURATION_SECONDS = 40
+
+
+async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo) -> None:
+    """Create or update our TmuxNode (spec only when we create it or were given --capacity)."""
+    node = config.node
+    body: dict[str, Any] = {
+        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+        "kind": "TmuxNode",
+        "metadata": {"name": node, "labels": {**config.labels, LABEL_NODE: node}},
+    }
+    if config.capacity is not None:
+        body["spec"] = {"capacity": config.capacity}
+    try:
+        await kube.get(Resource.TMUX_NODES, node)
+        # Labels and capacity given on the command line are ours to keep; others' labels stay.
+        await kube.patch(
+            Resource.TMUX_NODES, node, {k: v for k, v in body.items() if k in ("spec", "metadata")}
+        )
+    except Exception as error:
+        if not is_not_found(error):
+            raise
+        await kube.create(Resource.TMUX_NODES, body)
+    status = {
+        "tmuxVersion": server.version,
+        "hostname": socket.gethostname(),
+        "tmuxSocket": config.socket_name or config.socket_path,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "TmuxServerUp",
+                "message": f"tmux {server.version} (server pid {server.pid}) answers",
+                "lastTransitionTime": rfc3339(datetime.datetime.now(datetime.UTC)),
+            }
+        ],
+    }
+    await kube.patch_status(Resource.TMUX_NODES, node, status)
+
+
+class AgentCount:
+    """The TmuxNode's status.agents, written only when the number changes."""
+
+    def __init__(self, kube: Kube, node: str) -> None:
+        self.kube = kube
+        self.node = node
+        self._reported: int | None = None
+
+    async def sync(self, count: int) -> None:
+        if count == self._reported:
+            return
+        try:
+            await self.kube.patch_status(Resource.TMUX_NODES, self.node, {"agents": count})
+        except Exception as error:
+            log.info("node agent count not written: %s", error)
+            return
+        self._reported = count
+
+
+async def keep_lease(kube: Kube, config: NodeAgentConfig) -> None:
+    """Renew the node's Lease forever; a failed renewal is retried at the next interval."""
+    while True:
+        try:
+            await renew_node_lease(kube, config.node)
+        except Exception as error:
+            log.info("lease not renewed: %s", error)
+        await asyncio.sleep(config.lease_interval)
+
+
+async def renew_node_lease(kube: Kube, node: str) -> None:
+    await kube.renew_lease(
+        node_lease_name(node),
+        NODE_LEASE_NAMESPACE,
+        node,
+        LEASE_DURATION_SECONDS,
+        datetime.datetime.now(datetime.UTC),
+        labels={LABEL_NODE: node},
+        field_manager=f"{FIELD_MANAGER}-sidecar",
+    )

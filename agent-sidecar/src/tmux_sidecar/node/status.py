@@ -1,0 +1,119 @@
+"""Agent status: what the supervisor records when a process exits, and the status patch written each pass.
+
+The decisions are pure (`plan_restart`, `crash_evidence`, `compute_agent_status`, `status_patch` and the
+helpers beside them in agent_status); this module feeds them the record and writes what they return.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from tmux_orchestrator.api import Activity, AgentStatus
+from tmux_orchestrator.kube import Kube, Resource, is_not_found
+from tmux_sidecar.agent_status import (
+    PaneState,
+    SupervisorFacts,
+    compute_agent_status,
+    crash_line,
+    keep_started_at,
+    reported_revision,
+    status_patch,
+)
+from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
+from tmux_sidecar.converge import ObservedWindow
+from tmux_sidecar.restart import RestartAction, plan_restart
+from tmux_sidecar.tmux.snapshot import PaneInfo
+
+from .records import AgentRecord, template_hash
+from .windows import not_found_hint
+
+log = logging.getLogger(__name__)
+
+
+def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None:
+    """Remember how the agent's process ended and what the restart policy makes of it (once per exit)."""
+    if record.exit_decision is not None:
+        return
+    evidence = crash_evidence(pane.process_facts(), ())
+    exit_code = evidence.exit_code
+    decision = plan_restart(
+        policy=record.spec.restart_policy,
+        recovery=record.spec.recovery,
+        restart_times=record.restart_times,
+        exit_code=exit_code,
+        exited_at=observed_at,
+    )
+    record.exit_decision = decision
+    record.last_exit_code = exit_code
+    record.last_crash_reason = evidence.reason + not_found_hint(record.spec.template)
+    record.failed = decision.action is RestartAction.GIVE_UP
+    log.info("%s/%s %s; %s", record.namespace, record.name, evidence.reason, decision.message)
+
+
+async def sync_agent_status(
+    kube: Kube,
+    node: str,
+    record: AgentRecord,
+    *,
+    window: ObservedWindow | None,
+    pane: PaneInfo | None,
+    reading: Classification | None,
+    now: datetime.datetime,
+    snapshot_lines: tuple[str, ...] = (),
+) -> None:
+    """Write the Agent's status if it differs from what the API server has (a failed write waits a pass)."""
+    if pane is not None and reading is not None:
+        if not pane.dead:
+            record.last_lines = last_output_lines(snapshot_lines) if snapshot_lines else record.last_lines
+        elif reading.crash is not None and record.exit_decision is not None:
+            record.last_crash_reason = crash_line(reading.crash, record.last_lines) + not_found_hint(
+                record.spec.template
+            )
+    process = None
+    if pane is not None:
+        process = PaneState(
+            pane_id=pane.pane_id,
+            pid=pane.pid,
+            dead=pane.dead,
+            exit_status=pane.exit_status,
+            exit_signal=pane.exit_signal,
+            started_at=record.started_at,
+        )
+    reported = record.reported or {}
+    revision = reported_revision(
+        spec_revision=record.spec.revision,
+        runs_desired=window is not None and window.revision == template_hash(record.spec.template),
+        reported=reported.get("revision"),
+    )
+    previous = AgentStatus.model_validate(reported) if reported else None
+    status = compute_agent_status(
+        generation=record.obj["metadata"].get("generation"),
+        node=node,
+        revision=revision,
+        desired_state=record.spec.desired_state,
+        process=process,
+        supervisor=SupervisorFacts(
+            restart_count=record.restart_count,
+            failed=record.failed,
+            last_exit_code=record.last_exit_code,
+            last_crash_reason=record.last_crash_reason,
+        ),
+        activity=reading.activity if reading else Activity.UNKNOWN,
+        cli_ready=bool(reading and reading.ready),
+        previous=previous,
+        now=now,
+        briefed_revision=record.briefed_revision,
+        restarted_at=record.restarted_at,
+    )
+    patch = status_patch(reported, keep_started_at(status, previous, process))
+    if patch is None:
+        return
+    try:
+        result = await kube.patch_status(Resource.AGENTS, record.name, patch, record.namespace)
+    except Exception as error:  # the API server may be away; supervision goes on, we retry next pass
+        if is_not_found(error):
+            return
+        log.info("status of %s/%s not written yet: %s", record.namespace, record.name, error)
+        return
+    record.reported = dict(result.get("status") or {})

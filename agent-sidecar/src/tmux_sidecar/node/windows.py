@@ -1,0 +1,138 @@
+"""Applying planned window actions to tmux (create, respawn, kill, adopt) and reading windows back."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+
+from tmux_orchestrator.api import AgentTemplate
+from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, supervisor_change
+from tmux_sidecar.localapi.identity import identity_env
+from tmux_sidecar.localapi.roster import TeamAgent
+from tmux_sidecar.tmux.control import ControlClient, TmuxError
+from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo
+
+from .records import AgentRecord
+
+log = logging.getLogger(__name__)
+
+_BOOTSTRAP_WINDOW = "bootstrap"
+
+
+def observed_windows(panes: Iterable[PaneInfo]) -> list[ObservedWindow]:
+    """Every window, each by its first pane (untagged ones matter only to adopt an agent's lost window)."""
+    first: dict[str, PaneInfo] = {}
+    for pane in panes:
+        if pane.window_id not in first or pane.pane_index < first[pane.window_id].pane_index:
+            first[pane.window_id] = pane
+    return [
+        ObservedWindow(
+            window_id=pane.window_id,
+            session=pane.session_name,
+            name=pane.window_name,
+            pane_id=pane.pane_id,
+            agent_uid=pane.agent_uid,
+            revision=pane.revision,
+            restarted_at=pane.restarted_at,
+            pane_dead=pane.dead,
+            pid=pane.pid,
+        )
+        for pane in first.values()
+    ]
+
+
+async def apply_window_actions(
+    client: ControlClient,
+    actions: Iterable[TmuxAction],
+    agents: Mapping[str, AgentRecord],
+    api_socket: str | None = None,
+) -> None:
+    """Apply each action; one that tmux refuses is logged and the others still run."""
+    for action in actions:
+        try:
+            await _apply_one(client, action, agents, api_socket)
+        except TmuxError as error:
+            log.warning("%s %s failed: %s", action.kind, action.agent.name if action.agent else "", error)
+
+
+async def _apply_one(
+    client: ControlClient, action: TmuxAction, agents: Mapping[str, AgentRecord], api_socket: str | None
+) -> None:
+    agent = action.agent
+    if action.kind is ActionKind.KILL:
+        assert action.window is not None
+        log.info("closing window %s (%s)", action.window.window_id, action.reason)
+        await client.kill_window(action.window.window_id)
+        return
+    assert agent is not None
+    template = agent.template
+    env = environment(template)
+    if (known := agents.get(agent.uid)) is not None:
+        env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
+    options = {
+        AGENT_UID_OPTION: agent.uid,
+        REVISION_OPTION: agent.revision,
+        RESTARTED_AT_OPTION: agent.restarted_at or "",
+    }
+    if action.kind is ActionKind.ADOPT:
+        assert action.window is not None
+        # Tag it as running the template it was started with; a changed template respawns next pass.
+        await client.set_window_options(action.window.window_id, options)
+        log.info("adopted untagged window %s as %s/%s", action.window.window_id, agent.namespace, agent.name)
+        return
+    if action.kind is ActionKind.CREATE:
+        bootstrap = None
+        if not await client.has_session(agent.session):
+            bootstrap = await client.new_session(agent.session, window_name=_BOOTSTRAP_WINDOW)
+        await client.new_window(
+            agent.session,
+            agent.window,
+            template.command,
+            env=env,
+            cwd=template.working_dir,
+            user_options=options,
+        )
+        if bootstrap is not None:
+            await client.kill_window(bootstrap.window_id)
+    else:
+        assert action.window is not None
+        await client.respawn_pane(action.window.pane_id, template.command, env=env, cwd=template.working_dir)
+        await client.set_window_options(action.window.window_id, options)
+    log.info("%s %s/%s (%s)", action.kind, agent.namespace, agent.name, action.reason)
+    record = agents.get(agent.uid)
+    if record is None:
+        return
+    change = supervisor_change(action.reason)
+    record.started_at = datetime.datetime.now(datetime.UTC)
+    record.exit_decision = None
+    if change.counts_as_restart:
+        record.restart_times.append(time.time())
+        record.restart_count += 1
+    if change.takes_restart_request:
+        record.restarted_at = agent.restarted_at
+    if change.clears_failure:
+        record.failed = False
+
+
+def environment(template: AgentTemplate) -> dict[str, str]:
+    return {var.name: var.value for var in template.env or []}
+
+
+def not_found_hint(template: AgentTemplate) -> str:
+    """tmux's child exits 1 without a word when exec fails; the reason then says what happened."""
+    missing = _missing_program(template)
+    return f" (command not found: {missing})" if missing is not None else ""
+
+
+def _missing_program(template: AgentTemplate) -> str | None:
+    """argv[0] when it cannot be found on the pane's PATH (the template's, else ours), else None."""
+    program = template.command[0]
+    path = environment(template).get("PATH", os.environ.get("PATH", ""))
+    if "/" in program:
+        base = template.working_dir or os.getcwd()
+        return None if os.access(os.path.join(base, program), os.X_OK) else program
+    return None if shutil.which(program, path=path) else program
