@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,67 @@ def test_checkin_arrives_when_due_across_node_agent_and_operator_restarts(
     assert entry["time"] >= due.timestamp()
     delivered = kube.get("agentmessage", checkin["metadata"]["name"])["status"]
     assert delivered["phase"] == "Delivered"
+
+
+def test_monitoring_check_ins_arrive_on_schedule(system: System, tmp_path: Path) -> None:
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    check_in = {"everySeconds": 10, "to": "@developer", "text": "status, please"}
+    members = [member("pm", fake(logs, "idle"), role="pm"), member("dev", fake(logs, "idle"))]
+    kube.apply(team("sched", system.pool, members, monitoring={"checkIn": check_in}))
+    wait_team_ready(kube, "sched")
+    text = "[tmux-orchestrator check-in] status, please"
+
+    def arrivals() -> list[float]:
+        return [e["time"] for e in log(logs, "sched-dev-0") if e.get("text") == text]
+
+    times = wait_for(lambda: (t := arrivals()) and len(t) >= 2 and t, timeout=60, message="two check-ins")
+    assert 8 <= times[1] - times[0] <= 12
+    assert all(t % 10 < 3 for t in times[:2]), times  # due at multiples of 10 s, delivered within the pass
+    sent = [m for m in messages(kube) if m["spec"]["text"] == text]
+    assert {m["spec"]["agent"] for m in sent} == {"sched-dev-0"}  # the PM is not a developer
+    assert not received(logs, "sched-pm-0")
+
+
+def test_mcp_tools_are_listed_and_called_from_inside_a_pane(system: System, tmp_path: Path) -> None:
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    calls = [
+        ["send_message", {"target": "dev-0", "text": "please review PR 7"}],
+        ["send_message", {"target": "ops-dev-0", "text": "not my team"}],
+        ["report_status", {"state": "working", "note": "reviewing"}],
+        ["schedule_checkin", {"delay": "1h", "text": "later"}],
+        ["team_status", {}],
+        ["read_inbox", {}],
+    ]
+    (tmp_path / "calls.json").write_text(json.dumps(calls))
+    probe = Path(__file__).resolve().parents[1] / "support" / "mcp_probe.py"
+    out = tmp_path / "mcp.json"
+    command = f"run {sys.executable} {probe} {tmp_path / 'calls.json'} {out}"
+    pm = fake(logs, "idle", command, "idle")
+    kube.apply(team("tools", system.pool, [member("pm", pm, role="pm"), member("dev", fake(logs, "idle"))]))
+    wait_team_ready(kube, "tools")
+    say(kube, "tools-pm-0", "go")
+    wait_for(lambda: runs(logs, "tools-pm-0"), timeout=60, message="the MCP probe ran")
+    (probe_run,) = runs(logs, "tools-pm-0")
+    assert probe_run["status"] == "exit 0", probe_run
+    seen = json.loads(out.read_text())
+    assert seen["tools"] == sorted(
+        ["send_message", "reply", "team_status", "report_status", "schedule_checkin", "read_inbox"]
+    )
+    send, wrong, report, checkin, status, inbox = seen["calls"]
+    assert not send["isError"] and send["text"].startswith("sent to dev-0: agentmessage/tools-dev-0-")
+    assert wrong["isError"] and "no agent, member or role 'ops-dev-0' in this team" in wrong["text"]
+    assert (report["isError"], report["text"]) == (False, "reported working")
+    assert (
+        not checkin["isError"] and "sent to pm-0" in checkin["text"] and "delivered after" in checkin["text"]
+    )
+    assert "pm-0 (you)" in status["text"] and "working: reviewing" in status["text"]
+    assert "→ dev-0" in inbox["text"] and "please review PR 7" in inbox["text"]
+    wait_for(
+        lambda: received(logs, "tools-dev-0") == ["[from pm-0] please review PR 7"],
+        timeout=60,
+        message="dev-0 got the message sent through MCP",
+    )

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tmux_orchestrator.commands.team import parse_duration
+from tmux_orchestrator.team_view import in_the_future, parse_duration
 from tmux_sidecar.fake_agent import ScriptError, Step, parse_step
-from tmux_sidecar.localapi.messages import in_the_future, message_body, reply_to
+from tmux_sidecar.localapi.messages import message_body, reply_to
 from tmux_sidecar.localapi.protocol import LocalApiError
 from tmux_sidecar.localapi.roster import TeamAgent, resolve_target
 

@@ -15,10 +15,11 @@ from tmux_orchestrator.api import ReportState
 from tmux_orchestrator.api.constants import LABEL_TEAM
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_orchestrator.kube.client import describe_error
+from tmux_orchestrator.team_view import in_the_future
 from tmux_sidecar.agent_status import rfc3339
 
 from .identity import Caller
-from .messages import in_the_future, inbox, message_body, reply_to, report_text, roster
+from .messages import inbox, message_body, reply_to, report_text, roster
 from .protocol import MAX_TEXT_CHARS, ErrorCode, LocalApiError, Operation
 from .roster import TeamAgent, resolve_target, team_agents, team_pm
 

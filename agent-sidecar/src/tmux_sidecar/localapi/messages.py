@@ -7,13 +7,11 @@ the receiver's node agent sees it at once; the operator keeps that routing right
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tmux_orchestrator.api.constants import API_VERSION, LABEL_NODE, LABEL_TEAM
 from tmux_orchestrator.core.naming import LABEL_AGENT
-from tmux_sidecar.agent_status import rfc3339
 
 from .roster import TeamAgent
 
@@ -139,11 +137,3 @@ def _summary(message: Mapping[str, Any], team: str) -> dict[str, Any]:
         "text": preview(str(spec.get("text", ""))),
         "phase": (message.get("status") or {}).get("phase") or "Pending",
     }
-
-
-def in_the_future(now: datetime.datetime, seconds: float) -> str:
-    """spec.deliverAfter for a check-in `seconds` from now (whole seconds: RFC 3339 without fractions)."""
-    moment = now + datetime.timedelta(seconds=seconds)
-    if moment.microsecond:  # rounded up: a check-in never arrives before it was asked for
-        moment += datetime.timedelta(microseconds=1_000_000 - moment.microsecond)
-    return rfc3339(moment)

@@ -1,8 +1,8 @@
 """A team as its agents see it, and who a message target means (pure).
 
-TARGET (DESIGN §8): an agent by member-ordinal (`dev-1`), a member (`dev`: each of its replicas), a role
-(`@developer`: each agent of that role), or `all` (everyone else in the team). A target that names nobody is
-an error that lists what exists, so the sender can correct it; nothing is sent.
+TARGET (DESIGN §8, resolved by tmux_orchestrator.core.targets): an agent by member-ordinal (`dev-1`), a
+member (`dev`), a role (`@developer`) or `all`. A target that names nobody is an error that lists what
+exists, so the sender can correct it; nothing is sent.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tmux_orchestrator.api.constants import PM_ROLE
+from tmux_orchestrator.core.targets import UnknownTargetError, select_target, short_name
 
 from .protocol import ErrorCode, LocalApiError
-
-ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class TeamAgent:
     @property
     def short(self) -> str:
         """How teammates address it: member-ordinal (dev-1)."""
-        return f"{self.member}-{self.ordinal}"
+        return short_name(self)
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> TeamAgent:
@@ -69,32 +68,11 @@ def team_agents(objects: Sequence[Mapping[str, Any]], team: str) -> list[TeamAge
 
 
 def resolve_target(target: str, agents: Sequence[TeamAgent], sender: str) -> list[TeamAgent]:
-    """The agents `target` names; a group (member, role, all) leaves out the sender itself."""
-    target = target.strip()
-    if target == ALL:
-        chosen = [a for a in agents if a.name != sender]
-    elif target.startswith("@"):
-        chosen = [a for a in agents if a.role == target[1:] and a.name != sender]
-        if not chosen and any(a.role == target[1:] for a in agents):
-            raise LocalApiError(ErrorCode.UNKNOWN_TARGET, f"you are the only agent with role {target[1:]!r}")
-    else:
-        by_short = [a for a in agents if a.short == target]
-        chosen = by_short or [a for a in agents if a.member == target and a.name != sender]
-        if not chosen and any(a.member == target for a in agents):
-            raise LocalApiError(ErrorCode.UNKNOWN_TARGET, f"you are the only agent of member {target!r}")
-    if not chosen:
-        raise LocalApiError(ErrorCode.UNKNOWN_TARGET, unknown_target_message(target, agents))
-    return chosen
-
-
-def unknown_target_message(target: str, agents: Sequence[TeamAgent]) -> str:
-    shorts = ", ".join(a.short for a in agents) or "none"
-    members = ", ".join(sorted({a.member for a in agents})) or "none"
-    roles = ", ".join(f"@{role}" for role in sorted({a.role for a in agents})) or "none"
-    return (
-        f"no agent, member or role {target!r} in this team. "
-        f"Agents: {shorts}. Members: {members}. Roles: {roles}. Or: all."
-    )
+    """The agents `target` names (core.targets); a group (member, role, all) leaves out the sender."""
+    try:
+        return select_target(target, agents, sender)
+    except UnknownTargetError as error:
+        raise LocalApiError(ErrorCode.UNKNOWN_TARGET, str(error)) from None
 
 
 def team_pm(agents: Sequence[TeamAgent]) -> TeamAgent | None:

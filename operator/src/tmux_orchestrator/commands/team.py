@@ -8,32 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
+from tmux_orchestrator.team_view import (
+    parse_duration,
+    render_inbox,
+    render_report,
+    render_sent,
+    render_status,
+)
 from tmux_sidecar.localapi.client import NoLocalApiError, call
 from tmux_sidecar.localapi.protocol import LocalApiError, Operation
 
 _STATES = ("working", "blocked", "needs-review", "done")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """`90`, `5s`, `10m`, `1h30m`, `2d` → seconds; ValueError otherwise."""
-    compact = text.strip().lower().replace(" ", "")
-    if not compact:
-        raise ValueError("empty duration")
-    total, position = 0.0, 0
-    for match in _DURATION.finditer(compact):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    if position != len(compact) or total <= 0:
-        raise ValueError(f"not a duration: {text!r} (examples: 90, 5s, 10m, 1h30m)")
-    return total
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,19 +68,18 @@ def _run(args: argparse.Namespace) -> int:
     verb = args.verb
     if verb == "send":
         result = call(Operation.SEND, {"target": args.target, "text": _text(args.text)})
-        _print_sent(result)
+        print(render_sent(result))
     elif verb == "reply":
-        _print_sent(call(Operation.REPLY, {"text": _text(args.text)}))
+        print(render_sent(call(Operation.REPLY, {"text": _text(args.text)})))
     elif verb == "checkin":
         seconds = parse_duration(args.after)
         request: dict[str, Any] = {"seconds": seconds, "text": " ".join(args.text)}
         if args.target:
             request["target"] = args.target
-        _print_sent(call(Operation.CHECKIN, request))
+        print(render_sent(call(Operation.CHECKIN, request)))
     elif verb == "report":
         result = call(Operation.REPORT, {"state": args.state, "note": " ".join(args.note) or None})
-        told = result.get("told")
-        print(f"reported {args.state}" + (f"; told {told['to']} ({told['message']})" if told else ""))
+        print(render_report(args.state, result))
     elif verb == "status":
         result = call(Operation.STATUS)
         print(json.dumps(result, indent=2) if args.json else render_status(result))
@@ -103,53 +90,3 @@ def _run(args: argparse.Namespace) -> int:
         me = call(Operation.WHOAMI)
         print(f"{me['agent']} ({me['name']}): member {me['member']}, role {me['role']}, team {me['team']}")
     return 0
-
-
-def _print_sent(result: dict[str, Any]) -> None:
-    when = f" (delivered after {result['deliverAfter']})" if result.get("deliverAfter") else ""
-    for item in result["sent"]:
-        print(f"sent to {item['to']}: agentmessage/{item['message']}{when}")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows]
-    ]
-    return "\n".join(lines)
-
-
-def render_status(result: dict[str, Any]) -> str:
-    rows = []
-    for agent in result["agents"]:
-        report = agent.get("report") or {}
-        last = agent.get("lastMessage") or {}
-        rows.append(
-            [
-                agent["agent"] + (" (you)" if agent.get("you") else ""),
-                agent["role"],
-                agent.get("phase") or "-",
-                agent.get("activity") or "-",
-                agent.get("since") or "-",
-                (report.get("state", "-") + (f": {report['note']}" if report.get("note") else "")),
-                f"{last['from']}: {last['text']} [{last['phase']}]" if last else "-",
-            ]
-        )
-    header = ["AGENT", "ROLE", "PHASE", "ACTIVITY", "SINCE", "REPORT", "LAST MESSAGE"]
-    return f"team {result['team']}\n" + _table(header, rows)
-
-
-def render_inbox(result: dict[str, Any]) -> str:
-    if not result["messages"]:
-        return "no messages"
-    rows = [
-        [
-            m["created"],
-            m["from"] if m["direction"] == "in" else f"→ {m['to']}",
-            m["phase"]
-            + (f" (after {m['deliverAfter']})" if m.get("deliverAfter") and m["phase"] == "Pending" else ""),
-            " ".join(m["text"].split()),
-        ]
-        for m in result["messages"]
-    ]
-    return _table(["TIME", "FROM/TO", "PHASE", "TEXT"], rows)
