@@ -18,7 +18,7 @@ from typing import Any
 
 from support.e2e import FAKE, System, agents, team, wait_team_ready
 from support.kube import Kubectl, wait_for
-from support.processes import BIN
+from support.processes import BIN, project_env
 
 
 def fake(log_dir: Path, *steps: str) -> list[str]:
@@ -314,3 +314,65 @@ def test_mcp_tools_are_listed_and_called_from_inside_a_pane(system: System, tmp_
         timeout=60,
         message="dev-0 got the message sent through MCP",
     )
+
+
+def agentteam(kube: Kubectl, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`kubectl agentteam ...` as a user runs it: kubectl finds the plugin on PATH."""
+    return subprocess.run(
+        ["kubectl", "agentteam", "-n", str(kube.namespace), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=project_env(kube.kubeconfig),
+        timeout=30,
+        check=False,
+    )
+
+
+def test_people_use_the_same_verbs_through_kubectl(system: System, tmp_path: Path) -> None:
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    members = [member("pm", fake(logs, "idle"), role="pm"), member("dev", fake(logs, "idle"), replicas=2)]
+    kube.apply(team("kc", system.pool, members))
+    wait_team_ready(kube, "kc")
+
+    unknown = agentteam(kube, "send", "kc", "qa", "hello")
+    assert unknown.returncode == 1
+    assert "no agent, member or role 'qa' in this team" in unknown.stderr
+    assert "Members: dev, pm." in unknown.stderr
+    assert not messages(kube)  # nothing was created
+
+    sent = agentteam(kube, "send", "kc", "dev", "hello devs")
+    assert sent.returncode == 0, sent.stderr
+    assert len(sent.stdout.splitlines()) == 2
+    note = tmp_path / "note.txt"
+    note.write_text("line one\nline two")
+    assert agentteam(kube, "send", "kc", "dev-1", "-f", str(note)).returncode == 0
+    assert agentteam(kube, "send", "kc", "@pm", "-", stdin="from stdin").returncode == 0
+    checkin = agentteam(kube, "checkin", "kc", "--in", "3s", "--to", "dev-0", "check the build")
+    assert checkin.returncode == 0 and "delivered after" in checkin.stdout, checkin.stderr
+
+    wait_for(
+        lambda: received(logs, "kc-dev-0") == ["hello devs", "check the build"],
+        timeout=60,
+        message="dev-0: the message, then the check-in",
+    )
+    wait_for(lambda: received(logs, "kc-dev-1") == ["hello devs", "line one\nline two"], timeout=60)
+    wait_for(lambda: received(logs, "kc-pm-0") == ["from stdin"], timeout=60)
+    (scheduled,) = [m for m in messages(kube) if m["spec"].get("deliverAfter")]
+    due = datetime.datetime.fromisoformat(scheduled["spec"]["deliverAfter"].replace("Z", "+00:00"))
+    delivered = datetime.datetime.fromisoformat(
+        kube.get("amsg", scheduled["metadata"]["name"])["status"]["deliveredAt"].replace("Z", "+00:00")
+    )
+    assert delivered >= due
+    assert all(not m["spec"].get("from") for m in messages(kube))  # people's messages name no agent
+
+    screen = agentteam(kube, "screen", "kc", "dev-0")
+    assert screen.returncode == 0, screen.stderr
+    assert "> received: hello devs" in screen.stdout
+    assert "> received: check the build" in screen.stdout
+    missing = agentteam(kube, "screen", "kc", "dev-7")
+    assert missing.returncode == 1 and "agent 'kc-dev-7' not found in team 'kc'" in missing.stderr
+    status = agentteam(kube, "status", "kc")
+    assert status.returncode == 0 and "REPORT" in status.stdout

@@ -23,7 +23,10 @@ class TmuxNodeStatus(ApiModel):
     tmux_socket: str | None = Field(default=None, description="tmux socket name (tmux -L) of the node.")
     conditions: list[Condition] | None = Field(
         default=None,
-        description="Ready: the node agent runs and tmux answers.",
+        description=(
+            "Ready: True while the node agent runs and tmux answers; Unknown (reason NodeLost, written by "
+            "the operator) once the Lease tmuxnode-<name> in kube-node-lease expired."
+        ),
         json_schema_extra=CONDITIONS_LIST,
     )
 
