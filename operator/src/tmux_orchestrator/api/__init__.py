@@ -45,6 +45,7 @@ from .team import (
     StrategyType,
     TeamPhase,
 )
+from .workspace import AgentWorkspace, Workspace, WorkspaceStatus, effective_workspace
 
 __all__ = [
     "API_VERSION",
@@ -63,6 +64,7 @@ __all__ = [
     "AgentTeamSpec",
     "AgentTeamStatus",
     "AgentTemplate",
+    "AgentWorkspace",
     "Analysis",
     "ApiModel",
     "Canary",
@@ -91,4 +93,7 @@ __all__ = [
     "TmuxNode",
     "TmuxNodeSpec",
     "TmuxNodeStatus",
+    "Workspace",
+    "WorkspaceStatus",
+    "effective_workspace",
 ]
