@@ -143,8 +143,8 @@ def test_status_shows_each_agents_branch_and_how_far_it_is_ahead() -> None:
     pm["status"]["workspace"] = {"branch": "main", "aheadOfBase": 0, "dirty": False}
     lines = render_status(TEAM, [dev, pm, _agent("web-qa-0", "new")]).splitlines()
     header = next(line for line in lines if line.startswith("AGENT"))
-    assert header.split() == ["AGENT", "REVISION", "PHASE", "ACTIVITY", "RESTARTS", "BRANCH"]
-    rows = {line.split()[0]: line.split()[5:] for line in lines if line.startswith("web-")}
+    assert header.split() == ["AGENT", "REVISION", "PHASE", "ACTIVITY", "RESTARTS", "BRANCH", "REPORT"]
+    rows = {line.split()[0]: line.split()[5:-1] for line in lines if line.startswith("web-")}  # REPORT: -
     assert rows == {
         "web-dev-0": ["agents/web-dev-0", "+3", "(uncommitted", "changes)"],
         "web-pm-0": ["main", "+0"],
