@@ -96,6 +96,7 @@ def _blocks(reply: Reply, prompt: Prompt) -> list[dict[str, Any]]:
         blocks.append({"type": "text", "text": reply.text})
     if reply.kind is ReplyKind.TOOL and reply.tool is not None:
         tool = reply.tool
+        arguments: dict[str, Any]
         if tool.question and "AskUserQuestion" in prompt.tools:
             options = [{"label": option, "description": f"Use {option}."} for option in tool.options]
             question = {
