@@ -232,6 +232,8 @@ class Workspaces:
         if isinstance(repository, str):
             return
         async with self._lock(gone.workspace.repo):
+            if any(t.identity.owner == gone.identity.owner for t in self.tracked.values()):
+                return  # deleted and created again under the same name: the new Agent keeps the worktree
             path = worktree_path(repository.toplevel, gone.identity.name)
             entry = next((w for w in await g.list_worktrees(repository) if w.path == path), None)
             await self._retire_entry(repository, entry, gone.identity.owner, _regarding(gone.obj))
