@@ -92,11 +92,12 @@ class Dashboard:
             now,
         )
 
-    def timeline_live(self, namespace: str, name: str) -> str:
-        now = time.time()
+    def timeline_live(self, namespace: str, name: str, minutes: int) -> str:
+        now, window = time.time(), minutes * 60.0
         agents = sorted(a["metadata"]["name"] for a in self.fleet.agents_of(namespace, name))
-        rows = [(agent, build_bands(self.fleet.history.samples(namespace, agent), now)) for agent in agents]
-        return views.timeline_live(self.fleet.team(namespace, name), rows, now)
+        samples = self.fleet.history.samples
+        rows = [(agent, build_bands(samples(namespace, agent), now, window)) for agent in agents]
+        return views.timeline_live(self.fleet.team(namespace, name), rows, now, window)
 
     async def stream(self, render: Callable[[], str]) -> AsyncIterator[str]:
         with self.fleet.subscribe() as wake:
@@ -194,6 +195,7 @@ class Dashboard:
                 action=verb.capitalize(),
                 reporter="dashboard",
                 now=now,
+                name=f"{name}.dashboard-{verb}.{now:%Y%m%d%H%M%S%f}",
             )
         except Exception as error:
             log.warning(
@@ -239,11 +241,12 @@ class Dashboard:
 
         async def timeline_page(request: Request) -> Response:
             namespace, name = names(request)
+            minutes = views.timeline_minutes(request.query_params.get("minutes"))
             crumbs = [("fleet", "/"), (f"{namespace}/{name}", views.team_url(namespace, name))]
-            body = f"<h1>Timeline of {views.e(name)} <small>last hour</small></h1>" + views.live_region(
-                self.timeline_live(namespace, name)
+            body = views.timeline_header(namespace, name, minutes) + views.live_region(
+                self.timeline_live(namespace, name, minutes)
             )
-            live = f"/live/timeline/{views._seg(namespace)}/{views._seg(name)}"
+            live = f"/live/timeline/{views._seg(namespace)}/{views._seg(name)}?minutes={minutes}"
             return HTMLResponse(views.page(f"Timeline {name}", body, crumbs=crumbs, live=live))
 
         def live(render: Callable[[Request], str]) -> Callable[[Request], Any]:
@@ -275,7 +278,14 @@ class Dashboard:
                 Route("/live/fleet", live(lambda _: self.fleet_live())),
                 Route("/live/teams/{namespace}/{name}", live(lambda r: self.team_live(*names(r)))),
                 Route("/live/agents/{namespace}/{name}", live(lambda r: self.agent_live(*names(r)))),
-                Route("/live/timeline/{namespace}/{name}", live(lambda r: self.timeline_live(*names(r)))),
+                Route(
+                    "/live/timeline/{namespace}/{name}",
+                    live(
+                        lambda r: self.timeline_live(
+                            *names(r), views.timeline_minutes(r.query_params.get("minutes"))
+                        )
+                    ),
+                ),
                 Route("/api/namespaces/{namespace}/agents/{name}/screen", screen),
                 Route("/api/namespaces/{namespace}/teams/{name}/actions/{verb}", action, methods=["POST"]),
                 Route("/healthz", healthz),

@@ -372,6 +372,24 @@ def _duration(seconds: float) -> str:
 
 # -- timeline ------------------------------------------------------------------------------------------------
 
+TIMELINE_MINUTES = (5, 15, 60)
+"""Zooms of the timeline; the hour is the default and what the server keeps."""
+
+
+def timeline_minutes(text: str | None) -> int:
+    """The zoom asked for in `?minutes=`; anything else is the whole hour."""
+    return int(text) if text and text.isdigit() and int(text) in TIMELINE_MINUTES else TIMELINE_MINUTES[-1]
+
+
+def timeline_header(namespace: str, name: str, minutes: int) -> str:
+    zooms = " · ".join(
+        f"<b>{m} min</b>"
+        if m == minutes
+        else f'<a href="{e(timeline_url(namespace, name))}?minutes={m}">{m} min</a>'
+        for m in TIMELINE_MINUTES
+    )
+    return f'<h1>Timeline of {e(name)} <small>last {minutes} minutes</small></h1><p class="zoom">{zooms}</p>'
+
 
 def timeline_live(
     team: KubeObject | None,
@@ -400,9 +418,10 @@ def timeline_live(
     legend = "".join(
         f'<span><i class="band-{state.value}"></i>{e(label)}</span>' for state, label in BAND_LABELS.items()
     )
+    step = max(60.0, window / 6)
     ticks = "".join(
-        f'<span style="left:{100 * (minutes * 60) / window:.3f}%">{_clock(start + minutes * 60)}</span>'
-        for minutes in range(0, int(window // 60) + 1, 10)
+        f'<span style="left:{100 * (offset * step) / window:.3f}%">{_clock(start + offset * step)}</span>'
+        for offset in range(int(window // step) + 1)
     )
     if not lines:
         return '<p class="empty">No agents.</p>'
