@@ -114,7 +114,7 @@ def test_pages_follow_the_fleet_live_and_show_screens_and_timelines(
         screenshot(page, "agent", tmp_path)
 
         # Timeline: bands for every agent, and the crash of demo-dev-0 among them.
-        page.goto(f"{url}/timeline/{system.namespace}/demo?minutes=5")
+        page.goto(f"{url}/timeline/{system.namespace}/demo?minutes=1")
         for agent in DEMO_AGENTS:
             expect(page.locator(f'.track[data-agent="{agent}"] .band').first).to_be_visible()
         expect(page.locator('.track[data-agent="demo-dev-0"] .band-crashed')).to_have_count(1)

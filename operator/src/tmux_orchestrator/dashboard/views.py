@@ -372,7 +372,7 @@ def _duration(seconds: float) -> str:
 
 # -- timeline ------------------------------------------------------------------------------------------------
 
-TIMELINE_MINUTES = (5, 15, 60)
+TIMELINE_MINUTES = (1, 5, 15, 60)
 """Zooms of the timeline; the hour is the default and what the server keeps."""
 
 
