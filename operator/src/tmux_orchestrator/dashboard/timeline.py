@@ -66,9 +66,9 @@ def build_bands(samples: Sequence[Sample], now: float, window: float = WINDOW_SE
     clipped to [now - window, now], neighbours of one state merged, empty ones dropped."""
     start_of_window = now - window
     bands: list[Band] = []
-    for sample, following in zip(samples, [*samples[1:], None], strict=True):
+    for index, sample in enumerate(samples):
         start = max(sample.at, start_of_window)
-        end = min(following.at if following is not None else now, now)
+        end = min(samples[index + 1].at if index + 1 < len(samples) else now, now)
         if end <= start:
             continue
         if bands and bands[-1].state is sample.state and bands[-1].end >= start:
