@@ -79,7 +79,10 @@ def test_get_agentteams_shows_the_printer_columns(kube: Kubectl) -> None:
         "AGE",
     ]
     wide = kube.run("get", "at", "-o", "wide").stdout
-    assert table_header(wide) == ["NAME", "READY", "PHASE", "STAGE", "NODE", "AGE", "REVISION", "MESSAGE"]
+    assert table_header(wide) == [
+        *("NAME", "READY", "PHASE", "STAGE", "NODE", "AGE"),
+        *("STABLE-REVISION", "TARGET-REVISION", "MESSAGE"),
+    ]
     assert wide.splitlines()[1].split()[0] == "demo"
 
 
@@ -118,6 +121,28 @@ def test_explain_describes_members(kubectl: Kubectl, crds: list[str]) -> None:
     assert "<[]string> -required-" in out  # command
     steps = kubectl.run("explain", "agentteam.spec.strategy.canary.steps.weight").stdout
     assert "Percent of agents" in steps
+
+
+# kubectl explain path → the annotation (or object) its description must name
+EXPLAINED = {
+    "agentteam.spec.strategy.canary.steps.pauseSeconds": "orchestrator.tmux.dev/promote",
+    "agentteam.spec.strategy.canary.autoRollback": "orchestrator.tmux.dev/abort",
+    "agentteam.spec.paused": "orchestrator.tmux.dev/promote",
+    "agentteam": "orchestrator.tmux.dev/restartedAt",
+    "agentteam.status.lastHandled": "orchestrator.tmux.dev/promote",
+    "agent.spec.restartedAt": "orchestrator.tmux.dev/restartedAt",
+    "agent.status.lastCrashReason": "CommandNotFound",
+    "agent.status": "Scheduled=False",
+    "tmuxnode.status.conditions": "NodeLost",
+}
+
+
+@pytest.mark.parametrize(("path", "named"), EXPLAINED.items(), ids=list(EXPLAINED))
+def test_explain_names_the_annotations_a_field_refers_to(
+    kubectl: Kubectl, crds: list[str], path: str, named: str
+) -> None:
+    out = kubectl.run("explain", path).stdout
+    assert named in " ".join(out.split()), out
 
 
 def test_minimal_team_is_accepted_and_defaulted(kube: Kubectl) -> None:

@@ -167,6 +167,10 @@ class Cluster:
             patched["metadata"]["resourceVersion"] = self._next_version()
             self.agents[update.name] = patched
             self.agent_writes.append((update.name, update.changes))
+        for write in plan.agent_statuses:
+            current = self.agents[write.name]
+            self.agents[write.name] = apply_merge_patch(current, {"status": dict(write.patch)})
+            self.agents[write.name]["metadata"]["resourceVersion"] = self._next_version()
         for deletion in plan.agents_to_delete:
             if self.agents.get(deletion.name, {}).get("metadata", {}).get("uid") == deletion.uid:
                 del self.agents[deletion.name]

@@ -118,7 +118,23 @@ def test_without_a_node_the_team_is_pending_until_one_registers() -> None:
         b["metadata"]["labels"][LABEL_NODE] == "" and "nodeName" not in b["spec"] for b in sim.agents.values()
     )
     sim.reconcile()
-    assert reasons(sim) == [EventReason.FAILED_SCHEDULING] and sim.duplicate_events == 0
+    sim.reconcile()
+    about = sorted((e.regarding_name or "", e.reason) for e in sim.events.values())
+    assert about == [("", EventReason.FAILED_SCHEDULING)] + [
+        (name, EventReason.FAILED_SCHEDULING) for name in sorted(sim.agents)
+    ]
+    assert sim.duplicate_events == 0
+    # Like a Pod the scheduler could not place: Pending, not Scheduled, the reason in the message.
+    for body in sim.agents.values():
+        status = body["status"]
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert (status["phase"], status["ready"], status["observedGeneration"]) == ("Pending", False, 1)
+        assert (conditions["Scheduled"]["status"], conditions["Scheduled"]["reason"]) == (
+            "False",
+            "Unschedulable",
+        )
+        assert "0/1 nodes fit 4 agent(s): 1 not Ready" in conditions["Scheduled"]["message"]
+        assert conditions["Reconciling"]["status"] == "True"
     sim.nodes["node-b"] = SimNode("node-b", renewed=sim.now)
     sim.settle()
     assert {b["spec"]["nodeName"] for b in sim.agents.values()} == {"node-b"}

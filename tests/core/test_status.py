@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from support.kstatus import kstatus as read_kstatus
 from tmux_orchestrator.api import AgentPhase, AgentTeamStatus, LastHandled, TeamPhase
 from tmux_orchestrator.core.agents import AgentView
 from tmux_orchestrator.core.conditions import ConditionReason as R
@@ -37,15 +38,8 @@ def team(
 
 
 def kstatus(status: AgentTeamStatus, generation: int) -> str:
-    """How sigs.k8s.io/cli-utils kstatus (Flux, kpt, Argo CD's generic check) reads a custom resource."""
-    if status.observed_generation != generation:
-        return "InProgress"
-    true = {c.type for c in status.conditions or () if c.status == "True"}
-    if "Reconciling" in true:
-        return "InProgress"
-    if "Stalled" in true:
-        return "Failed"
-    return "Current"
+    """kstatus' verdict on a team with this status (the shared table of its rules)."""
+    return read_kstatus({"metadata": {"generation": generation}, "status": status.to_wire()}).value
 
 
 @dataclass(frozen=True)
@@ -77,7 +71,7 @@ CASES = [
             TeamPhase.PROGRESSING,
             "InProgress",
             R.AGENTS_NOT_READY,
-            true_conditions=frozenset({"Reconciling"}),
+            true_conditions=frozenset({"Reconciling", "Progressing"}),
         ),
         id="agent-starting",
     ),
@@ -88,7 +82,7 @@ CASES = [
             "InProgress",
             R.UNSCHEDULABLE,
             schedule=ScheduleDecision(None, SchedulingReason.NO_NODES, "no TmuxNodes registered"),
-            true_conditions=frozenset({"Reconciling"}),
+            true_conditions=frozenset({"Reconciling", "Progressing"}),
         ),
         id="no-node-fits",
     ),
@@ -101,7 +95,7 @@ CASES = [
             schedule=ScheduleDecision(
                 None, SchedulingReason.NODES_NOT_READY, "0/1 nodes fit", lost_node="node-a"
             ),
-            true_conditions=frozenset({"Reconciling"}),
+            true_conditions=frozenset({"Reconciling", "Progressing"}),
         ),
         id="node-lost-nowhere-to-go",
     ),
@@ -112,7 +106,7 @@ CASES = [
             "InProgress",
             R.NODE_LOST,
             schedule=ScheduleDecision("node-b", SchedulingReason.RESCHEDULED, lost_node="node-a"),
-            true_conditions=frozenset({"Reconciling"}),
+            true_conditions=frozenset({"Reconciling", "Progressing"}),
         ),
         id="node-lost-moving",
     ),
@@ -198,7 +192,7 @@ CASES = [
             "InProgress",
             R.RESTARTING,
             progress=TeamProgress(restarting=("web-dev-0",)),
-            true_conditions=frozenset({"Reconciling", "Available"}),
+            true_conditions=frozenset({"Reconciling", "Available", "Progressing"}),
         ),
         id="rolling-restart",
     ),
@@ -209,7 +203,7 @@ CASES = [
             "InProgress",
             R.SCALING,
             progress=TeamProgress(deleting=2),
-            true_conditions=frozenset({"Reconciling", "Available"}),
+            true_conditions=frozenset({"Reconciling", "Available", "Progressing"}),
         ),
         id="scaling",
     ),
@@ -220,7 +214,7 @@ CASES = [
             "InProgress",
             R.NAME_CONFLICT,
             progress=TeamProgress(conflicts=("web-dev-0",)),
-            true_conditions=frozenset({"Reconciling", "Available"}),
+            true_conditions=frozenset({"Reconciling", "Available", "Progressing"}),
         ),
         id="name-taken",
     ),
@@ -230,7 +224,7 @@ CASES = [
             TeamPhase.PROGRESSING,
             "InProgress",
             R.UNSCHEDULABLE,
-            true_conditions=frozenset({"Reconciling"}),
+            true_conditions=frozenset({"Reconciling", "Progressing"}),
         ),
         id="agents-beyond-node-capacity",
     ),
@@ -288,3 +282,57 @@ def test_transition_time_kept_while_status_unchanged_and_moved_when_it_flips() -
     times = {c.type: c.last_transition_time for c in broken.conditions or ()}
     assert times["Ready"] == stamp(200)
     assert times["Stalled"] == stamp(0)  # still False: unchanged
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_progressing_and_ready_agree_with_ready_replicas(case: Case) -> None:
+    status = compute(case)
+    conditions = {c.type: c for c in status.conditions or ()}
+    all_ready = status.ready_replicas == status.replicas
+    if conditions["Progressing"].reason == R.ROLLOUT_COMPLETE:
+        assert conditions["Progressing"].status == "False" and all_ready
+    if conditions["Ready"].status == "True":
+        assert all_ready and conditions["Progressing"].status == "False"
+    if not all_ready and conditions["Stalled"].status == "False":
+        assert conditions["Progressing"].status == "True"
+
+
+def test_a_stalled_team_still_names_its_lost_node() -> None:
+    lost = ScheduleDecision(None, SchedulingReason.NODES_NOT_READY, "0/1 nodes fit", lost_node="node-a")
+    aborted = RolloutState(REV, OLD, RolloutPhase.ABORTED, message="rolled back to old")
+    status = compute(Case(team(live=False), TeamPhase.DEGRADED, "", R.ROLLOUT_ABORTED, aborted, lost))
+    conditions = {c.type: c for c in status.conditions or ()}
+    assert conditions["Stalled"].status == "True"
+    assert "node node-a lost (Lease expired)" in (conditions["Stalled"].message or "")
+    assert "node node-a lost" in (conditions["Ready"].message or "")
+
+
+def test_last_handled_is_absent_until_an_annotation_was_handled() -> None:
+    healthy = Case(team(), TeamPhase.RUNNING, "", R.RECONCILED)
+    assert "lastHandled" not in compute(healthy).to_wire()
+    handled = compute_team_status(
+        previous=AgentTeamStatus(),
+        generation=3,
+        agents=healthy.agents,
+        rollout=healthy.rollout,
+        policy=RolloutPolicy.from_spec(SPEC),
+        schedule=healthy.schedule,
+        last_handled=LastHandled(promote="p1"),
+        progress=healthy.progress,
+        now=at(0),
+    )
+    assert handled.to_wire()["lastHandled"] == {"promote": "p1"}
+
+
+def test_progressing_time_marks_the_start_of_a_rollout_even_when_it_was_already_true() -> None:
+    starting = compute(Case(team({2: AgentPhase.STARTING}), TeamPhase.PROGRESSING, "", R.RECONCILED), now=0)
+    progressing = {c.type: c for c in starting.conditions or ()}["Progressing"]
+    assert (progressing.status, progressing.reason) == ("True", R.AGENTS_NOT_READY)
+    rolling = Case(
+        team(old=3), TeamPhase.PROGRESSING, "", R.RECONCILED, RolloutState(REV, OLD, RolloutPhase.PROGRESSING)
+    )
+    started = {c.type: c for c in compute(rolling, previous=starting, now=50).conditions or ()}
+    assert (started["Progressing"].reason, started["Progressing"].last_transition_time) == (
+        R.ROLLOUT_IN_PROGRESS,
+        stamp(50),
+    )

@@ -52,17 +52,22 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("operator", "delete", f"agentteams.{GROUP}", HERE, False),
     ("operator", "create", f"agents.{GROUP}", HERE, True),
     ("operator", "delete", f"agents.{GROUP}", HERE, True),
-    ("operator", "patch", f"agents.{GROUP}/status", HERE, False),  # one writer: the node agent
+    ("operator", "patch", f"agents.{GROUP}/status", HERE, True),  # Pending without a node, Lost
     ("operator", "create", f"agents.{GROUP}", OTHER, False),  # watchNamespaces: served namespace only
     ("operator", "watch", f"agentteams.{GROUP}", ALL, False),
     ("operator", "create", f"agentmessages.{GROUP}", HERE, True),
     ("operator", "patch", f"agentmessages.{GROUP}/status", HERE, False),
     ("operator", "watch", f"tmuxnodes.{GROUP}", ALL, True),
     ("operator", "patch", f"tmuxnodes.{GROUP}", ALL, False),
+    ("operator", "patch", f"tmuxnodes.{GROUP}/status", ALL, True),  # NodeLost
     ("operator", "create", "controllerrevisions.apps", HERE, True),
     ("operator", "watch", "leases.coordination.k8s.io", LEASES, True),
+    ("operator", "get", "leases.coordination.k8s.io", LEASES, True),  # an expired one is read again
     ("operator", "patch", "leases.coordination.k8s.io", LEASES, False),
-    ("operator", "create", "events.events.k8s.io", HERE, True),
+    ("operator", "create", "events", HERE, True),
+    ("operator", "patch", "events", HERE, False),
+    ("sidecar", "patch", "events", OTHER, True),
+    ("sidecar", "delete", "events", OTHER, False),
     ("operator", "get", "secrets", HERE, False),
     ("operator", "create", "pods", HERE, False),
     # The dashboard (operator.dashboard.enabled) and the node agents' screen endpoint.

@@ -12,6 +12,8 @@ import tmux_sidecar
 PACKAGE = Path(tmux_sidecar.__file__).parent
 PURE = [
     "classification.py",
+    "input_area.py",
+    "submission.py",
     "restart.py",
     "profiles/__init__.py",
     "profiles/_screen.py",
@@ -51,8 +53,10 @@ def test_pure_module_imports(module: str) -> None:
     assert "tmux_sidecar.tmux.control" not in imported_modules(PACKAGE / module)
 
 
-def test_fake_agent_imports_only_the_standard_library() -> None:
-    imported = {name.split(".")[0] for name in imported_modules(PACKAGE / "fake_agent.py")}
+@pytest.mark.parametrize("module", ["fake_agent.py", "fake_agent_input.py"])
+def test_fake_agent_imports_only_the_standard_library(module: str) -> None:
+    own = {"tmux_sidecar.fake_agent_input"}  # its input line, itself standard library only
+    imported = {name.split(".")[0] for name in imported_modules(PACKAGE / module) - own}
     assert imported <= {
         "__future__",
         "argparse",

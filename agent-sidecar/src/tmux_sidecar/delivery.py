@@ -1,16 +1,14 @@
-"""Pure decisions about AgentMessages on a node: which to type now, which expired, how to check the screen."""
+"""Pure decisions about AgentMessages on a node: which to type now, which expired, which failed."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tmux_orchestrator.api import Activity, AgentMessageSpec, DeliverWhen, MessagePhase
 
 MAX_ATTEMPTS = 3
-_FRAGMENT_CHARS = 24
 
 
 class DeliveryVerdict(StrEnum):
@@ -46,23 +44,6 @@ def judge_message(
     if message.spec.deliver is DeliverWhen.WHEN_IDLE and activity is not Activity.IDLE:
         return DeliveryVerdict.WAIT
     return DeliveryVerdict.DELIVER
-
-
-def screen_fragment(text: str) -> str | None:
-    """A piece of the message that must be visible once it is typed: the end of its last line, printable
-    characters only (control characters and escape sequences do not render as themselves)."""
-    last_line = text.replace("\r", "\n").rstrip("\n").rsplit("\n", 1)[-1]
-    printable = "".join(ch for ch in last_line if ch.isprintable() and ch != "\x1b")
-    fragment = printable.strip()[-_FRAGMENT_CHARS:].strip()
-    return fragment or None
-
-
-def typed_on_screen(lines: Sequence[str], fragment: str | None) -> bool:
-    if fragment is None:
-        return True
-    return fragment in "".join(line.rstrip() for line in lines[-12:]) or any(
-        fragment in line for line in lines
-    )
 
 
 def message_text(text: str) -> str:

@@ -16,9 +16,10 @@ message) and follows a script of steps, given with `--step` (repeatable, `;` sep
 
 After the last step it keeps showing its last state and reading input. Every message it receives is shown as
 `> received: <text>` (control characters escaped, see `escape_for_screen`) and, with `--log FILE`, appended
-to FILE as a JSON line, so delivery can be verified exactly. Like a real terminal UI it reads its terminal in
-raw mode and does no line editing: CR (the Enter key) submits, LF (Ctrl-J) is a line break inside the
-message, bracketed paste is understood, and every other byte is part of the message.
+to FILE as a JSON line, so delivery can be verified exactly. Its input line (fake_agent_input) reads the
+terminal in raw mode like a real terminal UI: CR (the Enter key) submits, LF (Ctrl-J) is a line break inside
+the message, bracketed paste is understood; `--paste-burst`, `--submit-each-line`, `--collapse-pastes` and
+`--ignore-enter` switch on the input behaviours of Codex, Aider and Claude Code, and a deaf agent.
 
 Only the standard library is imported, so it starts in a few tens of milliseconds.
 """
@@ -26,7 +27,6 @@ Only the standard library is imported, so it starts in a few tens of millisecond
 from __future__ import annotations
 
 import argparse
-import codecs
 import contextlib
 import os
 import select
@@ -37,14 +37,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-PASTE_START = b"\x1b[200~"
-PASTE_END = b"\x1b[201~"
-# A lone ESC (the Escape key) could be the start of a paste marker; it is taken as typed after this long.
-ESCAPE_DELAY = 0.05
+from tmux_sidecar.fake_agent_input import (
+    ESCAPE_DELAY,
+    InputBehaviour,
+    InputEditor,
+    InputEvent,
+    KeyPressed,
+    escape_for_screen,
+)
+
 SPINNER_GLYPHS = "·✢✳✶✻✽"
 DEFAULT_RESET_TIME = "3pm (UTC)"
 _TRANSCRIPT_LIMIT = 500
-_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 
 
 @dataclass(frozen=True)
@@ -101,20 +105,6 @@ def _signal_number(name: str) -> int | None:
     return int(member) if member is not None else None
 
 
-def escape_for_screen(text: str) -> str:
-    """How the fake agent shows a received message: one line, control characters as escapes."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif code < 0x20 or 0x7F <= code < 0xA0:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
 class FakeAgent:
     def __init__(self, args: argparse.Namespace, steps: list[Step]) -> None:
         self.steps = steps
@@ -133,14 +123,18 @@ class FakeAgent:
         self.wait_for_input = False
         self.work_until: float | None = None  # busy because of a message (--busy-on-message)
         self.mode_before_work = "idle"
-        self.typed = ""
-        self.raw = b""
-        self.in_paste = False
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.dirty = True
         self.drawn: list[str] = []  # what the terminal shows now
         self.fd = sys.stdin.fileno()
         self.is_tty = os.isatty(self.fd)
+        behaviour = InputBehaviour(
+            paste_burst=args.paste_burst,
+            # Without a terminal there is no Enter key: every line is a message.
+            submit_each_line=args.submit_each_line or not self.is_tty,
+            collapse_lines=args.collapse_pastes,
+            ignore_enter=args.ignore_enter,
+        )
+        self.input = InputEditor(behaviour)
 
     # --- script -----------------------------------------------------------------------------------
 
@@ -171,6 +165,7 @@ class FakeAgent:
 
     def set_mode(self, mode: str, word: str = "") -> None:
         self.mode = mode
+        self.input.capture_keys = mode == "approve"
         self.mode_word = word if mode == "busy" and word else "Working"
         self.mode_started = time.monotonic()
         self.dirty = True
@@ -202,41 +197,12 @@ class FakeAgent:
 
     # --- input ------------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
-        """Bytes typed or pasted into the terminal."""
-        self.raw += data
-        while self.raw:
-            if self.in_paste:
-                end = self.raw.find(PASTE_END)
-                if end < 0:
-                    keep = _partial_marker_length(self.raw, PASTE_END)
-                    self.type_text(self.raw[: len(self.raw) - keep], pasted=True)
-                    self.raw = self.raw[len(self.raw) - keep :]
-                    return
-                self.type_text(self.raw[:end], pasted=True)
-                self.raw = self.raw[end + len(PASTE_END) :]
-                self.in_paste = False
-                continue
-            start = self.raw.find(PASTE_START)
-            if start < 0:
-                keep = _partial_marker_length(self.raw, PASTE_START)
-                self.type_text(self.raw[: len(self.raw) - keep], pasted=False)
-                self.raw = self.raw[len(self.raw) - keep :]
-                return
-            self.type_text(self.raw[:start], pasted=False)
-            self.raw = self.raw[start + len(PASTE_START) :]
-            self.in_paste = True
-
-    def type_text(self, data: bytes, *, pasted: bool) -> None:
-        for char in self.decoder.decode(data):
-            if self.mode == "approve" and not pasted:
-                self.answer(char)
-            elif char == "\r" and pasted:
-                self.typed += "\n"
-            elif char == "\r" or (char == "\n" and not self.is_tty):
-                self.submit()
+    def on_input(self, events: list[InputEvent]) -> None:
+        for event in events:
+            if isinstance(event, KeyPressed):
+                self.answer(event.key)
             else:
-                self.typed += char
+                self.submit(event.text)
         self.dirty = True
 
     def answer(self, key: str) -> None:
@@ -249,8 +215,7 @@ class FakeAgent:
         self.set_mode("idle")
         self.step_done()
 
-    def submit(self) -> None:
-        text, self.typed = self.typed, ""
+    def submit(self, text: str) -> None:
         self.say(f"> received: {escape_for_screen(text)}")
         if self.log_path:
             import json
@@ -296,7 +261,7 @@ class FakeAgent:
             ]
             bottom += _box(body, inner)
         else:
-            bottom += _box([" > " + escape_for_screen(self.typed)], inner)
+            bottom += _box(self.input.display_rows(" > ", inner), inner)
             bottom.append("  ? for shortcuts" if self.mode != "busy" else "")
         room = max(0, height - len(bottom))
         top = self.transcript[-room:] if room else []
@@ -377,7 +342,7 @@ class FakeAgent:
                 deadlines = [d for d in (self.exit_at, self.step_deadline, self.work_until) if d is not None]
                 if self.mode == "busy":
                     deadlines.append(now + 1.0)  # the spinner shows elapsed seconds
-                if self.raw:
+                if self.input.holding:
                     deadlines.append(now + ESCAPE_DELAY)
                 timeout = max(0.0, min(deadlines) - now) if deadlines else None
                 readable, _, _ = select.select([self.fd, wakeup_read], [], [], timeout)
@@ -388,22 +353,13 @@ class FakeAgent:
                     data = os.read(self.fd, 65536)
                     if not data:
                         return 0  # terminal closed
-                    self.feed(data)
-                elif self.raw and not readable:
-                    held, self.raw = self.raw, b""
-                    self.type_text(held, pasted=self.in_paste)
+                    self.on_input(self.input.feed(data, time.monotonic()))
+                elif self.input.holding and not readable:
+                    self.on_input(self.input.flush(time.monotonic()))
                 if self.mode == "busy":
                     self.dirty = True
         finally:
             self.restore_terminal()
-
-
-def _partial_marker_length(data: bytes, marker: bytes) -> int:
-    """How many trailing bytes of `data` could be the start of `marker` (kept until more input arrives)."""
-    for length in range(min(len(marker) - 1, len(data)), 0, -1):
-        if marker.startswith(data[-length:]):
-            return length
-    return 0
 
 
 def _box(body: list[str], inner: int) -> list[str]:
@@ -432,6 +388,29 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", metavar="FILE", help="append every received message to FILE as a JSON line")
     parser.add_argument("--title", default="Fake Agent", help="name shown in the welcome line")
     parser.add_argument("--reset-time", default=DEFAULT_RESET_TIME, help="reset time shown by ratelimit")
+    behaviour = parser.add_argument_group("input behaviours of the real CLIs (see fake_agent_input)")
+    behaviour.add_argument(
+        "--paste-burst",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Codex: an Enter this soon after fast typing inserts a line break instead of submitting",
+    )
+    behaviour.add_argument(
+        "--submit-each-line",
+        action="store_true",
+        help="Aider: every typed line break submits (line breaks inside a bracketed paste do not)",
+    )
+    behaviour.add_argument(
+        "--collapse-pastes",
+        type=int,
+        default=0,
+        metavar="LINES",
+        help="Claude Code: show a paste of more than LINES lines as [Pasted text #N +K lines]",
+    )
+    behaviour.add_argument(
+        "--ignore-enter", action="store_true", help="Enter does nothing: typed text stays in the input"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -85,7 +85,18 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn("Stage", ".status.rollout.stage", description="Current rollout step."),
             PrinterColumn("Node", ".status.node"),
             _age(),
-            PrinterColumn("Revision", ".status.currentRevision", priority=1),
+            PrinterColumn(
+                "Stable-Revision",
+                ".status.stableRevision",
+                description="Last fully rolled-out template revision.",
+                priority=1,
+            ),
+            PrinterColumn(
+                "Target-Revision",
+                ".status.currentRevision",
+                description="Template revision the spec declares (rolled out, or rolled back from).",
+                priority=1,
+            ),
             PrinterColumn("Message", _condition("Ready", "message"), priority=1),
         ),
         root_rules=(
@@ -110,7 +121,9 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn("Revision", ".status.revision"),
             _age(),
             PrinterColumn("Pane", ".status.paneId", priority=1),
-            PrinterColumn("Reason", ".status.lastCrashReason", priority=1),
+            PrinterColumn(
+                "Reason", ".status.lastCrashReason", description="Why the last process ended.", priority=1
+            ),
         ),
         selectable_fields=(".spec.nodeName", ".spec.teamRef.name"),
     ),
@@ -127,6 +140,7 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn("Capacity", ".spec.capacity", "integer"),
             PrinterColumn("Tmux", ".status.tmuxVersion"),
             _age(),
+            PrinterColumn("Reason", _condition("Ready", "reason"), priority=1),
         ),
     ),
     CrdDefinition(

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from tmux_orchestrator.api import MessagePhase
+from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_sidecar.agent_status import rfc3339
 from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message
@@ -15,7 +15,7 @@ from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 from tmux_sidecar.tmux.snapshot import PaneInfo
 
 from .records import AgentRecord, NodeState, pending_message
-from .typing import Typist
+from .typing import TypingResult, Typist
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,17 @@ class Deliveries:
         briefing = record.spec.template.briefing
         if not briefing or record.briefed_revision == record.spec.revision:
             return
-        if await self.typist.type_and_submit(client, pane.pane_id, briefing, f"briefing:{record.uid}"):
+        result = await self.typist.type_and_submit(
+            client,
+            pane.pane_id,
+            briefing,
+            key=f"briefing-{record.uid}-{record.spec.revision}",
+            profile=record.spec.template.profile,
+        )
+        if result is not None and result.delivered:
             record.briefed_revision = record.spec.revision
+        elif result is not None:
+            log.warning("briefing of %s not delivered: %s", record.name, result.failure)
 
     async def _deliver_messages(self, client: ControlClient, now: datetime.datetime) -> None:
         by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
@@ -73,7 +82,7 @@ class Deliveries:
                     agent=target,
                 )
             elif verdict is DeliveryVerdict.FAIL:
-                reason = f"not confirmed on screen after {MAX_ATTEMPTS} attempts"
+                reason = f"tmux failed before typing, {MAX_ATTEMPTS} attempts"
                 await self._message_status(
                     obj, MessagePhase.FAILED, attempts=message.attempts, reason=reason, agent=target
                 )
@@ -83,22 +92,38 @@ class Deliveries:
                     continue
                 self._delivering.add(uid)
                 try:
-                    delivered = await self.typist.type_and_submit(client, pane_id, message.spec.text, uid)
+                    result = await self.typist.type_and_submit(
+                        client, pane_id, message.spec.text, key=uid, profile=record.spec.template.profile
+                    )
                 finally:
                     self._delivering.discard(uid)
-                attempts = message.attempts + 1
-                if delivered:
-                    await self._message_status(
-                        obj, MessagePhase.DELIVERED, attempts=attempts, reason=None, agent=target, now=now
-                    )
-                else:
-                    await self._message_status(
-                        obj,
-                        MessagePhase.PENDING,
-                        attempts=attempts,
-                        reason="not confirmed on screen",
-                        agent=target,
-                    )
+                await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
+
+    async def _typing_outcome(
+        self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None
+    ) -> None:
+        """Delivered with its evidence, Failed with the reason (never typed again), or Pending when nothing
+        was typed."""
+        if result is None:
+            reason = "tmux failed before typing"
+            await self._message_status(
+                obj, MessagePhase.PENDING, attempts=attempts, reason=reason, agent=agent
+            )
+        elif result.delivered:
+            await self._message_status(
+                obj,
+                MessagePhase.DELIVERED,
+                attempts=attempts,
+                reason=None,
+                agent=agent,
+                now=datetime.datetime.now(datetime.UTC),
+                confirmation=result.confirmation,
+            )
+        else:
+            reason = result.failure.value if result.failure else "not delivered"
+            await self._message_status(
+                obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent
+            )
 
     async def _message_status(
         self,
@@ -109,6 +134,7 @@ class Deliveries:
         reason: str | None,
         agent: str | None,
         now: datetime.datetime | None = None,
+        confirmation: DeliveryConfirmation | None = None,
     ) -> None:
         status: dict[str, Any] = {
             "phase": phase.value,
@@ -118,6 +144,8 @@ class Deliveries:
         }
         if now is not None:
             status["deliveredAt"] = rfc3339(now)
+        if confirmation is not None:
+            status["confirmation"] = confirmation.value
         meta = obj["metadata"]
         try:
             result = await self.kube.patch_status(

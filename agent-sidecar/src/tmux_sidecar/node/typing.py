@@ -1,7 +1,11 @@
-"""Typing text into an agent's pane: type it, see it on screen, press Enter, see the screen take it.
+"""Typing text into an agent's pane and confirming that the agent took it (tmux I/O and time).
 
-The one way the node agent puts words in front of an agent (briefings and AgentMessages alike). Its whole
-interface is `Typist.type_and_submit`, so the typing path can be replaced without touching its callers.
+The one way the node agent puts words in front of an agent (briefings and AgentMessages alike): paste the
+text as one bracketed paste (tmux/paste.py), wait until the screen shows it and has settled, press Enter as
+a command of its own, then watch the screen until `judge_submission` sees evidence that the agent took it.
+A text that stays in the input gets Enter again (a bounded number of times), then fails as "typed but not
+submitted". A text is never typed twice: `Typist` remembers what reached a pane. The decisions are the pure
+functions in `tmux_sidecar.submission`.
 """
 
 from __future__ import annotations
@@ -10,61 +14,190 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from tmux_sidecar.delivery import message_text, screen_fragment, typed_on_screen
+from tmux_orchestrator.api import DeliveryConfirmation
+from tmux_sidecar.classification import Classification, PaneSnapshot
+from tmux_sidecar.profiles import UnknownProfileError, load_profile
+from tmux_sidecar.submission import (
+    DeliveryFailure,
+    SubmissionState,
+    judge_submission,
+    settled,
+    unsafe_text,
+    visible_marks,
+)
+from tmux_sidecar.tmux.commands import safe_name
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
+from tmux_sidecar.tmux.paste import paste_text
 
 log = logging.getLogger(__name__)
 
-SCREEN_TIMEOUT = 3.0
-_SCREEN_POLL = 0.05
+# A profile's reading of a live pane's screen.
+ScreenClassifier = Callable[[Sequence[str]], Classification]
+
+
+@dataclass(frozen=True)
+class TypingTimings:
+    poll: float = 0.03
+    settle: float = 0.15  # the screen unchanged this long: the paste has been drawn
+    unrecognised_draft: float = 1.0  # a changed screen without a recognisable draft: shown after this
+    show_timeout: float = 5.0
+    retry_enter_after: float = 1.0  # the text still in the input, screen unchanged this long: Enter again
+    max_enters: int = 3
+    confirm_timeout: float = 6.0
+
+
+@dataclass(frozen=True)
+class TypingResult:
+    """How typing one text ended. `typed`: the text may have reached the pane (it is never typed again)."""
+
+    typed: bool
+    confirmation: DeliveryConfirmation | None = None
+    failure: DeliveryFailure | None = None
+    enter_presses: int = 0
+    detail: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        return self.confirmation is not None
 
 
 class Typist:
-    """Types into panes, remembering text typed but not yet confirmed as submitted."""
+    """Types into panes, remembering every text that reached a pane so that none is typed twice."""
 
-    def __init__(self) -> None:
+    def __init__(self, timings: TypingTimings | None = None) -> None:
+        self.timings = timings or TypingTimings()
         self._typed: set[str] = set()
 
-    async def type_and_submit(self, client: ControlClient, pane_id: str, text: str, key: str = "") -> bool:
-        """Type `text` literally, see it on screen, press Enter, see the screen take it.
+    async def type_and_submit(
+        self, client: ControlClient, pane_id: str, text: str, *, key: str, profile: str
+    ) -> TypingResult | None:
+        """Type `text` (identified by `key`) into the pane and confirm the agent took it.
 
-        Text that was typed but not confirmed as submitted is never typed again (`key` remembers it), so a
-        retry only presses Enter: an agent never receives the same message twice in its input line.
+        None when nothing was typed because tmux failed before the paste (trying again later is safe).
         """
-        fragment = screen_fragment(text)
+        if key in self._typed:
+            return TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail="typed before")
         try:
-            if key not in self._typed:
-                before = await client.capture_pane(pane_id)
-                await client.send_literal(pane_id, message_text(text))
-                if not await wait_for_screen(
-                    client, pane_id, lambda lines: typed_on_screen(lines, fragment) or list(lines) != before
-                ):
-                    return False  # nothing reached the screen: typing again is safe
-                if key:
-                    self._typed.add(key)
-            typed = await client.capture_pane(pane_id)
-            await client.send_enter(pane_id)
-            submitted = await wait_for_screen(client, pane_id, lambda lines: list(lines) != typed)
+            result = await type_message(
+                client,
+                pane_id,
+                text,
+                classify=screen_classifier(profile),
+                profile=profile,
+                buffer=safe_name(f"tmo-{key}"),
+                timings=self.timings,
+                on_paste=lambda: self._typed.add(key),
+            )
         except TmuxError as error:
             log.info("typing into %s failed: %s", pane_id, error)
-            return False
-        if submitted:
-            self._typed.discard(key)
-        return submitted
+            if key in self._typed:
+                return TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail=str(error))
+            return None
+        self._typed.add(key)
+        log.info(
+            "typed %s into %s: %s (%s)", key, pane_id, result.confirmation or result.failure, result.detail
+        )
+        return result
 
 
-async def wait_for_screen(
+def screen_classifier(profile: str) -> ScreenClassifier:
+    try:
+        detector = load_profile(profile)
+    except UnknownProfileError:
+        detector = load_profile("shell")
+
+    def classify(lines: Sequence[str]) -> Classification:
+        return detector.classify(PaneSnapshot(tuple(lines)))
+
+    return classify
+
+
+async def type_message(
     client: ControlClient,
     pane_id: str,
-    check: Callable[[Sequence[str]], bool],
-    timeout: float = SCREEN_TIMEOUT,
-) -> bool:
-    """Whether the pane's screen passes `check` within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    text: str,
+    *,
+    classify: ScreenClassifier,
+    profile: str,
+    buffer: str,
+    timings: TypingTimings = TypingTimings(),
+    on_paste: Callable[[], None] = lambda: None,
+) -> TypingResult:
+    """Paste `text` into the pane, submit it and confirm that the agent took it.
+
+    `on_paste` runs just before the paste is sent: from then on the text may be in the pane. TmuxError
+    passes through.
+    """
+    if (refused := unsafe_text(text)) is not None:
+        return TypingResult(typed=False, failure=refused, detail=refused.value)
+    before_typing = await client.capture_pane(pane_id)
+    on_paste()
+    await paste_text(client, pane_id, text, buffer)
+    drafted = await _wait_drawn(client, pane_id, text, profile=profile, before=before_typing, timings=timings)
+    if drafted is None:
+        return TypingResult(typed=True, failure=DeliveryFailure.NOT_SHOWN, detail="screen did not change")
+    return await _submit(
+        client, pane_id, text, drafted=drafted, classify=classify, profile=profile, timings=timings
+    )
+
+
+async def _wait_drawn(
+    client: ControlClient,
+    pane_id: str,
+    text: str,
+    *,
+    profile: str,
+    before: list[str],
+    timings: TypingTimings,
+) -> list[str] | None:
+    """The screen once the paste is drawn and has settled; None if the screen never changed."""
+    start = time.monotonic()
+    samples: list[tuple[float, list[str]]] = []
     while True:
-        if check(await client.capture_pane(pane_id)):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(_SCREEN_POLL)
+        lines = await client.capture_pane(pane_id)
+        now = time.monotonic()
+        samples.append((now, lines))
+        recognised = visible_marks(lines, text, profile) or now - start >= timings.unrecognised_draft
+        if lines != before and recognised and settled(samples, timings.settle):
+            return lines
+        if now - start >= timings.show_timeout:
+            return lines if lines != before else None
+        await asyncio.sleep(timings.poll)
+
+
+async def _submit(
+    client: ControlClient,
+    pane_id: str,
+    text: str,
+    *,
+    drafted: list[str],
+    classify: ScreenClassifier,
+    profile: str,
+    timings: TypingTimings,
+) -> TypingResult:
+    await client.send_enter(pane_id)
+    enters = 1
+    start = time.monotonic()
+    since_enter: list[tuple[float, list[str]]] = []
+    while True:
+        await asyncio.sleep(timings.poll)
+        lines = await client.capture_pane(pane_id)
+        now = time.monotonic()
+        verdict = judge_submission(drafted, lines, classify(lines), text, profile)
+        if verdict.state is SubmissionState.TAKEN:
+            return TypingResult(True, verdict.confirmation, None, enters, verdict.detail)
+        since_enter.append((now, lines))
+        stuck = verdict.state is SubmissionState.IN_INPUT and settled(since_enter, timings.retry_enter_after)
+        if stuck and enters < timings.max_enters:
+            await client.send_enter(pane_id)
+            enters += 1
+            since_enter = []
+        elif stuck or now - start >= timings.confirm_timeout:
+            failure = (
+                DeliveryFailure.NOT_SUBMITTED
+                if verdict.state is SubmissionState.IN_INPUT
+                else DeliveryFailure.NOT_CONFIRMED
+            )
+            return TypingResult(True, None, failure, enters, verdict.detail)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from .agent import Activity, Agent, AgentPhase, AgentSpec, AgentStatus, AgentTemplate, DesiredState, TeamRef
 from .common import ApiModel, Condition, ConditionStatus, EnvVar
 from .constants import API_VERSION, GROUP, VERSION
-from .message import AgentMessage, AgentMessageSpec, AgentMessageStatus, DeliverWhen, MessagePhase
+from .message import (
+    AgentMessage,
+    AgentMessageSpec,
+    AgentMessageStatus,
+    DeliverWhen,
+    DeliveryConfirmation,
+    MessagePhase,
+)
 from .node import TmuxNode, TmuxNodeSpec, TmuxNodeStatus
 from .team import (
     AgentTeam,
@@ -49,6 +56,7 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "DeliverWhen",
+    "DeliveryConfirmation",
     "DesiredState",
     "EnvVar",
     "LastHandled",

@@ -83,12 +83,21 @@ class AgentSpec(ApiModel):
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Idle detection.")
     desired_state: DesiredState = Field(default=DesiredState.RUNNING, description="Running or Stopped.")
     restarted_at: str | None = Field(
-        default=None, max_length=256, description="Changing this value restarts the agent once."
+        default=None,
+        max_length=256,
+        description=(
+            "Changing this value restarts the agent once; the operator copies the team's annotation "
+            "orchestrator.tmux.dev/restartedAt here during a rolling restart."
+        ),
     )
 
 
 class AgentStatus(ApiModel):
-    """Observed state of one agent, written by the node agent of spec.nodeName only."""
+    """Observed state of one agent, written by the node agent of spec.nodeName only.
+
+    Two exceptions, as the Kubernetes node lifecycle controller and scheduler make for Pods: the operator
+    writes phase Lost when the node's Lease expired, and phase Pending with Scheduled=False while no node
+    fits (spec.nodeName is empty, so no node agent owns the status)."""
 
     observed_generation: int | None = Field(default=None, description="Generation this status describes.")
     phase: AgentPhase | None = Field(
@@ -101,7 +110,15 @@ class AgentStatus(ApiModel):
     restart_count: int | None = Field(default=None, ge=0, description="Restarts by the node agent.")
     last_exit_code: int | None = Field(default=None, description="Exit status of the last process exit.")
     last_crash_reason: str | None = Field(
-        default=None, description="Why the last process ended, with its last lines."
+        default=None,
+        description=(
+            "Why the last process ended, one CamelCase word: Exited, Signaled, CommandNotFound or "
+            "Uncollected (the exit status was not known yet)."
+        ),
+    )
+    last_crash_message: str | None = Field(
+        default=None,
+        description="How the last process ended (exit status or signal) and the last line it printed.",
     )
     pane_id: str | None = Field(default=None, description="tmux pane id, e.g. %3.")
     pid: int | None = Field(default=None, description="PID of the agent process.")
@@ -118,7 +135,11 @@ class AgentStatus(ApiModel):
     briefed_revision: str | None = Field(default=None, description="Revision whose briefing was delivered.")
     restarted_at: str | None = Field(default=None, description="spec.restartedAt value already acted on.")
     conditions: list[Condition] | None = Field(
-        default=None, description="Ready and other conditions.", json_schema_extra=CONDITIONS_LIST
+        default=None,
+        description=(
+            "Ready, Scheduled, Reconciling and Stalled (kstatus-compatible: Stalled=True in phase Failed)."
+        ),
+        json_schema_extra=CONDITIONS_LIST,
     )
 
 
@@ -126,4 +147,10 @@ class Agent(ApiModel):
     """One AI coding agent in a tmux window; created by the operator for an AgentTeam member replica."""
 
     spec: AgentSpec = Field(description="Desired state, written by the operator.")
-    status: AgentStatus | None = Field(default=None, description="Observed state, written by the node agent.")
+    status: AgentStatus | None = Field(
+        default=None,
+        description=(
+            "Observed state, written by the node agent of spec.nodeName; by the operator only while no node "
+            "fits (phase Pending, Scheduled=False) and once the node's Lease expired (phase Lost)."
+        ),
+    )

@@ -22,6 +22,13 @@ class MessagePhase(StrEnum):
     EXPIRED = "Expired"
 
 
+class DeliveryConfirmation(StrEnum):
+    """The evidence that the agent took a message (never merely "the screen changed")."""
+
+    BUSY = "Busy"  # the input area no longer held the text and the agent went Busy
+    TRANSCRIPT = "Transcript"  # the input area no longer held the text and it entered the transcript
+
+
 class AgentMessageSpec(ApiModel):
     """What to say to whom. Immutable once created."""
 
@@ -56,6 +63,13 @@ class AgentMessageStatus(ApiModel):
         default=None,
         description="When the submission was seen on screen.",
         json_schema_extra={"format": "date-time"},
+    )
+    confirmation: DeliveryConfirmation | None = Field(
+        default=None,
+        description=(
+            "How delivery was confirmed: Busy (the input area no longer held the text and the agent went"
+            " Busy) or Transcript (the input area no longer held it and it entered the transcript)."
+        ),
     )
     reason: str | None = Field(default=None, description="Why the message failed or expired.")
     agent: str | None = Field(default=None, description="Agent the message was resolved to.")

@@ -30,7 +30,10 @@ class TmuxNodeStatus(ApiModel):
     )
     conditions: list[Condition] | None = Field(
         default=None,
-        description="Ready: the node agent runs and tmux answers.",
+        description=(
+            "Ready: True while the node agent runs and tmux answers; Unknown (reason NodeLost, written by "
+            "the operator) once the Lease tmuxnode-<name> in kube-node-lease expired."
+        ),
         json_schema_extra=CONDITIONS_LIST,
     )
 

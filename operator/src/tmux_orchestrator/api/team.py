@@ -149,7 +149,11 @@ class CanaryStep(ApiModel):
         default=None,
         ge=0,
         le=604800,
-        description="Wait this long after the step is healthy; absent means wait for a promote annotation.",
+        description=(
+            "Wait this long after the step is healthy; absent means wait until the team's annotation "
+            "orchestrator.tmux.dev/promote is set to a new value (any nonce), which also skips a running "
+            "pause."
+        ),
     )
 
 
@@ -204,7 +208,11 @@ class Canary(ApiModel):
     )
     analysis: Analysis = Field(default_factory=Analysis, description="Health analysis of each step.")
     auto_rollback: bool = Field(
-        default=True, description="Roll back to the stable revision when a step fails."
+        default=True,
+        description=(
+            "Roll back to the stable revision when a step fails; false halts the rollout instead. "
+            "Setting the team's annotation orchestrator.tmux.dev/abort to a new value rolls back at once."
+        ),
     )
 
 
@@ -270,7 +278,10 @@ class AgentTeamSpec(ApiModel):
     revision_history_limit: int = Field(
         default=10, ge=0, le=1000, description="Old template revisions (ControllerRevisions) to keep."
     )
-    paused: bool = Field(default=False, description="Freeze the rollout where it is.")
+    paused: bool = Field(
+        default=False,
+        description="Freeze the rollout where it is; orchestrator.tmux.dev/promote does not skip this pause.",
+    )
 
 
 class RolloutStatus(ApiModel):
@@ -287,10 +298,14 @@ class RolloutStatus(ApiModel):
 class LastHandled(ApiModel):
     """Values of the control annotations already acted on."""
 
-    promote: str | None = Field(default=None, description="Last orchestrator.tmux.dev/promote value handled.")
-    abort: str | None = Field(default=None, description="Last orchestrator.tmux.dev/abort value handled.")
+    promote: str | None = Field(
+        default=None, description="Last value of the annotation orchestrator.tmux.dev/promote acted on."
+    )
+    abort: str | None = Field(
+        default=None, description="Last value of the annotation orchestrator.tmux.dev/abort acted on."
+    )
     restarted_at: str | None = Field(
-        default=None, description="Last orchestrator.tmux.dev/restartedAt value handled."
+        default=None, description="Last value of the annotation orchestrator.tmux.dev/restartedAt acted on."
     )
 
 
@@ -306,11 +321,18 @@ class AgentTeamStatus(ApiModel):
     updated_replicas: int | None = Field(default=None, description="Agents on currentRevision.")
     ready: str | None = Field(default=None, description="readyReplicas/replicas, for the READY column.")
     node: str | None = Field(default=None, description="TmuxNode the team runs on.")
-    current_revision: str | None = Field(default=None, description="Template revision being rolled out.")
+    current_revision: str | None = Field(
+        default=None,
+        description="Target template revision: the one the spec declares (rolled out, or rolled back from).",
+    )
     stable_revision: str | None = Field(default=None, description="Last fully rolled-out template revision.")
     rollout: RolloutStatus | None = Field(default=None, description="Progress of the rollout.")
     last_handled: LastHandled | None = Field(
-        default=None, description="Control annotations already acted on."
+        default=None,
+        description=(
+            "Values of the team's control annotations (orchestrator.tmux.dev/promote, /abort, /restartedAt) "
+            "already acted on; absent until one was."
+        ),
     )
     conditions: list[Condition] | None = Field(
         default=None,
@@ -320,7 +342,13 @@ class AgentTeamStatus(ApiModel):
 
 
 class AgentTeam(ApiModel):
-    """A team of AI coding agents living in one tmux session."""
+    """A team of AI coding agents living in one tmux session.
+
+    Control annotations (any new value, e.g. a timestamp, is acted on once and echoed into
+    status.lastHandled): orchestrator.tmux.dev/promote skips the current canary pause,
+    orchestrator.tmux.dev/abort rolls back to status.stableRevision, orchestrator.tmux.dev/restartedAt
+    restarts every agent one by one.
+    """
 
     spec: AgentTeamSpec = Field(description="Desired state of the team.")
     status: AgentTeamStatus | None = Field(

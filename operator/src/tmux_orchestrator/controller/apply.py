@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from tmux_orchestrator.api.constants import API_VERSION
+from tmux_orchestrator.api.constants import API_VERSION, GROUP
 from tmux_orchestrator.core import AgentDeletion, AgentUpdate, EventType, Notification, TeamEvent, TeamPlan
 from tmux_orchestrator.core.naming import short_hash
-from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, describe_error, is_already_exists
+from tmux_orchestrator.core.unscheduled import AgentStatusWrite
+from tmux_orchestrator.kube.client import (
+    ApiError,
+    Kube,
+    KubeObject,
+    Resource,
+    is_already_exists,
+    is_not_found,
+)
+from tmux_orchestrator.kube.events import EventRecorder
 
 from .cache import ObjectKey, object_key
 from .metrics import Verb, count_write
@@ -28,9 +34,8 @@ from .observe import ClusterCaches, agent_node
 log = logging.getLogger(__name__)
 
 REPORTER: Final = "operator"
-_POSTED_MEMORY: Final = 8192
-"""Names of recently posted events remembered, so a level-triggered event costs one request, not one per
-pass (after a restart each is attempted once more and answered AlreadyExists)."""
+COMPONENT: Final = "tmux-orchestrator-operator"
+"""`kubectl describe` shows this in the From column."""
 _CONCURRENT_WRITES: Final = 8
 """Writes of one step of one pass in flight at once."""
 _EVENTS = "events"
@@ -61,42 +66,15 @@ def reference(kind: str, namespace: str, name: str, uid: str | None) -> dict[str
     }
 
 
-@dataclass(frozen=True)
-class _Post:
-    regarding: Mapping[str, Any]
-    name: str
-    type: EventType
-    reason: str
-    action: str
-    note: str
-
-
-class EventPoster:
-    """Posts named (hence deduplicated) Events from a background queue: an Event never holds up a
-    reconcile, and one that could not be posted is forgotten, so the next pass that wants it tries again."""
+class EventPoster(EventRecorder):
+    """The operator's Events: named (hence deduplicated), posted from a background queue; one that could not
+    be posted is forgotten, so the next pass that wants it tries again."""
 
     def __init__(self, kube: Kube, workers: int = 4) -> None:
-        self._kube = kube
-        self._workers = workers
-        self._queue: asyncio.Queue[_Post] = asyncio.Queue()
-        self._posted: OrderedDict[str, None] = OrderedDict()
+        super().__init__(kube, controller=f"{GROUP}/{REPORTER}", component=COMPONENT, workers=workers)
 
-    def post(
-        self,
-        regarding: Mapping[str, Any],
-        *,
-        name: str,
-        type_: EventType,
-        reason: str,
-        action: str,
-        note: str,
-    ) -> None:
-        if name in self._posted:
-            return
-        self._posted[name] = None
-        while len(self._posted) > _POSTED_MEMORY:
-            self._posted.popitem(last=False)
-        self._queue.put_nowait(_Post(regarding, name, type_, reason, action, note))
+    def _count_write(self) -> None:
+        count_write(Verb.CREATE, _EVENTS)
 
     def post_team_event(self, team: Mapping[str, Any], event: TeamEvent, caches: ClusterCaches) -> None:
         meta = team["metadata"]
@@ -108,7 +86,7 @@ class EventPoster:
         self.post(
             regarding,
             name=event.object_name(event.regarding_name or meta["name"]),
-            type_=event.type,
+            type_=event.type.value,
             reason=event.reason.value,
             action=event.action.value,
             note=event.message,
@@ -121,50 +99,11 @@ class EventPoster:
         self.post(
             team,
             name=f"{name}.{short_hash(reason, agent, occasion)}",
-            type_=EventType.NORMAL,
+            type_=EventType.NORMAL.value,
             reason=reason.value,
             action=_LIFECYCLE_ACTIONS[reason],
             note=note,
         )
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            for number in range(self._workers):
-                group.create_task(self._send_forever(), name=f"event-poster-{number}")
-
-    async def _send_forever(self) -> None:
-        while True:
-            post = await self._queue.get()
-            try:
-                await self._send(post)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self._posted.pop(post.name, None)
-                log.warning("event %s not posted: %s", post.name, describe_error(error))
-
-    async def _send(self, post: _Post) -> None:
-        count_write(Verb.CREATE, _EVENTS)
-        created = await self._kube.emit_event(
-            post.regarding,
-            type_=post.type.value,
-            reason=post.reason,
-            note=post.note,
-            action=post.action,
-            reporter=REPORTER,
-            now=datetime.now(UTC),
-            name=post.name,
-        )
-        if created:
-            meta = post.regarding["metadata"]
-            log.info(
-                "event %s %s on %s/%s: %s",
-                post.type.value,
-                post.reason,
-                meta["namespace"],
-                meta["name"],
-                post.note,
-            )
 
 
 async def _concurrently(writes: Iterable[Awaitable[None]]) -> None:
@@ -200,6 +139,7 @@ async def apply_team_plan(
             *map(writer.create_agent, plan.agent_bodies()),
             *map(writer.update_agent, plan.agents_to_update),
             *map(writer.delete_agent, plan.agents_to_delete),
+            *map(writer.write_agent_status, plan.agent_statuses),
         ]
     )
     # 5. The plan's own events (transitions and levels, named after their occasion).
@@ -282,6 +222,17 @@ class _PlanWriter:
             occasion = f"{before.get('metadata', {}).get('resourceVersion')}/{new}"
             note = f"moved agent {change.name} from node {old or '-'} to node {new or '-'}"
             self.events.post_lifecycle(self.team, AgentLifecycle.RESCHEDULED, change.name, occasion, note)
+
+    async def write_agent_status(self, write: AgentStatusWrite) -> None:
+        """Status of an agent no node fits (the one-writer exception of core.unscheduled)."""
+        count_write(Verb.PATCH_STATUS, Resource.AGENTS)
+        try:
+            updated = await self.kube.patch_status(Resource.AGENTS, write.name, write.patch, self.namespace)
+        except ApiError as error:
+            if is_not_found(error):  # deleted meanwhile: nothing to report
+                return
+            raise
+        self.caches.agents.put(updated)
 
     async def delete_agent(self, deletion: AgentDeletion) -> None:
         count_write(Verb.DELETE, Resource.AGENTS)

@@ -23,6 +23,7 @@ from tmux_orchestrator.api.constants import LABEL_NODE, LABEL_TEAM
 from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, Observed, plan_team
 from tmux_orchestrator.core.lost import plan_lost_agents
 from tmux_orchestrator.core.naming import short_hash
+from tmux_orchestrator.core.nodes import plan_node_status
 from tmux_orchestrator.kube.client import (
     NODE_LEASE_NAMESPACE,
     ApiError,
@@ -48,7 +49,15 @@ from .metrics import (
     count_write,
     track_phases,
 )
-from .observe import BY_TARGET, ClusterCaches, agent_node, lease_is_live, observe_team, team_key
+from .observe import (
+    BY_TARGET,
+    ClusterCaches,
+    agent_node,
+    lease_is_live,
+    observe_team,
+    observed_node,
+    team_key,
+)
 from .routing import MessageTarget, RouteOutcome, message_phase, route_message, target_agent
 from .workqueue import WorkQueue
 
@@ -101,6 +110,9 @@ class Controller:
         self.routes: WorkQueue[ObjectKey] = WorkQueue(
             "messages", self.sync_message_route, workers=config.route_workers, describe=_describe_api_error
         )
+        self.node_statuses: WorkQueue[str] = WorkQueue(
+            "nodes", self.sync_node_status, workers=1, describe=_describe_api_error
+        )
         scopes: tuple[str | None, ...] = config.namespaces or (None,)
         for cache in (self.caches.agents, self.caches.revisions, self.caches.messages):
             cache.expect_scopes(scopes)
@@ -128,6 +140,9 @@ class Controller:
                 log.info("caches synced; reconciling %d team(s)", len(self.caches.teams))
                 group.create_task(self.teams.run(), name="team-workers")
                 group.create_task(self.routes.run(), name="route-workers")
+                group.create_task(self.node_statuses.run(), name="node-workers")
+                for node in self.caches.nodes:
+                    self.node_statuses.add(object_key(node).name)
                 group.create_task(self._resync_forever(), name="resync")
                 group.create_task(self.events.run(), name="event-posters")
         finally:
@@ -298,6 +313,44 @@ class Controller:
             if team is not None:
                 self.caches.teams.remove(team)
 
+    # -- TmuxNodes whose Lease expired ---------------------------------------------------------------------
+
+    async def sync_node_status(self, name: str) -> float | None:
+        """Ready=Unknown (NodeLost) on a TmuxNode whose Lease expired, after reading the Lease itself (a
+        lagging watch must never mark a live node). Returns when to look again: at the Lease's expiry."""
+        node = self.caches.nodes.get(ObjectKey("", name))
+        if node is None:
+            self.node_statuses.forget(name)
+            return None
+        now = datetime.now(UTC)
+        plan = plan_node_status(observed_node(self.caches, node), now)
+        if plan.patch is not None:
+            lease = await self.kube.read_lease(node_lease_name(name), NODE_LEASE_NAMESPACE)
+            if lease is not None and lease_is_live(lease, now):
+                self.caches.leases.put(lease)
+                return 0.0
+            count_write(Verb.PATCH_STATUS, Resource.TMUX_NODES)
+            try:
+                updated = await self.kube.patch_status(Resource.TMUX_NODES, name, plan.patch)
+            except ApiError as error:
+                if is_not_found(error):
+                    return None
+                raise
+            self.caches.nodes.put(updated)
+            log.warning("node %s lost: its Lease expired; Ready=Unknown (NodeLost)", name)
+            message = str(plan.patch["conditions"][0].get("message") or "")
+            self.events.post(
+                node,
+                name=f"{name}.{short_hash('NodeLost', updated['metadata'].get('resourceVersion', ''))}",
+                type_=EventType.WARNING,
+                reason="NodeLost",
+                action="Monitor",
+                note=message,
+            )
+        if plan.wake_at is None:
+            return None
+        return max((plan.wake_at - now).total_seconds(), 0.0) + REQUEUE_MARGIN_SECONDS
+
     # -- routing messages ----------------------------------------------------------------------------------
 
     async def sync_message_route(self, key: ObjectKey) -> float | None:
@@ -352,7 +405,10 @@ class Controller:
             self.routes.add(object_key(message))
 
     def _node_changed(self, _kind: str, change: Change) -> None:
-        self._wake_node(object_key(change.current).name)
+        name = object_key(change.current).name
+        self._wake_node(name)
+        if change.new is not None:
+            self.node_statuses.add(name)
 
     def _lease_changed(self, _kind: str, change: Change) -> None:
         # A renewal of a live Lease changes nothing; only a node turning live or lost matters. Expiry itself
@@ -363,6 +419,7 @@ class Controller:
         node = ((change.current.get("metadata") or {}).get("labels") or {}).get(LABEL_NODE)
         if node:
             self._wake_node(str(node))
+            self.node_statuses.add(str(node))
 
     def _revision_changed(self, _kind: str, change: Change) -> None:
         team = team_key(change.current)

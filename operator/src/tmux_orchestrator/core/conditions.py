@@ -54,7 +54,7 @@ class ConditionReason(StrEnum):
     ALL_AGENTS_READY = "AllAgentsReady"
 
 
-def find_condition(conditions: Sequence[Condition] | None, kind: ConditionType) -> Condition | None:
+def find_condition(conditions: Sequence[Condition] | None, kind: str) -> Condition | None:
     return next((c for c in conditions or () if c.type == kind), None)
 
 
@@ -71,18 +71,23 @@ def is_true(conditions: Sequence[Condition] | None, kind: ConditionType) -> bool
 def build_condition(
     *,
     previous: Sequence[Condition] | None,
-    kind: ConditionType,
-    status: bool,
-    reason: ConditionReason,
+    kind: str,
+    status: bool | ConditionStatus,
+    reason: str,
     message: str,
-    generation: int,
+    generation: int | None,
     now: datetime,
+    restart: bool = False,
 ) -> Condition:
-    """A condition whose lastTransitionTime is kept from `previous` unless its status changed."""
-    value = ConditionStatus.TRUE if status else ConditionStatus.FALSE
+    """A condition whose lastTransitionTime is kept from `previous` unless its status changed (or
+    `restart`: a new episode under the same status, e.g. a rollout starting while Progressing is True)."""
+    if isinstance(status, ConditionStatus):
+        value = status
+    else:
+        value = ConditionStatus.TRUE if status else ConditionStatus.FALSE
     before = find_condition(previous, kind)
     since = format_time(now)
-    if before is not None and before.status is value and before.last_transition_time:
+    if before is not None and before.status is value and before.last_transition_time and not restart:
         since = before.last_transition_time
     return Condition(
         type=kind,

@@ -122,6 +122,7 @@ class ObservedNode:
     lease_duration_seconds: int | None = None
     agent_count: int = 0
     """Agent objects in any namespace whose spec.nodeName is this node (this team's included)."""
+    created_at: datetime | None = None
 
     @classmethod
     def from_objects(
@@ -140,6 +141,7 @@ class ObservedNode:
             lease_renewed_at=parse_time(lease_spec.get("renewTime") or lease_spec.get("acquireTime")),
             lease_duration_seconds=int(duration) if duration else None,
             agent_count=agent_count,
+            created_at=parse_time(meta.get("creationTimestamp")),
         )
 
     @property

@@ -5,7 +5,8 @@ The I/O layer applies a TeamPlan in this order, stopping at the first failure (t
 2. the status patch (it carries the observed resourceVersion: a 409 means the plan was made from a stale
    team and must be dropped). The rollout's decisions are recorded here *before* any agent moves;
 3. AgentMessages to create (AlreadyExists = already sent);
-4. Agents to create / patch (each patch carries the agent's resourceVersion) / delete (uid precondition);
+4. Agents to create / patch (each patch carries the agent's resourceVersion) / delete (uid precondition),
+   and the status of agents no node fits (see core.unscheduled);
 5. Events (named `<object>.<key>`; AlreadyExists = already posted);
 6. ControllerRevisions and AgentMessages to delete.
 Writing the status first makes every rollout step crash-safe: a pass replayed after a crash finds the step
@@ -59,6 +60,7 @@ from .templates import (
     team_templates,
     template_revision,
 )
+from .unscheduled import AgentStatusWrite, plan_unscheduled_agents
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class TeamPlan:
     agents_to_create: tuple[DesiredAgent, ...] = ()
     agents_to_update: tuple[AgentUpdate, ...] = ()
     agents_to_delete: tuple[AgentDeletion, ...] = ()
+    agent_statuses: tuple[AgentStatusWrite, ...] = ()
+    """Status of agents without a node (Pending, Scheduled=False): nobody else can write it."""
     revisions: RevisionHistoryPlan = field(default_factory=RevisionHistoryPlan)
     messages_to_send: tuple[Notification, ...] = ()
     messages_to_delete: tuple[str, ...] = ()
@@ -129,6 +133,7 @@ class TeamPlan:
             or self.agents_to_create
             or self.agents_to_update
             or self.agents_to_delete
+            or self.agent_statuses
             or self.revisions.to_create
             or self.revisions.to_renumber
             or self.revisions.to_delete
@@ -449,6 +454,9 @@ def plan_team(observed: Observed) -> TeamPlan:
         if (update := _agent_update(scene.owned[agent.name], agent, briefed.get(agent.name), owner))
         is not None
     ]
+    pending_writes, pending_events = plan_unscheduled_agents(
+        scene.views, assign_nodes(scene.views, scene.schedule), scene.schedule, now
+    )
     nodes = {node.name: node for node in observed.nodes}
     lease_ends = [
         nodes[v.node].lease_expires_at
@@ -464,6 +472,7 @@ def plan_team(observed: Observed) -> TeamPlan:
         agents_to_create=tuple(creates),
         agents_to_update=tuple(updates),
         agents_to_delete=tuple(deletes),
+        agent_statuses=tuple(pending_writes),
         revisions=plan_revision_history(
             team=team.name,
             current=intent.target,
@@ -474,7 +483,7 @@ def plan_team(observed: Observed) -> TeamPlan:
         ),
         messages_to_send=notes.messages,
         messages_to_delete=notes.to_delete,
-        events=tuple(_events(scene, intent, status, notes)),
+        events=(*_events(scene, intent, status, notes), *pending_events),
         requeue_after=_requeue(
             now, [intent.rollout.wake_at, notes.wake_at, *lease_ends], intent.rollout.transitioned
         ),

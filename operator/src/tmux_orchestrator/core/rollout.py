@@ -53,7 +53,11 @@ _PROGRESSING_REASON = {
     RolloutPhase.ABORTED: ConditionReason.ROLLOUT_ABORTED,
     RolloutPhase.HALTED: ConditionReason.ROLLOUT_FAILED,
 }
-_PHASE_OF_REASON = {reason: phase for phase, reason in _PROGRESSING_REASON.items()}
+_PHASE_OF_REASON = {reason: phase for phase, reason in _PROGRESSING_REASON.items()} | {
+    # A complete rollout whose agents are not all Ready (or one of them Failed): Progressing says why.
+    ConditionReason.AGENTS_NOT_READY: RolloutPhase.COMPLETE,
+    ConditionReason.AGENT_FAILED: RolloutPhase.COMPLETE,
+}
 _PHASE_OF_PAUSE = {
     ConditionReason.STEP_PAUSE: RolloutPhase.STEP_PAUSED,
     ConditionReason.WAITING_FOR_PROMOTE: RolloutPhase.WAITING_FOR_PROMOTE,

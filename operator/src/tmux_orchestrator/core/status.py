@@ -11,7 +11,7 @@ from tmux_orchestrator.api.common import Condition
 from tmux_orchestrator.api.team import AgentTeamStatus, LastHandled, TeamPhase
 
 from .agents import AgentView
-from .conditions import ConditionReason, ConditionType, build_condition
+from .conditions import ConditionReason, ConditionType, build_condition, find_condition
 from .rollout import RolloutPhase, RolloutPolicy, RolloutState
 from .scheduling import ScheduleDecision
 
@@ -42,18 +42,50 @@ def _names(agents: Sequence[AgentView]) -> str:
     return shown + (f" and {len(agents) - 5} more" if len(agents) > 5 else "")
 
 
-def _stalled(agents: Sequence[AgentView], rollout: RolloutState) -> _Verdict:
+def _lost_nodes(agents: Sequence[AgentView], schedule: ScheduleDecision) -> str:
+    """ "node X lost (Lease expired)" for the nodes the team lost, or "" — said even when the team is stalled
+    for another reason, so the conditions never hide that the node is gone."""
+    nodes = sorted(
+        {a.node for a in agents if a.phase is AgentPhase.LOST and a.node} | {schedule.lost_node or ""}
+    )
+    nodes = [node for node in nodes if node]
+    return "; ".join(f"node {node} lost (Lease expired)" for node in nodes)
+
+
+def _stalled(agents: Sequence[AgentView], rollout: RolloutState, lost: str) -> _Verdict:
     """Stalled: nothing will improve without someone acting (kstatus Failed)."""
+    suffix = f"; {lost}" if lost else ""
     if rollout.phase is RolloutPhase.ABORTED:
-        return _Verdict(True, ConditionReason.ROLLOUT_ABORTED, rollout.message)
+        return _Verdict(True, ConditionReason.ROLLOUT_ABORTED, rollout.message + suffix)
     if rollout.phase is RolloutPhase.HALTED:
-        return _Verdict(True, ConditionReason.ROLLOUT_FAILED, rollout.message)
+        return _Verdict(True, ConditionReason.ROLLOUT_FAILED, rollout.message + suffix)
     failed = [a for a in agents if a.phase is AgentPhase.FAILED]
     if failed:
-        return _Verdict(
-            True, ConditionReason.AGENT_FAILED, f"{len(failed)} agent(s) Failed: {_names(failed)}"
-        )
+        message = f"{len(failed)} agent(s) Failed: {_names(failed)}{suffix}"
+        return _Verdict(True, ConditionReason.AGENT_FAILED, message)
     return _Verdict(False, ConditionReason.NO_FAILURE)
+
+
+def _progressing(rollout: RolloutState, stalled: _Verdict, reconciling: _Verdict, ready: str) -> _Verdict:
+    """Progressing agrees with the agents: a complete rollout is still progressing while agents are not
+    Ready, and not progressing once one of them Failed. The reason is the rollout's record (see
+    RolloutRecord.from_status), refined for a complete rollout."""
+    if rollout.in_progress or rollout.phase is not RolloutPhase.COMPLETE:
+        return _Verdict(
+            rollout.in_progress,
+            rollout.progressing_reason,
+            rollout.message or f"revision {rollout.current_revision} rolled out",
+        )
+    if stalled.active:
+        return _Verdict(False, ConditionReason.AGENT_FAILED, stalled.message)
+    if reconciling.active:
+        message = (
+            f"revision {rollout.current_revision} rolled out; {ready} agents Ready: {reconciling.message}"
+        )
+        return _Verdict(True, ConditionReason.AGENTS_NOT_READY, message)
+    return _Verdict(
+        False, ConditionReason.ROLLOUT_COMPLETE, f"revision {rollout.current_revision} rolled out"
+    )
 
 
 def _reconciling(
@@ -128,7 +160,7 @@ def compute_team_status(
     lastTransitionTime of every condition is kept from `previous` unless its status flips."""
     ready = sum(1 for a in agents if a.ready)
     total = len(agents)
-    stalled = _stalled(agents, rollout)
+    stalled = _stalled(agents, rollout, _lost_nodes(agents, schedule))
     # kstatus reads Reconciling before Stalled: a stalled team must not also claim to be reconciling.
     reconciling = (
         _Verdict(False, stalled.reason, "stalled: see the Stalled condition")
@@ -142,7 +174,7 @@ def compute_team_status(
         message = f"{total} agent(s) Ready on revision {rollout.current_revision}"
         readiness = _Verdict(True, ConditionReason.RECONCILED, message)
 
-    def condition(kind: ConditionType, verdict: _Verdict) -> Condition:
+    def condition(kind: ConditionType, verdict: _Verdict, restart: bool = False) -> Condition:
         return build_condition(
             previous=previous.conditions,
             kind=kind,
@@ -151,21 +183,25 @@ def compute_team_status(
             message=verdict.message,
             generation=generation,
             now=now,
+            restart=restart,
         )
+
+    progressing = _progressing(rollout, stalled, reconciling, f"{ready}/{total}")
+    before = find_condition(previous.conditions, ConditionType.PROGRESSING)
+    # Progressing.lastTransitionTime is when a rollout started (RolloutRecord.started_at), also when the
+    # condition was already True because agents were not Ready.
+    rollout_started = (
+        progressing.reason is ConditionReason.ROLLOUT_IN_PROGRESS
+        and before is not None
+        and before.reason != ConditionReason.ROLLOUT_IN_PROGRESS
+    )
 
     available = ready == total
     conditions = [
         condition(ConditionType.READY, readiness),
         condition(ConditionType.RECONCILING, reconciling),
         condition(ConditionType.STALLED, stalled),
-        condition(
-            ConditionType.PROGRESSING,
-            _Verdict(
-                rollout.in_progress,
-                rollout.progressing_reason,
-                rollout.message or f"revision {rollout.current_revision} rolled out",
-            ),
-        ),
+        condition(ConditionType.PROGRESSING, progressing, restart=rollout_started),
         condition(
             ConditionType.AVAILABLE,
             _Verdict(
@@ -192,6 +228,7 @@ def compute_team_status(
         current_revision=rollout.current_revision,
         stable_revision=rollout.stable_revision,
         rollout=rollout.to_status(policy),
-        last_handled=last_handled,
+        # Absent until a control annotation was handled: `kubectl describe` prints no empty section.
+        last_handled=last_handled if last_handled.to_wire() else None,
         conditions=conditions,
     )

@@ -25,8 +25,9 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tmux_orchestrator.api.constants import API_VERSION
+from tmux_orchestrator.api.constants import API_VERSION, GROUP
 from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, describe_error
+from tmux_orchestrator.kube.events import event_body, reporting_instance
 from tmux_orchestrator.plugin_view import control_patch
 
 from . import views
@@ -185,18 +186,21 @@ class Dashboard:
             return _error(400, f"bad request: {error}")
         except Exception as error:
             return _error(502, describe_error(error))
-        regarding = {"apiVersion": API_VERSION, "kind": "AgentTeam", **{"metadata": team["metadata"]}}
-        try:
-            await self.kube.emit_event(
-                regarding,
-                type_="Normal",
-                reason=f"Dashboard{verb.capitalize()}",
-                note=audit_note(verb, who, done),
-                action=verb.capitalize(),
-                reporter="dashboard",
-                now=now,
-                name=f"{name}.dashboard-{verb}.{now:%Y%m%d%H%M%S%f}",
-            )
+        regarding = {"apiVersion": API_VERSION, "kind": "AgentTeam", "metadata": team["metadata"]}
+        event = event_body(
+            regarding,
+            name=f"{name}.dashboard-{verb}.{now:%Y%m%d%H%M%S%f}",
+            type_="Normal",
+            reason=f"Dashboard{verb.capitalize()}",
+            note=audit_note(verb, who, done),
+            action=verb.capitalize(),
+            controller=f"{GROUP}/dashboard",
+            component="tmux-orchestrator-dashboard",
+            instance=reporting_instance(),
+            now=now,
+        )
+        try:  # audited synchronously: the answer says done only once the Event is written (or failed)
+            await self.kube.core.create_namespaced_event(namespace, event)
         except Exception as error:
             log.warning(
                 "audit event for %s of %s/%s not posted: %s", verb, namespace, name, describe_error(error)

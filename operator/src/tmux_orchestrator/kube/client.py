@@ -145,7 +145,6 @@ class Kube:
         self.coordination: Any = client.CoordinationV1Api(api_client)
         self.core: Any = client.CoreV1Api(api_client)
         self.apps: Any = client.AppsV1Api(api_client)
-        self.events: Any = client.EventsV1Api(api_client)
 
     async def close(self) -> None:
         await self.api_client.close()
@@ -368,52 +367,6 @@ class Kube:
                 return None
             raise
         return dict(self.api_client.sanitize_for_serialization(lease))
-
-    async def emit_event(
-        self,
-        regarding: Mapping[str, Any],
-        *,
-        type_: str,
-        reason: str,
-        note: str,
-        action: str,
-        reporter: str,
-        now: datetime.datetime,
-        name: str | None = None,
-    ) -> bool:
-        """An events.k8s.io/v1 Event about `regarding` (a full object: apiVersion, kind, metadata).
-
-        With `name`, the event is posted at most once: a second post of the same name is an AlreadyExists,
-        answered with False (so a replayed reconcile does not repeat its events)."""
-        metadata = regarding["metadata"]
-        namespace = metadata.get("namespace") or "default"
-        identity = {"name": name[:_MAX_EVENT_NAME]} if name else {"generateName": f"{metadata['name']}."}
-        body = {
-            "apiVersion": "events.k8s.io/v1",
-            "kind": "Event",
-            "metadata": {**identity, "namespace": namespace},
-            "eventTime": micro_time(now),
-            "type": type_,
-            "reason": reason,
-            "note": note[:1024],
-            "action": action,
-            "reportingController": f"{GROUP}/{reporter}",
-            "reportingInstance": reporter,
-            "regarding": {
-                "apiVersion": regarding.get("apiVersion"),
-                "kind": regarding.get("kind"),
-                "name": metadata["name"],
-                "namespace": metadata.get("namespace"),
-                "uid": metadata.get("uid"),
-            },
-        }
-        try:
-            await self.events.create_namespaced_event(namespace, body)
-        except ApiException as error:
-            if name and is_already_exists(error):
-                return False
-            raise
-        return True
 
     def _event_listing(self, namespace: str | None) -> _Listing:
         if namespace is None:
