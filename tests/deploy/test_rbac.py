@@ -73,7 +73,7 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     # The dashboard (operator.dashboard.enabled) and the node agents' screen endpoint.
     ("operator", "get", f"agents.{GROUP}/screen", HERE, True),
     ("operator", "get", f"agents.{GROUP}/screen", OTHER, False),
-    ("operator", "watch", "events.events.k8s.io", HERE, True),
+    ("operator", "watch", "events", HERE, True),
     ("sidecar", "create", "tokenreviews.authentication.k8s.io", ALL, True),
     ("sidecar", "create", "subjectaccessreviews.authorization.k8s.io", ALL, True),
     ("sidecar", "get", f"agents.{GROUP}/screen", ALL, False),

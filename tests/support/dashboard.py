@@ -19,13 +19,13 @@ VIEWER_RULES: list[dict[str, Any]] = [
         "resources": ["agentteams", "agents", "agentmessages", "tmuxnodes"],
         "verbs": READ,
     },
-    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
+    {"apiGroups": [""], "resources": ["events"], "verbs": READ},
 ]
 SCREEN_RULE: dict[str, Any] = {"apiGroups": [GROUP], "resources": ["agents/screen"], "verbs": ["get"]}
 ACTION_RULES: list[dict[str, Any]] = [
     {"apiGroups": [GROUP], "resources": ["agentteams"], "verbs": ["patch"]},
     {"apiGroups": [GROUP], "resources": ["agentmessages"], "verbs": ["create"]},
-    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
 ]
 
 

@@ -19,6 +19,7 @@ from tmux_orchestrator.controller.cache import Change, ObjectCache, ObjectKey, f
 from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, WatchEvent
 
 from .timeline import ActivityHistory, band_state
+from .views import event_time
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _message_keys(message: KubeObject) -> Iterable[Hashable]:
 
 
 def _regarding(event: KubeObject) -> Iterable[Hashable]:
-    regarding = event.get("regarding") or {}
+    regarding = event.get("involvedObject") or {}
     if not str(regarding.get("apiVersion") or "").startswith(f"{GROUP}/"):
         return []
     namespace = regarding.get("namespace") or (event.get("metadata") or {}).get("namespace")
@@ -65,7 +66,7 @@ def _regarding(event: KubeObject) -> Iterable[Hashable]:
 
 
 class Fleet:
-    """Caches of teams, agents, nodes, messages and our Events, and the activity history of the agents."""
+    """Caches of teams, agents, nodes, messages and core/v1 Events about our objects; the activity history."""
 
     def __init__(self, kube: Kube, namespaces: tuple[str, ...] = (), clock: Callable[[], float] = time.time):
         self.kube = kube
@@ -159,7 +160,7 @@ class Fleet:
 
     def events_about(self, namespace: str, kind: str, name: str) -> list[KubeObject]:
         events = self.events.lookup("regarding", (namespace, kind, name))
-        return sorted(events, key=_event_time, reverse=True)
+        return sorted(events, key=event_time, reverse=True)
 
 
 def _key(namespace: str, name: str) -> ObjectKey:
@@ -168,14 +169,3 @@ def _key(namespace: str, name: str) -> ObjectKey:
 
 def _by_creation(objects: list[KubeObject]) -> list[KubeObject]:
     return sorted(objects, key=lambda o: str(o["metadata"].get("creationTimestamp") or ""), reverse=True)
-
-
-def _event_time(event: KubeObject) -> str:
-    series = event.get("series") or {}
-    return str(
-        series.get("lastObservedTime")
-        or event.get("eventTime")
-        or event.get("deprecatedLastTimestamp")
-        or event["metadata"].get("creationTimestamp")
-        or ""
-    )

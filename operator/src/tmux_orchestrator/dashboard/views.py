@@ -297,16 +297,26 @@ def _message_rows(messages: Sequence[KubeObject], now: float, other: str) -> lis
 def _event_rows(events: Sequence[KubeObject], now: float) -> list[str]:
     rows = []
     for event in events[:50]:
-        series = event.get("series") or {}
-        count = f" (x{series['count']})" if series.get("count") else ""
-        when = (
-            series.get("lastObservedTime") or event.get("eventTime") or _meta(event).get("creationTimestamp")
-        )
+        # core/v1 Events as our processes post them (and `kubectl describe` reads them).
+        times = int(event.get("count") or 1)
+        count = f" (x{times})" if times > 1 else ""
+        when = event_time(event)
         rows.append(
             f"<tr><td>{e(age(when, now))}</td><td>{badge(event.get('type'), 'event')}</td>"
-            f"<td>{e(event.get('reason'))}{e(count)}</td><td>{e(event.get('note'))}</td></tr>"
+            f"<td>{e(event.get('reason'))}{e(count)}</td><td>{e(event.get('message'))}</td></tr>"
         )
     return rows
+
+
+def event_time(event: KubeObject) -> str:
+    """When a core/v1 Event last happened."""
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("series") or {}).get("lastObservedTime")
+        or _meta(event).get("creationTimestamp")
+        or ""
+    )
 
 
 def agent_live(  # noqa: PLR0917 - one list per section of the page

@@ -370,13 +370,13 @@ class Kube:
 
     def _event_listing(self, namespace: str | None) -> _Listing:
         if namespace is None:
-            return _Listing(self.events.list_event_for_all_namespaces, (), typed=True)
-        return _Listing(self.events.list_namespaced_event, (namespace,), typed=True)
+            return _Listing(self.core.list_event_for_all_namespaces, (), typed=True)
+        return _Listing(self.core.list_namespaced_event, (namespace,), typed=True)
 
     async def watch_events(
         self, namespace: str | None = None, *, field_selector: str | None = None
     ) -> AsyncIterator[WatchEvent]:
-        """events.k8s.io Events, as `watch` does for our resources (RESYNC first, forever)."""
+        """core/v1 Events, as `watch` does for our resources (RESYNC first, forever)."""
         listing = self._event_listing(namespace)
         async for event in self._list_and_watch(listing, "events", field_selector, None):
             yield event
