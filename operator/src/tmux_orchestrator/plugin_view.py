@@ -16,9 +16,8 @@ from .api.constants import (
     LABEL_REVISION,
     LABEL_TEAM,
 )
-from .api.team import AgentTeamSpec
-from .core.naming import LABEL_AGENT
-from .core.plan import declared_agents
+from .core.agents import AgentKey
+from .core.naming import LABEL_AGENT, agent_name
 from .core.targets import select_target
 
 # The control verbs set an annotation to a fresh nonce; the operator acts once per value (status.lastHandled).
@@ -50,7 +49,17 @@ def message_bodies(
     agents (core.targets: dev-1, dev, @developer, all); each is routed at once when its agent has a node.
     UnknownTargetError lists the team's agents, members and roles."""
     name = team["metadata"]["name"]
-    declared = declared_agents(name, AgentTeamSpec.model_validate(team.get("spec") or {}))
+    declared = [
+        AgentKey(
+            agent_name(name, str(m["name"]), ordinal),
+            str(m["name"]),
+            index,
+            ordinal,
+            m.get("role") or "developer",
+        )
+        for index, m in enumerate((team.get("spec") or {}).get("members") or [])
+        for ordinal in range(int(m.get("replicas", 1)))
+    ]
     existing = {agent["metadata"]["name"]: agent for agent in agents}
     bodies = []
     for key in select_target(target, declared):
