@@ -15,6 +15,7 @@ BENCHMARKS = [
     ["crash_to_status.py", "--agents", "50", "--kills", "100"],
     ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
     ["delivery.py", "--messages", "50", "--ignored", "10"],
+    ["workspaces.py", "--agents", "20", "--files", "2000", "--steady", "30"],
 ]
 
 
