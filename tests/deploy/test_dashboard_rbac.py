@@ -16,7 +16,7 @@ import yaml
 
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
-from support.processes import ProjectProcess
+from support.processes import ProjectProcess, project_command
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 from .chart import token_kubeconfig
@@ -88,7 +88,7 @@ def test_operator_serves_the_dashboard_with_its_own_account(
     kubeconfig = token_kubeconfig(
         kubectl, control_plane.server, installation.operator, tmp_path / "operator.kubeconfig"
     )
-    operator = ProjectProcess(
+    operator = project_command(
         ["operator", "--namespace", namespace, "--metrics-port", "0", *DASHBOARD_ON_A_FREE_PORT],
         kubeconfig,
         tmp_path / "operator.log",

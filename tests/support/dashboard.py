@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from support.kube import Kubectl, wait_for
-from support.processes import ProjectProcess
+from support.processes import ProjectProcess, project_command
 
 GROUP = "orchestrator.tmux.dev"
 READ = ["get", "list", "watch"]
@@ -72,7 +72,7 @@ def token_kubeconfig(admin: Kubectl, token: str, path: Path) -> Path:
 
 def start_dashboard(kubeconfig: Path, log_dir: Path, *extra: str) -> tuple[ProjectProcess, str]:
     """`tmux-orchestrator dashboard --port 0` and the URL it prints."""
-    process = ProjectProcess(
+    process = project_command(
         ["dashboard", "--port", "0", "--kubeconfig", str(kubeconfig), *extra],
         kubeconfig,
         log_dir / "dashboard.log",
