@@ -22,7 +22,7 @@ from tmux_sidecar.hook_state import (
 )
 
 T0 = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=datetime.UTC)
-CAPTURED = Path(__file__).parents[1] / "data" / "hooks" / "claude-code-2.1.332.txt"
+CAPTURED = Path(__file__).parents[2] / "data" / "hooks" / "claude-code-2.1.332.txt"
 
 
 def captured() -> dict[str, dict[str, Any]]:
