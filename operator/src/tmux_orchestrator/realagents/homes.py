@@ -118,6 +118,9 @@ name = "Fake model"
 base_url = "{base_url}/v1"
 wire_api = "responses"
 env_key = "FAKE_MODEL_API_KEY"
+# Retry a failing model long enough (5 s apart) for a test to see it retry and then recover.
+request_max_retries = 20
+stream_max_retries = 20
 
 [tui]
 screen_reader_detection_done = true
