@@ -78,7 +78,7 @@ class NodeAgent:
             asyncio.create_task(self._tmux_loop(), name="tmux"),
         ]
         if self.config.api_socket:
-            api = LocalApiServer(self.config.api_socket, TeamApi(self.kube), self._callers, node)
+            api = LocalApiServer(self.config.api_socket, TeamApi(self.kube, node), self._callers, node)
             tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:
             await asyncio.gather(*tasks)
