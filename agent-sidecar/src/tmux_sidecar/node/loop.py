@@ -17,7 +17,9 @@ import datetime
 import logging
 import time
 
+from tmux_orchestrator.api.constants import GROUP
 from tmux_orchestrator.kube import Kube
+from tmux_orchestrator.kube.events import EventRecorder
 from tmux_sidecar.classification import Classification, PaneSnapshot
 from tmux_sidecar.converge import plan_windows
 from tmux_sidecar.profiles import UnknownProfileError, load_profile
@@ -36,6 +38,9 @@ from .windows import apply_window_actions, observed_windows
 log = logging.getLogger(__name__)
 
 _RECONNECT_DELAY = 0.2
+EVENT_CONTROLLER = f"{GROUP}/node-agent"
+EVENT_COMPONENT = "tmux-orchestrator-node-agent"
+"""`kubectl describe` shows this in the From column; the host (the pod's name in a DaemonSet) beside it."""
 _START_RETRY_DELAY = 1.0
 
 
@@ -50,6 +55,7 @@ class NodeAgent:
         self.pass_count = 0
         self.deliveries = Deliveries(kube, self.state)
         self.agent_count = AgentCount(kube, config.node)
+        self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
 
@@ -69,6 +75,7 @@ class NodeAgent:
                 watch_messages(self.kube, node, self.state, wake=self.wake), name="watch-messages"
             ),
             asyncio.create_task(self._tmux_loop(), name="tmux"),
+            asyncio.create_task(self.events.run(), name="events"),
         ]
         try:
             await asyncio.gather(*tasks)
@@ -144,6 +151,22 @@ class NodeAgent:
         record = self.state.agents.get(pane.agent_uid or "")
         if record is not None:
             record_exit(record, pane, observed_at)
+            self._post_events()
+
+    def _post_events(self) -> None:
+        """Crash, back-off and start events the records collected, posted from the background queue."""
+        for record in self.state.agents.values():
+            for event in record.events:
+                self.events.post(
+                    record.obj,
+                    name=event.object_name(record.name, record.uid),
+                    type_=event.type,
+                    reason=event.reason.value,
+                    action=event.action,
+                    note=event.note,
+                    repeat=True,
+                )
+            record.events.clear()
 
     # -- the sync pass -------------------------------------------------------------------------------------
 
@@ -166,6 +189,7 @@ class NodeAgent:
         actions = plan_windows([r.desired() for r in records.values()], windows, due)
         if actions:
             await apply_window_actions(client, actions, self.state.agents)
+            self._post_events()
             snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
             windows = observed_windows(snapshot.panes)
         self._last_snapshot = snapshot
