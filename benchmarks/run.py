@@ -13,6 +13,7 @@ BENCHMARKS = [
     ["sidecar_observe.py"],
     ["crash_to_status.py", "--agents", "50", "--kills", "100"],
     ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
+    ["delivery.py", "--messages", "50", "--ignored", "10"],
 ]
 
 

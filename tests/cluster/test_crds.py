@@ -161,6 +161,20 @@ def test_minimal_team_is_accepted_and_defaulted(kube: Kubectl) -> None:
     assert spec["monitoring"]["notifyPM"] is True
 
 
+def test_a_member_workspace_may_override_single_fields_of_the_teams(kube: Kubectl) -> None:
+    manifest = team(
+        workspace={"repo": "/src/app", "setup": ["make", "deps"]},
+        members=[
+            {"name": "pm", "role": "pm", "command": ["claude"]},
+            {"name": "dev", "command": ["claude"], "workspace": {"baseBranch": "develop"}},
+        ],
+    )
+    kube.apply(manifest)
+    spec = kube.get("agentteam", "t")["spec"]
+    assert spec["workspace"] == {"repo": "/src/app", "setup": ["make", "deps"]}  # defaults are the operator's
+    assert spec["members"][1]["workspace"] == {"baseBranch": "develop"}
+
+
 def test_server_side_apply_twice_changes_nothing(kube: Kubectl) -> None:
     path = str(REPO / "examples" / "webapp-team.yaml")
     kube.run("apply", "--server-side", "-f", path)
@@ -268,6 +282,22 @@ INVALID: list[tuple[str, dict[str, Any], list[str]]] = [
         {**team(), "metadata": {"name": _LONG_NAME}},
         ["metadata.name must be at most 63 characters"],
     ),
+    (
+        "workspace-repo-relative",
+        team(workspace={"repo": "src/app"}),
+        ["spec.workspace.repo", "should match '^/'"],
+    ),
+    (
+        "member-workspace-without-repo",
+        with_member(workspace={"worktrees": False}),
+        ["spec.members", "a member workspace needs a repo, on the member or in spec.workspace"],
+    ),
+    (
+        "workspace-branch-prefix-with-space",
+        team(workspace={"repo": "/src", "branchPrefix": "my agents/"}),
+        ["spec.workspace.branchPrefix", "should match"],
+    ),
+    ("workspace-empty-setup", team(workspace={"repo": "/src", "setup": []}), ["spec.workspace.setup"]),
     ("message-without-target", message(), ["spec", "set either spec.agent or spec.team with spec.member"]),
     (
         "message-agent-and-team",

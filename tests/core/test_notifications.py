@@ -3,12 +3,13 @@ replayed pass never tells it twice."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from tmux_orchestrator.api import Activity, AgentPhase, AgentTeamSpec, MessagePhase
+from tmux_orchestrator.api import Activity, AgentPhase, AgentTeamSpec, MessagePhase, WorkspaceStatus
 from tmux_orchestrator.core.agents import AgentView
 from tmux_orchestrator.core.events import EventReason, EventType
 from tmux_orchestrator.core.naming import ANNOTATION_BRIEFED_INCARNATION, BRIEFED_INITIAL
@@ -306,3 +307,30 @@ def test_message_body_is_an_agent_message_owned_by_the_team_and_routed_to_the_pm
         "orchestrator.tmux.dev/node": "node-a",
     }
     assert body["spec"]["agent"] == "web-pm-0" and body["spec"]["deliver"] == "WhenIdle"
+
+
+def test_recovery_briefing_lists_the_developers_branches() -> None:
+    spec = team_spec(
+        member("pm", role="pm"), member("dev", 2), workspace={"repo": "/src/app", "baseBranch": "develop"}
+    )
+    views = [AgentView(KEYS[0], observed_agent(spec, "pm", 0, restarts=1), True)]
+    for ordinal, (ahead, dirty) in enumerate([(3, False), (0, True)]):
+        observed = observed_agent(spec, "dev", ordinal)
+        assert observed.status is not None
+        workspace = WorkspaceStatus(
+            path=f"/src/app/.worktrees/web-dev-{ordinal}",
+            branch=f"agents/web-dev-{ordinal}",
+            head="abc",
+            dirty=dirty,
+            ahead_of_base=ahead,
+        )
+        status = observed.status.model_copy(update={"workspace": workspace})
+        views.append(AgentView(KEYS[ordinal + 1], replace(observed, status=status), True))
+    plan = notify(views, spec=spec)
+    (message,) = [m for m in plan.messages if m.kind is NotificationKind.RECOVERY_BRIEFING]
+    assert message.spec.text.endswith(
+        "Agent branches (review and merge them from your checkout):\n"
+        "- agents/web-dev-0 (web-dev-0: 3 commit(s) ahead of develop) in /src/app/.worktrees/web-dev-0\n"
+        "- agents/web-dev-1 (web-dev-1: 0 commit(s) ahead of develop, uncommitted changes)"
+        " in /src/app/.worktrees/web-dev-1"
+    )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from support.kstatus import kstatus as read_kstatus
-from tmux_orchestrator.api import AgentPhase, AgentTeamStatus, LastHandled, TeamPhase
+from tmux_orchestrator.api import (
+    AgentPhase,
+    AgentTeamStatus,
+    Condition,
+    ConditionStatus,
+    LastHandled,
+    TeamPhase,
+)
 from tmux_orchestrator.core.agents import AgentView
 from tmux_orchestrator.core.conditions import ConditionReason as R
 from tmux_orchestrator.core.rollout import RolloutPhase, RolloutPolicy, RolloutState
@@ -336,3 +343,38 @@ def test_progressing_time_marks_the_start_of_a_rollout_even_when_it_was_already_
         R.ROLLOUT_IN_PROGRESS,
         stamp(50),
     )
+
+
+def test_a_refused_workspace_stalls_the_team_naming_the_agent_and_the_problem() -> None:
+    def with_workspace_condition(view: AgentView, reason: str, message: str) -> AgentView:
+        assert view.observed is not None and view.observed.status is not None
+        status = view.observed.status.model_copy(
+            update={
+                "phase": AgentPhase.PENDING,
+                "ready": False,
+                "conditions": [
+                    Condition(
+                        type="WorkspaceReady", status=ConditionStatus.FALSE, reason=reason, message=message
+                    )
+                ],
+            }
+        )
+        return replace(view, observed=replace(view.observed, status=status))
+
+    agents = team()
+    preparing = [*agents[:2], with_workspace_condition(agents[2], "Preparing", "preparing"), agents[3]]
+    status = compute(Case(preparing, TeamPhase.PROGRESSING, "InProgress", R.AGENTS_NOT_READY))
+    assert status.phase is TeamPhase.PROGRESSING  # preparing is progress, not a problem
+    refused = [
+        *agents[:2],
+        with_workspace_condition(agents[2], "MainCheckoutDirty", "README.md changed"),
+        agents[3],
+    ]
+    status = compute(Case(refused, TeamPhase.DEGRADED, "Failed", R.WORKSPACE_NOT_READY))
+    conditions = {c.type: c for c in status.conditions or ()}
+    assert status.phase is TeamPhase.DEGRADED
+    assert conditions["Stalled"].status == "True" and conditions["Stalled"].reason == R.WORKSPACE_NOT_READY
+    assert conditions["Stalled"].message == (
+        "1 agent(s) cannot start in their workspace: web-dev-1: MainCheckoutDirty: README.md changed"
+    )
+    assert conditions["Ready"].status == "False" and kstatus(status, 3) == "Failed"

@@ -201,3 +201,61 @@ def test_controller_revision_body() -> None:
         "orchestrator.tmux.dev/revision": "cur",
     }
     assert parse_revision_data(body["data"]) == TEMPLATES
+
+
+def test_a_team_without_a_workspace_keeps_the_revision_it_had_before_workspaces_existed() -> None:
+    # Computed with the code before spec.workspace was added: existing teams must not roll on upgrade.
+    assert revision_of(BASE) == "4042e58d02"
+
+
+WORKSPACE = {"repo": "/src/app"}
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        pytest.param({**BASE, "workspace": WORKSPACE}, id="workspace-added"),
+        pytest.param(with_member(1, workspace={"repo": "/src/app"}), id="member-workspace-added"),
+    ],
+)
+def test_a_workspace_is_a_new_revision(changed: dict[str, Any]) -> None:
+    assert revision_of(changed) != revision_of(BASE)
+
+
+@pytest.mark.parametrize(
+    ("team", "member_override", "expected"),
+    [
+        pytest.param(
+            WORKSPACE,
+            None,
+            {"repo": "/src/app", "worktrees": True, "baseBranch": "main", "branchPrefix": "agents/"},
+            id="defaults",
+        ),
+        pytest.param(
+            {**WORKSPACE, "baseBranch": "develop", "setup": ["make", "deps"]},
+            {"worktrees": False},
+            {
+                "repo": "/src/app",
+                "worktrees": False,
+                "baseBranch": "develop",
+                "branchPrefix": "agents/",
+                "setup": ["make", "deps"],
+            },
+            id="member-overrides-one-field",
+        ),
+        pytest.param(
+            None,
+            {"repo": "/other", "branchPrefix": "qa/"},
+            {"repo": "/other", "worktrees": True, "baseBranch": "main", "branchPrefix": "qa/"},
+            id="member-only",
+        ),
+        pytest.param(None, None, None, id="none"),
+    ],
+)
+def test_effective_workspace_is_team_settings_under_member_overrides(
+    team: dict[str, Any] | None, member_override: dict[str, Any] | None, expected: dict[str, Any] | None
+) -> None:
+    fields: dict[str, Any] = {} if member_override is None else {"workspace": member_override}
+    spec = team_spec(members=[member("dev", **fields)], **({"workspace": team} if team else {}))
+    workspace = member_template(spec, spec.members[0]).workspace
+    assert (workspace.to_wire() if workspace else None) == expected

@@ -11,7 +11,7 @@ import pytest
 from support.messages import FIVE_LINES, INPUT_MODES, MESSAGES, ONE_LINER
 from tmux_orchestrator.api import Activity, DeliveryConfirmation
 from tmux_sidecar.classification import Classification, PaneSnapshot
-from tmux_sidecar.node.typing import TypingTimings, type_message
+from tmux_sidecar.node.typing import TypingTimings, Typist, type_message
 from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.submission import DeliveryFailure, SubmissionState, judge_submission
 from tmux_sidecar.tmux.control import ControlClient
@@ -112,3 +112,15 @@ async def test_typing_then_enter_during_codex_paste_detection_is_not_delivered(
     verdict = judge_submission(before, after, classify(after), ONE_LINER, "claude-code")
     assert verdict.state is SubmissionState.IN_INPUT, verdict
     assert received(log) == []
+
+
+async def test_a_text_is_never_typed_twice(tmux: ControlClient, tmp_path: Path) -> None:
+    """Asked again for the same message (its status could not be written), the typist answers with the
+    outcome it had instead of typing the text a second time; forgotten once the status is recorded."""
+    log = tmp_path / "received.jsonl"
+    pane = await start_agent(tmux, log)
+    typist = Typist()
+    first = await typist.type_and_submit(tmux, pane, ONE_LINER, key="m1", profile="claude-code")
+    again = await typist.type_and_submit(tmux, pane, ONE_LINER, key="m1", profile="claude-code")
+    assert first is not None and first.delivered and again == first
+    assert received(log) == [ONE_LINER]

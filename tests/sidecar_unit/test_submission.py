@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from support.messages import MESSAGES
 from tmux_orchestrator.api import Activity, DeliveryConfirmation
 from tmux_sidecar.classification import Classification, CrashEvidence, ExitKind
 from tmux_sidecar.input_area import locate_input
+from tmux_sidecar.node.typing import screen_classifier
 from tmux_sidecar.submission import (
     DeliveryFailure,
     SubmissionState,
@@ -209,7 +213,7 @@ def test_judge_submission(
         pytest.param(claude(["hello", "world"]), "claude-code", "helloworld", id="claude-two-lines"),
         pytest.param(claude([]), "claude-code", "", id="claude-empty"),
         pytest.param(boxed("hi there"), "", "hithere", id="box"),
-        pytest.param(codex(["do it"]), "codex", "doit⏎send⌃Jnewline100%contextleft", id="codex-with-footer"),
+        pytest.param(codex(["do it"]), "codex", "doit", id="codex-footer-under-a-blank-line"),
         pytest.param(
             ["> old question", "╰" + "─" * 20, *(f"answer line {i}" for i in range(10))],
             "",
@@ -275,3 +279,47 @@ def test_settled(samples: list[tuple[float, list[str]]], quiet: float, expected:
 def test_unsafe_text() -> None:
     assert unsafe_text("end the paste \x1b[201~ then type") is DeliveryFailure.UNSAFE_TEXT
     assert unsafe_text("colour \x1b[1m is fine") is None
+
+
+# Screens captured from the real CLIs (pinned versions, against the fake model server) while the node agent's
+# typing delivered the three test messages: the input holding the pasted draft just before Enter, and the
+# screen on which delivery was confirmed. Each confirmed delivery was checked against the model's record.
+REAL_SCREENS = Path(__file__).resolve().parents[1] / "data" / "delivery"
+REAL_CASES = sorted(REAL_SCREENS.glob("*/*/message-*-drafted.txt"))
+
+
+def real_case(drafted: Path) -> tuple[str, str, list[str], list[str], DeliveryConfirmation]:
+    cli = drafted.parent.parent.name
+    index = int(drafted.name.split("-")[1])
+    taken = drafted.with_name(drafted.name.replace("drafted", "taken"))
+    confirmation = drafted.with_name(drafted.name.replace("drafted.txt", "confirmation.txt"))
+    return (
+        cli,
+        MESSAGES[index],
+        drafted.read_text().splitlines(),
+        taken.read_text().splitlines(),
+        DeliveryConfirmation(confirmation.read_text().strip()),
+    )
+
+
+@pytest.mark.parametrize(
+    "drafted", REAL_CASES, ids=[f"{p.parent.parent.name}-{p.parent.name}-{p.stem}" for p in REAL_CASES]
+)
+def test_real_cli_screens(drafted: Path) -> None:
+    cli, text, before, after, confirmation = real_case(drafted)
+    classify = screen_classifier(cli)
+    assert visible_marks(before, text, cli), "the draft (or its collapsed placeholder) is seen in the input"
+    taken = judge_submission(before, after, classify(after), text, cli)
+    assert (taken.state, taken.confirmation) == (SubmissionState.TAKEN, confirmation), taken.detail
+    # An Enter that did nothing is never a delivery. (Still in the input; Unclear where the profile reads a
+    # prompt holding a draft as Busy, as the aider profile does with "diff> text".)
+    ignored = judge_submission(before, before, classify(before), text, cli)
+    assert ignored.state in (SubmissionState.IN_INPUT, SubmissionState.UNCLEAR), ignored.detail
+
+
+def test_real_screens_cover_every_cli_and_message() -> None:
+    assert {(p.parent.parent.name, p.name) for p in REAL_CASES} == {
+        (cli, f"message-{index}-drafted.txt")
+        for cli in ("claude-code", "codex", "aider")
+        for index in range(len(MESSAGES))
+    }

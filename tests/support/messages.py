@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # A one-liner with everything a shell, tmux or a terminal could misread; a 5-line text; 1,500 characters.
@@ -18,6 +19,19 @@ INPUT_MODES: dict[str, list[str]] = {
     "claude-collapsed-pastes": ["--collapse-pastes", "2"],
     "busy-after-each-message": ["--busy-on-message", "0.5"],
 }
+
+
+# Claude Code 2.1.332 sends a collapsed paste to the model wrapped in its own tags (seen in the fake model's
+# record): "\n\n<pasted_content id="1229">\n<the text>\n</pasted_content id="1229">\n".
+_CLAUDE_CODE_PASTE = re.compile(
+    r'\A\s*<pasted_content id="[^"]*">\n(?P<text>.*)\n</pasted_content id="[^"]*">\s*\Z', re.DOTALL
+)
+
+
+def prompt_as_sent(prompt: str) -> str:
+    """A prompt the model received, as the message text it came from (Claude Code's paste tags taken off)."""
+    match = _CLAUDE_CODE_PASTE.match(prompt)
+    return match["text"] if match else prompt
 
 
 def message_manifest(name: str, node: str, agent: str, text: str, **spec: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,3 +79,18 @@ def start_operator(kubeconfig: Path, log_dir: Path, *extra: str) -> ProjectProce
     return ProjectProcess(
         ["operator", "--metrics-port", "0", *extra], kubeconfig, log_dir / "operator.log"
     ).start()
+
+
+def end_codex_daemons(root: Path) -> None:
+    """End the app-server daemons that Codex 0.171 started from a home under `root` and left running after
+    it exited (one per CODEX_HOME); processes of other homes are not touched."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv[0].startswith(f"{root}/") and "app-server" in argv:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGTERM)

@@ -104,3 +104,19 @@ ATTACH = [
 @pytest.mark.parametrize(("node", "argv"), [a[1:] for a in ATTACH], ids=[a[0] for a in ATTACH])
 def test_attach_command(node: dict[str, Any] | None, argv: list[str]) -> None:
     assert attach_command("web", node) == argv
+
+
+def test_status_shows_each_agents_branch_and_how_far_it_is_ahead() -> None:
+    dev = _agent("web-dev-0", "new")
+    dev["status"]["workspace"] = {"branch": "agents/web-dev-0", "aheadOfBase": 3, "dirty": True}
+    pm = _agent("web-pm-0", "new")
+    pm["status"]["workspace"] = {"branch": "main", "aheadOfBase": 0, "dirty": False}
+    lines = render_status(TEAM, [dev, pm, _agent("web-qa-0", "new")]).splitlines()
+    header = next(line for line in lines if line.startswith("AGENT"))
+    assert header.split() == ["AGENT", "REVISION", "PHASE", "ACTIVITY", "RESTARTS", "BRANCH"]
+    rows = {line.split()[0]: line.split()[5:] for line in lines if line.startswith("web-")}
+    assert rows == {
+        "web-dev-0": ["agents/web-dev-0", "+3", "(uncommitted", "changes)"],
+        "web-pm-0": ["main", "+0"],
+        "web-qa-0": ["-"],
+    }

@@ -19,7 +19,8 @@ from tmux_orchestrator.api import Activity, DeliveryConfirmation
 from .classification import Classification
 from .input_area import compact, locate_input, transcript_text
 
-# The bracketed-paste end marker: inside a message it would end the paste early and type the rest as keys.
+# The bracketed-paste markers; the end marker inside a message would end the paste early and type the rest.
+PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 _MARK_CHARS = 24
 _MIN_HEAD_CHARS = 4

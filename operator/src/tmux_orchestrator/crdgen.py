@@ -124,6 +124,16 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn(
                 "Reason", ".status.lastCrashReason", description="Why the last process ended.", priority=1
             ),
+            PrinterColumn(
+                "Branch", ".status.workspace.branch", description="Branch the agent works on.", priority=1
+            ),
+            PrinterColumn(
+                "Ahead",
+                ".status.workspace.aheadOfBase",
+                "integer",
+                description="Commits on its branch that the base branch does not have.",
+                priority=1,
+            ),
         ),
         selectable_fields=(".spec.nodeName", ".spec.teamRef.name"),
     ),

@@ -101,16 +101,26 @@ def render_status(team: Mapping[str, Any], agents: Sequence[Mapping[str, Any]]) 
         marker = marker or (" (stable)" if revision == status.get("stableRevision") else "")
         lines.append(f"  {revision}: {count}{marker}")
     lines.append("")
-    lines.append(f"{'AGENT':<32} {'REVISION':<12} {'PHASE':<9} {'ACTIVITY':<16} RESTARTS")
+    lines.append(f"{'AGENT':<32} {'REVISION':<12} {'PHASE':<9} {'ACTIVITY':<16} {'RESTARTS':<9} BRANCH")
     for agent in sorted(agents, key=lambda a: a["metadata"]["name"]):
         agent_status = agent.get("status") or {}
         revision = agent["metadata"].get("labels", {}).get(LABEL_REVISION, "-")
         lines.append(
             f"{agent['metadata']['name']:<32} {revision:<12} "
             f"{agent_status.get('phase', '-'):<9} {agent_status.get('activity', '-'):<16} "
-            f"{agent_status.get('restartCount', 0)}"
+            f"{agent_status.get('restartCount', 0)!s:<9} {_branch(agent_status)}".rstrip()
         )
     return "\n".join(lines) + "\n"
+
+
+def _branch(agent_status: Mapping[str, Any]) -> str:
+    """The agent's branch and how many commits it is ahead of the base, e.g. `agents/web-dev-0 +3`."""
+    workspace = agent_status.get("workspace") or {}
+    if not workspace.get("branch"):
+        return "-"
+    ahead = workspace.get("aheadOfBase")
+    dirty = " (uncommitted changes)" if workspace.get("dirty") else ""
+    return f"{workspace['branch']}" + (f" +{ahead}" if ahead is not None else "") + dirty
 
 
 def attach_command(session: str, node: Mapping[str, Any] | None) -> list[str]:

@@ -27,6 +27,7 @@ from tmux_sidecar.restart import RestartAction
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
 from tmux_sidecar.tmux.snapshot import PaneInfo, ServerSnapshot, take_snapshot
+from tmux_sidecar.workspace import hold_until_ready
 
 from .messages import Deliveries
 from .records import AgentRecord, NodeAgentConfig, NodeState
@@ -34,6 +35,7 @@ from .registration import AgentCount, keep_lease, register_node
 from .status import record_exit, sync_agent_status
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions, observed_windows
+from .workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class NodeAgent:
         self.deliveries = Deliveries(kube, self.state)
         self.agent_count = AgentCount(kube, config.node)
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
+        self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
 
@@ -85,6 +88,7 @@ class NodeAgent:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await self.workspaces.close()
 
     async def _tmux_loop(self) -> None:
         """Connect to tmux (starting a server if there is none) and run sync passes; reconnect if it dies."""
@@ -187,6 +191,7 @@ class NodeAgent:
             if record.exit_decision is not None and record.exit_decision.action is RestartAction.RESTART
         }
         actions = plan_windows([r.desired() for r in records.values()], windows, due)
+        actions = hold_until_ready(actions, self.workspaces.directories(records))
         if actions:
             await apply_window_actions(client, actions, self.state.agents)
             self._post_events()
@@ -219,12 +224,14 @@ class NodeAgent:
                     reading=reading,
                     now=moment,
                     snapshot_lines=lines,
+                    workspace=self.workspaces.report(record),
                 )
             )
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
         # Status writes are independent of each other: one slow write must not delay a crash report.
         await asyncio.gather(*reports)
+        self.workspaces.sync(records)  # after the kills above: a removed agent's worktree is retired now
         # Typing waits for screens (seconds at worst); it runs beside the passes, one delivery task at a time,
         # so observation and crash reports never wait for a slow agent to take a message.
         if self._delivery_task is None or self._delivery_task.done():

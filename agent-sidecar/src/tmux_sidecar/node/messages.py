@@ -53,10 +53,9 @@ class Deliveries:
             key=f"briefing-{record.uid}-{record.spec.revision}",
             profile=record.spec.template.profile,
         )
+        # A briefing that was typed but not taken is not typed again (the typist logged how it ended).
         if result is not None and result.delivered:
             record.briefed_revision = record.spec.revision
-        elif result is not None:
-            log.warning("briefing of %s not delivered: %s", record.name, result.failure)
 
     async def _deliver_messages(self, client: ControlClient, now: datetime.datetime) -> None:
         by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
@@ -97,20 +96,23 @@ class Deliveries:
                     )
                 finally:
                     self._delivering.discard(uid)
-                await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
+                final = await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
+                if final:
+                    self.typist.forget(uid)
 
     async def _typing_outcome(
         self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None
-    ) -> None:
+    ) -> bool:
         """Delivered with its evidence, Failed with the reason (never typed again), or Pending when nothing
-        was typed."""
+        was typed. Whether a final status was written."""
         if result is None:
             reason = "tmux failed before typing"
             await self._message_status(
                 obj, MessagePhase.PENDING, attempts=attempts, reason=reason, agent=agent
             )
-        elif result.delivered:
-            await self._message_status(
+            return False
+        if result.delivered:
+            return await self._message_status(
                 obj,
                 MessagePhase.DELIVERED,
                 attempts=attempts,
@@ -119,11 +121,10 @@ class Deliveries:
                 now=datetime.datetime.now(datetime.UTC),
                 confirmation=result.confirmation,
             )
-        else:
-            reason = result.failure.value if result.failure else "not delivered"
-            await self._message_status(
-                obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent
-            )
+        reason = result.failure.value if result.failure else "not delivered"
+        return await self._message_status(
+            obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent
+        )
 
     async def _message_status(
         self,
@@ -135,7 +136,7 @@ class Deliveries:
         agent: str | None,
         now: datetime.datetime | None = None,
         confirmation: DeliveryConfirmation | None = None,
-    ) -> None:
+    ) -> bool:
         status: dict[str, Any] = {
             "phase": phase.value,
             "attempts": attempts,
@@ -153,5 +154,6 @@ class Deliveries:
             )
         except Exception as error:
             log.info("message %s/%s status not written: %s", meta["namespace"], meta["name"], error)
-            return
+            return False
         self.state.messages[meta["uid"]] = result
+        return True

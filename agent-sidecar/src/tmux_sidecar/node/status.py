@@ -19,12 +19,14 @@ from tmux_sidecar.agent_status import (
     crash_report,
     keep_started_at,
     reported_revision,
+    rfc3339,
     status_patch,
 )
 from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
 from tmux_sidecar.converge import ObservedWindow
 from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.tmux.snapshot import PaneInfo
+from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .records import AgentRecord, template_hash
 from .windows import missing_program
@@ -64,6 +66,7 @@ async def sync_agent_status(
     reading: Classification | None,
     now: datetime.datetime,
     snapshot_lines: tuple[str, ...] = (),
+    workspace: WorkspaceReport | None = None,
 ) -> None:
     """Write the Agent's status if it differs from what the API server has (a failed write waits a pass)."""
     if pane is not None and reading is not None:
@@ -111,6 +114,7 @@ async def sync_agent_status(
         briefed_revision=record.briefed_revision,
         restarted_at=record.restarted_at,
     )
+    status = with_workspace(status, workspace, previous, rfc3339(now))
     patch = status_patch(reported, keep_started_at(status, previous, process))
     if patch is None:
         return

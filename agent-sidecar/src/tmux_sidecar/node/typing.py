@@ -64,11 +64,12 @@ class TypingResult:
 
 
 class Typist:
-    """Types into panes, remembering every text that reached a pane so that none is typed twice."""
+    """Types into panes, remembering how typing each text ended so that none is typed twice: asked again (its
+    status could not be written), it answers with the same result."""
 
     def __init__(self, timings: TypingTimings | None = None) -> None:
         self.timings = timings or TypingTimings()
-        self._typed: set[str] = set()
+        self._outcomes: dict[str, TypingResult] = {}
 
     async def type_and_submit(
         self, client: ControlClient, pane_id: str, text: str, *, key: str, profile: str
@@ -77,8 +78,14 @@ class Typist:
 
         None when nothing was typed because tmux failed before the paste (trying again later is safe).
         """
-        if key in self._typed:
-            return TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail="typed before")
+        known = self._outcomes.get(key)
+        if known is not None:
+            return known
+        interrupted = TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail="typing interrupted")
+
+        def pasting() -> None:
+            self._outcomes[key] = interrupted  # from now on the text may be in the pane
+
         try:
             result = await type_message(
                 client,
@@ -88,18 +95,19 @@ class Typist:
                 profile=profile,
                 buffer=safe_name(f"tmo-{key}"),
                 timings=self.timings,
-                on_paste=lambda: self._typed.add(key),
+                on_paste=pasting,
             )
         except TmuxError as error:
             log.info("typing into %s failed: %s", pane_id, error)
-            if key in self._typed:
-                return TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail=str(error))
-            return None
-        self._typed.add(key)
-        log.info(
-            "typed %s into %s: %s (%s)", key, pane_id, result.confirmation or result.failure, result.detail
-        )
+            return self._outcomes.get(key)
+        self._outcomes[key] = result
+        outcome = result.confirmation or result.failure
+        log.info("typed %s into %s: %s (%s)", key, pane_id, outcome, result.detail)
         return result
+
+    def forget(self, key: str) -> None:
+        """The outcome for `key` is recorded elsewhere for good (its final status was written)."""
+        self._outcomes.pop(key, None)
 
 
 def screen_classifier(profile: str) -> ScreenClassifier:

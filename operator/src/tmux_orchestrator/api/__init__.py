@@ -32,6 +32,7 @@ from .team import (
     StrategyType,
     TeamPhase,
 )
+from .workspace import AgentWorkspace, Workspace, WorkspaceStatus, effective_workspace
 
 __all__ = [
     "API_VERSION",
@@ -49,6 +50,7 @@ __all__ = [
     "AgentTeamSpec",
     "AgentTeamStatus",
     "AgentTemplate",
+    "AgentWorkspace",
     "Analysis",
     "ApiModel",
     "Canary",
@@ -74,4 +76,7 @@ __all__ = [
     "TmuxNode",
     "TmuxNodeSpec",
     "TmuxNodeStatus",
+    "Workspace",
+    "WorkspaceStatus",
+    "effective_workspace",
 ]

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .common import CONDITIONS_LIST, DNS_LABEL_PATTERN, ENV_LIST, SESSION_PATTERN, ApiModel, Condition, EnvVar
 from .team import Monitoring, Recovery, RestartPolicy
+from .workspace import AgentWorkspace, WorkspaceStatus
 
 
 class AgentPhase(StrEnum):
@@ -59,6 +60,9 @@ class AgentTemplate(ApiModel):
     )
     briefing: str | None = Field(
         default=None, max_length=65536, description="Typed in once the agent is ready."
+    )
+    workspace: AgentWorkspace | None = Field(
+        default=None, description="Git workspace; when set, the agent runs in it instead of workingDir."
     )
 
 
@@ -134,6 +138,9 @@ class AgentStatus(ApiModel):
     )
     briefed_revision: str | None = Field(default=None, description="Revision whose briefing was delivered.")
     restarted_at: str | None = Field(default=None, description="spec.restartedAt value already acted on.")
+    workspace: WorkspaceStatus | None = Field(
+        default=None, description="The agent's git workspace: path, branch, head, dirty, aheadOfBase."
+    )
     conditions: list[Condition] | None = Field(
         default=None,
         description=(

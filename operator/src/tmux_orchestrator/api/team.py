@@ -18,6 +18,7 @@ from .common import (
     cel,
     k8s_extensions,
 )
+from .workspace import Workspace
 
 
 class RestartPolicy(StrEnum):
@@ -80,6 +81,10 @@ class Member(ApiModel):
         default=None,
         max_length=4096,
         description="Working directory for this member; defaults to the team's.",
+    )
+    workspace: Workspace | None = Field(
+        default=None,
+        description="Overrides fields of the team's workspace for this member (e.g. worktrees: false).",
     )
 
 
@@ -232,8 +237,21 @@ _MEMBERS_RULES: list[JsonValue] = [
 ]
 
 
+_WORKSPACE_RULES: list[JsonValue] = [
+    cel(
+        "self.members.all(m, !has(m.workspace) || has(m.workspace.repo)"
+        " || (has(self.workspace) && has(self.workspace.repo)))",
+        "a member workspace needs a repo, on the member or in spec.workspace",
+        field_path=".members",
+        reason="FieldValueRequired",
+    ),
+]
+
+
 class AgentTeamSpec(ApiModel):
     """Desired state of a team."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _WORKSPACE_RULES})
 
     session: str | None = Field(
         default=None,
@@ -250,6 +268,10 @@ class AgentTeamSpec(ApiModel):
     )
     mission: str | None = Field(
         default=None, max_length=65536, description="The team's mission, part of the PM's recovery briefing."
+    )
+    workspace: Workspace | None = Field(
+        default=None,
+        description="Git repository of the team; with worktrees, one worktree and branch per agent.",
     )
     members: list[Member] = Field(
         min_length=1,

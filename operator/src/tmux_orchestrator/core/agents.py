@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tmux_orchestrator.api.agent import Activity, AgentPhase, AgentStatus
-from tmux_orchestrator.api.common import ConditionStatus
+from tmux_orchestrator.api.common import Condition, ConditionStatus
 from tmux_orchestrator.api.constants import PM_ROLE
+from tmux_orchestrator.api.workspace import WorkspaceStatus
 
 from .clock import parse_time
 from .naming import ANNOTATION_RESTARTS_AT_UPDATE, ANNOTATION_REVISION_UPDATED_AT
 from .observed import ObservedAgent
 
 _CRASHED = frozenset({AgentPhase.CRASHED, AgentPhase.FAILED})
+# The node agent's condition on an Agent whose git workspace it is preparing or refuses to prepare.
+WORKSPACE_CONDITION = "WorkspaceReady"
+_WORKSPACE_PREPARING = "Preparing"
 
 
 @dataclass(frozen=True)
@@ -150,3 +154,21 @@ class AgentView:
         if status is None:
             return ""
         return f"{status.node or ''}/{status.started_at or ''}/{status.restart_count or 0}"
+
+    @property
+    def workspace(self) -> WorkspaceStatus | None:
+        status = self.status
+        return status.workspace if status else None
+
+    @property
+    def workspace_problem(self) -> Condition | None:
+        """The node agent's refusal to prepare this agent's workspace (it waits for someone to act)."""
+        status = self.status
+        found = (
+            next((c for c in (status.conditions or ()) if c.type == WORKSPACE_CONDITION), None)
+            if status
+            else None
+        )
+        if found is None or found.status is not ConditionStatus.FALSE or found.reason == _WORKSPACE_PREPARING:
+            return None
+        return found

@@ -39,6 +39,7 @@ class ConditionReason(StrEnum):
     AGENTS_NOT_READY = "AgentsNotReady"
     RESTARTING = "Restarting"
     AGENT_FAILED = "AgentFailed"
+    WORKSPACE_NOT_READY = "WorkspaceNotReady"
     NO_FAILURE = "NoFailure"
     # Progressing (the rollout's own record, read back by the next pass)
     ROLLOUT_IN_PROGRESS = "RolloutInProgress"

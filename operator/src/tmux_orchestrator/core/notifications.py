@@ -111,6 +111,21 @@ def _describe(agent: AgentView) -> str:
     return f"- {agent.name} ({agent.key.member}, {agent.key.role}): {state}"
 
 
+def _branch_line(agent: AgentView) -> str | None:
+    """Where a developer's work is, for the PM to review and merge; None for agents without a branch."""
+    workspace = agent.workspace
+    if agent.key.is_pm or workspace is None or not workspace.branch:
+        return None
+    template = agent.observed.spec.template if agent.observed else None
+    base = template.workspace.base_branch if template and template.workspace else "the base branch"
+    ahead = (
+        f"{workspace.ahead_of_base} commit(s) ahead of {base}" if workspace.ahead_of_base is not None else ""
+    )
+    dirty = "uncommitted changes" if workspace.dirty else ""
+    details = ", ".join(part for part in (ahead, dirty) if part)
+    return f"- {workspace.branch} ({agent.name}{': ' + details if details else ''}) in {workspace.path}"
+
+
 def recovery_briefing_text(team: str, spec: AgentTeamSpec, pm: AgentView, roster: Sequence[AgentView]) -> str:
     member = next((m for m in spec.members if m.name == pm.key.member), None)
     lines = [
@@ -126,6 +141,9 @@ def recovery_briefing_text(team: str, spec: AgentTeamSpec, pm: AgentView, roster
         f"Team roster ({len(roster)} agents: name (member, role): phase, activity, revision):",
         *(_describe(agent) for agent in roster),
     ]
+    branches = [line for agent in roster if (line := _branch_line(agent)) is not None]
+    if branches:
+        lines += ["", "Agent branches (review and merge them from your checkout):", *branches]
     return "\n".join(lines)
 
 
@@ -137,7 +155,9 @@ def failed_agent_text(agent: AgentView) -> str:
     status = agent.status
     exit_code = status.last_exit_code if status and status.last_exit_code is not None else "unknown"
     restarts = status.restart_count if status and status.restart_count is not None else 0
-    reason = (status.last_crash_message or status.last_crash_reason if status else None) or "no reason reported"
+    reason = (
+        status.last_crash_message or status.last_crash_reason if status else None
+    ) or "no reason reported"
     return "\n".join(
         [
             f"{_HEADER} {_failure_summary(agent)}.",

@@ -63,6 +63,12 @@ def _stalled(agents: Sequence[AgentView], rollout: RolloutState, lost: str) -> _
     if failed:
         message = f"{len(failed)} agent(s) Failed: {_names(failed)}{suffix}"
         return _Verdict(True, ConditionReason.AGENT_FAILED, message)
+    refused = [(a.name, problem) for a in agents if (problem := a.workspace_problem) is not None]
+    if refused:
+        details = "; ".join(f"{name}: {p.reason}: {p.message or ''}".rstrip(": ") for name, p in refused[:3])
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        message = f"{len(refused)} agent(s) cannot start in their workspace: {details}{more}{suffix}"
+        return _Verdict(True, ConditionReason.WORKSPACE_NOT_READY, message)
     return _Verdict(False, ConditionReason.NO_FAILURE)
 
 
@@ -136,6 +142,8 @@ def _phase(
     if phases and all(p is AgentPhase.FAILED for p in phases):
         return TeamPhase.FAILED
     if AgentPhase.FAILED in phases or AgentPhase.LOST in phases:
+        return TeamPhase.DEGRADED
+    if any(a.workspace_problem is not None for a in agents):
         return TeamPhase.DEGRADED
     if schedule.node is None:
         return TeamPhase.PENDING

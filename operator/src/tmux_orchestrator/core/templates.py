@@ -6,7 +6,8 @@ replicas (scaling is not a new version), role (labels and notifications only), r
 and monitoring (node-agent behaviour, applied to every agent in place), session and placement (where, not
 what), mission (only read by the operator). Env is sorted by name: reordering it changes nothing in a pane.
 Fields left unset are omitted from the hashed form, so a future optional template field does not change the
-revision of every existing team.
+revision of every existing team: a team without a workspace keeps the revision it had before workspaces
+existed. The effective workspace is part of the template (where the agent works is part of what runs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tmux_orchestrator.api.agent import AgentTemplate
 from tmux_orchestrator.api.common import EnvVar
 from tmux_orchestrator.api.constants import LABEL_REVISION, LABEL_TEAM
 from tmux_orchestrator.api.team import AgentTeamSpec, Member
+from tmux_orchestrator.api.workspace import effective_workspace
 
 from .naming import HASH_LENGTH, revision_object_name, short_hash
 from .observed import ObservedAgent, ObservedRevision
@@ -44,6 +46,7 @@ def member_template(spec: AgentTeamSpec, member: Member) -> AgentTemplate:
         working_dir=member.working_dir or spec.working_dir,
         profile=member.profile,
         briefing=member.briefing,
+        workspace=effective_workspace(spec.workspace, member.workspace),
     )
 
 
