@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format crds crds-check demo demo-down bench controlplane dev-up dev-down clean
+.PHONY: install test lint format crds crds-check demo demo-down bench controlplane agents dev-up dev-down clean
 
 $(BIN)/tmux-orchestrator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/tmux-orchestrator: pyproject.toml
 
 install: $(BIN)/tmux-orchestrator
 
-test: install crds-check controlplane
+test: install crds-check controlplane agents
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install crds-check
@@ -36,6 +36,10 @@ crds-check: install
 
 controlplane: install
 	$(BIN)/tmux-orchestrator dev build
+
+# The pinned real agent CLIs (Claude Code, Codex from npm; Aider from PyPI), cached in ~/.cache/tmux-orchestrator.
+agents: install
+	$(BIN)/tmux-orchestrator dev agents --check
 
 dev-up: install
 	$(BIN)/tmux-orchestrator dev up

@@ -10,10 +10,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 BENCHMARKS = [
+    ["screens.py"],
     ["sidecar_observe.py"],
     ["crash_to_status.py", "--agents", "50", "--kills", "100"],
     ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
     ["delivery.py", "--messages", "50", "--ignored", "10"],
+    ["workspaces.py", "--agents", "20", "--files", "2000", "--steady", "30"],
 ]
 
 

@@ -87,7 +87,7 @@ def test_developers_get_worktrees_the_pm_hears_the_branches_and_scaling_down_kee
     git(worktree, "add", "feature.txt")
     git(worktree, "commit", "-q", "-m", "feature")
     wait_for(
-        lambda: "agents/web-dev-1 +1" in plugin_status(system, "web"), timeout=30, message="branch +1 shown"
+        lambda: "agents/web-dev-1 +1" in plugin_status(system, "web"), timeout=60, message="branch +1 shown"
     )
 
     # The PM crashes: its recovery briefing lists the branches to review.

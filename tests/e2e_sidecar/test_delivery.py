@@ -56,6 +56,9 @@ def test_three_messages_arrive_once_intact_and_say_how_delivery_was_confirmed(
         assert status["phase"] == "Delivered", status
         assert (status["confirmation"], status["attempts"]) == (confirmation, 1)
         assert received(log) == MESSAGES[: index + 1]  # exactly once, intact, as one prompt
+    wide = kube.run("get", "amsg", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-2:] == ["REASON", "CONFIRMATION"]
+    assert [line.split()[-1] for line in wide[1:]] == [confirmation] * len(MESSAGES)
 
 
 def test_a_message_the_agent_does_not_take_fails_and_is_typed_only_once(

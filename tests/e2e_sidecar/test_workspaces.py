@@ -128,8 +128,10 @@ def test_three_developers_work_in_three_worktrees_and_the_pm_in_the_main_checkou
             "dirty": True,  # the note is not committed
             "aheadOfBase": 0,
         }
-        wait_for(
-            lambda n=name, e=expected: status(kube, n).get("workspace") == e, message=f"{name} workspace"
+        wait_for(  # refreshed every 15 s while the agent is idle
+            lambda n=name, e=expected: status(kube, n).get("workspace") == e,
+            timeout=60,
+            message=f"{name} workspace",
         )
         assert condition(kube, name, "Ready")["status"] == "True"
     assert worktrees(repo) == {
@@ -156,7 +158,9 @@ def test_worktree_and_branch_survive_a_crash_a_node_agent_restart_and_a_template
     head = git(path, "rev-parse", "HEAD")
     (path / "draft.txt").write_text("not committed\n")
     wait_for(
-        lambda: (status(kube, "dev-0").get("workspace") or {}).get("aheadOfBase") == 1, message="ahead 1"
+        lambda: (status(kube, "dev-0").get("workspace") or {}).get("aheadOfBase") == 1,
+        timeout=60,
+        message="ahead 1",
     )
 
     os.kill(first["pid"], signal.SIGKILL)

@@ -1,9 +1,10 @@
 """`tmux-orchestrator fake-agent`: a simulated agent CLI for tests, examples and benchmarks.
 
-It draws a screen like Claude Code's (input box, `? for shortcuts`, a spinner line with `esc to interrupt`
-while busy, `Do you want to proceed?` / `1. Yes` approval prompts, a `usage limit reached … resets at`
-message) and follows a script of steps, given with `--step` (repeatable, `;` separates steps too) or
-`--script FILE` (one step per line, `#` comments):
+It draws a screen like Claude Code 2.1's (the input prompt between two rules with a `⏸ manual mode on ·
+? for shortcuts` footer, a spinner status line and `esc to interrupt` while busy, a `Do you want to
+proceed?` / `1. Yes` / `Esc to cancel` approval dialog, a `usage limit reached … resets at` message) and
+follows a script of steps, given with `--step` (repeatable, `;` separates steps too) or `--script FILE`
+(one step per line, `#` comments):
 
     idle [SECONDS]              input prompt; without SECONDS until a message arrives
     busy [SECONDS] [WORD]       working (spinner word, `esc to interrupt`); without SECONDS forever
@@ -241,14 +242,18 @@ class FakeAgent:
     # --- screen -----------------------------------------------------------------------------------
 
     def screen_lines(self, width: int, height: int) -> list[str]:
-        inner = max(10, width - 2)
+        """The screen as Claude Code 2.1 draws it (tests/data/screens/claude-code): the transcript, a status
+        line while busy, then the input prompt between two rules with the mode footer under it, or a dialog in
+        place of the input."""
+        rule = "─" * max(10, width)
         bottom: list[str] = []
         if self.mode == "busy":
             elapsed = int(time.monotonic() - self.mode_started)
             glyph = SPINNER_GLYPHS[elapsed % len(SPINNER_GLYPHS)]
-            bottom += [f"{glyph} {self.mode_word}… ({elapsed}s · esc to interrupt)", ""]
+            bottom += [f"{glyph} {self.mode_word}… ({elapsed}s · ↓ {elapsed * 3} tokens)", ""]
         if self.mode == "approve":
-            body = [
+            bottom += [
+                rule,
                 " Bash command",
                 "",
                 "   rm -rf build/",
@@ -257,12 +262,15 @@ class FakeAgent:
                 " Do you want to proceed?",
                 " ❯ 1. Yes",  # noqa: RUF001
                 "   2. Yes, and don't ask again for rm commands in this directory",
-                "   3. No, and tell Claude what to do differently (esc)",
+                "   3. No",
+                "",
+                " Esc to cancel · Tab to amend",
             ]
-            bottom += _box(body, inner)
         else:
-            bottom += _box(self.input.display_rows(" > ", inner), inner)
-            bottom.append("  ? for shortcuts" if self.mode != "busy" else "")
+            # The footer names the mode; its hint shows only while the input is empty.
+            hint = " · esc to interrupt" if self.mode == "busy" else " · ? for shortcuts"
+            rows = self.input.display_rows("❯ ", width)  # noqa: RUF001
+            bottom += [rule, *rows, rule, f"  ⏸ manual mode on{'' if self.input.draft else hint}"]
         room = max(0, height - len(bottom))
         top = self.transcript[-room:] if room else []
         lines = top + [""] * (room - len(top)) + bottom
@@ -360,14 +368,6 @@ class FakeAgent:
                     self.dirty = True
         finally:
             self.restore_terminal()
-
-
-def _box(body: list[str], inner: int) -> list[str]:
-    return [
-        "╭" + "─" * inner + "╮",
-        *("│" + line[:inner].ljust(inner) + "│" for line in body),
-        "╰" + "─" * inner + "╯",
-    ]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "dev": ("tmux_orchestrator.commands.dev", "build, start and stop a local Kubernetes control plane"),
     "fake-agent": ("tmux_orchestrator.commands.fake_agent", "run the simulated agent CLI"),
+    "fake-model": ("tmux_orchestrator.commands.fake_model", "run the scripted fake model server (no keys)"),
     "classify": ("tmux_orchestrator.commands.classify", "classify a pane screen read from stdin"),
     "sidecar": ("tmux_orchestrator.commands.sidecar", "run the node agent for one tmux server"),
     "docs": ("tmux_orchestrator.commands.docs", "print the API reference (or write it with -o)"),

@@ -164,6 +164,7 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn("Attempts", ".status.attempts", "integer"),
             _age(),
             PrinterColumn("Reason", ".status.reason", priority=1),
+            PrinterColumn("Confirmation", ".status.confirmation", priority=1),
         ),
         selectable_fields=(".spec.agent",),
     ),

@@ -142,11 +142,14 @@ async def list_worktrees(repository: Repository) -> list[WorktreeEntry]:
 async def observe_repo(repository: Repository, *, base: str, branch: str, path: str) -> RepoFacts:
     """Everything `plan_workspace` reads about the repository, for an agent with `branch` at `path`."""
     top = repository.toplevel
-    worktrees = await list_worktrees(repository)
-    main_branch = await git("-C", top, "symbolic-ref", "--short", "-q", "HEAD")
-    dirty = await git("-C", top, "status", "--porcelain", "--untracked-files=no")
-    base_head = await git("-C", top, "rev-parse", "--verify", "-q", f"{base}^{{commit}}")
-    branch_head = await git("-C", top, "rev-parse", "--verify", "-q", f"refs/heads/{branch}")
+    # Read-only queries, run side by side.
+    worktrees, main_branch, dirty, base_head, branch_head = await asyncio.gather(
+        list_worktrees(repository),
+        git("-C", top, "symbolic-ref", "--short", "-q", "HEAD"),
+        git("-C", top, "status", "--porcelain", "--untracked-files=no"),
+        git("-C", top, "rev-parse", "--verify", "-q", f"{base}^{{commit}}"),
+        git("-C", top, "rev-parse", "--verify", "-q", f"refs/heads/{branch}"),
+    )
     related = False
     if base_head.ok and branch_head.ok:
         related = (await git("-C", top, "merge-base", base_head.out.strip(), branch_head.out.strip())).ok

@@ -17,6 +17,7 @@ import datetime
 import logging
 import time
 
+from tmux_orchestrator.api import Activity
 from tmux_orchestrator.api.constants import GROUP
 from tmux_orchestrator.kube import Kube
 from tmux_orchestrator.kube.events import EventRecorder
@@ -231,7 +232,10 @@ class NodeAgent:
                 to_brief.append((record, pane))
         # Status writes are independent of each other: one slow write must not delay a crash report.
         await asyncio.gather(*reports)
-        self.workspaces.sync(records)  # after the kills above: a removed agent's worktree is retired now
+        busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}
+        self.workspaces.sync(
+            records, busy
+        )  # after the kills above: a removed agent's worktree is retired now
         # Typing waits for screens (seconds at worst); it runs beside the passes, one delivery task at a time,
         # so observation and crash reports never wait for a slow agent to take a message.
         if self._delivery_task is None or self._delivery_task.done():

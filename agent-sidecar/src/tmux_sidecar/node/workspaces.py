@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,8 @@ class Workspaces:
     kube: Kube
     node: str
     wake: asyncio.Event
-    refresh_interval: float = 5.0
+    refresh_interval: float = 5.0  # while the agent is Busy (it is changing its files)
+    idle_refresh_interval: float = 15.0  # otherwise; `git status` of every worktree is the main steady cost
     retry_interval: float = 5.0
     tracked: dict[str, _Tracked] = field(default_factory=dict)  # agent uid → workspace
     retiring: dict[str, asyncio.Task[None]] = field(default_factory=dict)
@@ -109,8 +110,9 @@ class Workspaces:
 
     # -- what the pass starts ----------------------------------------------------------------------------
 
-    def sync(self, records: Mapping[str, AgentRecord]) -> None:
-        """Start the background work the agents need: prepare, refresh, retire, sweep orphans."""
+    def sync(self, records: Mapping[str, AgentRecord], busy: Collection[str] = ()) -> None:
+        """Start the background work the agents need: prepare, refresh, retire, sweep orphans. Worktrees of
+        `busy` agents are refreshed more often."""
         now = time.monotonic()
         for uid, record in records.items():
             workspace = record.spec.template.workspace
@@ -127,7 +129,8 @@ class Workspaces:
             if tracked.busy:
                 continue
             if tracked.ready:
-                if now - tracked.checked_at >= self.refresh_interval:
+                interval = self.refresh_interval if uid in busy else self.idle_refresh_interval
+                if now - tracked.checked_at >= interval:
                     tracked.task = self._spawn(self._refresh(tracked), f"refresh {record.name}")
             elif tracked.reason is WorkspaceReason.PREPARING or (
                 tracked.reason is not WorkspaceReason.SETUP_FAILED
@@ -175,13 +178,13 @@ class Workspaces:
     async def _prepare(self, tracked: _Tracked) -> None:
         workspace, identity = tracked.workspace, tracked.identity
         async with self._lock(workspace.repo):
-            plan = await self._plan(identity, workspace)
-            if plan.blocked is not None:
-                self._settle(tracked, plan.blocked, plan.message)
+            repository, plan = await self._plan(identity, workspace)
+            if repository is None or plan.blocked is not None:
+                self._settle(tracked, plan.blocked or WorkspaceReason.NOT_A_REPOSITORY, plan.message)
                 log.info("workspace of %s blocked: %s", identity.name, plan.message)
                 return
             for step in plan.steps:
-                failure = await _apply_step(step, workspace, tracked.obj, identity)
+                failure = await _apply_step(step, repository, workspace, tracked.obj, identity)
                 if failure is not None:
                     self._settle(tracked, *failure)
                     log.info("workspace of %s: %s", identity.name, failure[1])
@@ -191,10 +194,12 @@ class Workspaces:
         tracked.status = await _status_of(plan.path, workspace)
         self._settle(tracked, WorkspaceReason.READY, _ready_message(plan, workspace, identity))
 
-    async def _plan(self, identity: AgentIdentity, workspace: AgentWorkspace) -> WorkspacePlan:
+    async def _plan(
+        self, identity: AgentIdentity, workspace: AgentWorkspace
+    ) -> tuple[g.Repository | None, WorkspacePlan]:
         repository = await g.open_repository(workspace.repo)
         if isinstance(repository, str):
-            return plan_workspace(identity, workspace, _not_a_repository(repository))
+            return None, plan_workspace(identity, workspace, _not_a_repository(repository))
         branch = branch_name(workspace, identity.name)
         facts = await g.observe_repo(
             repository,
@@ -202,7 +207,7 @@ class Workspaces:
             branch=branch,
             path=worktree_path(repository.toplevel, identity.name),
         )
-        return plan_workspace(identity, workspace, facts)
+        return repository, plan_workspace(identity, workspace, facts)
 
     async def _refresh(self, tracked: _Tracked) -> None:
         assert tracked.path is not None
@@ -227,6 +232,8 @@ class Workspaces:
         if isinstance(repository, str):
             return
         async with self._lock(gone.workspace.repo):
+            if any(t.identity.owner == gone.identity.owner for t in self.tracked.values()):
+                return  # deleted and created again under the same name: the new Agent keeps the worktree
             path = worktree_path(repository.toplevel, gone.identity.name)
             entry = next((w for w in await g.list_worktrees(repository) if w.path == path), None)
             await self._retire_entry(repository, entry, gone.identity.owner, _regarding(gone.obj))
@@ -314,12 +321,9 @@ class Workspaces:
 
 
 async def _apply_step(
-    step: Step, workspace: AgentWorkspace, obj: KubeObject, identity: AgentIdentity
+    step: Step, repository: g.Repository, workspace: AgentWorkspace, obj: KubeObject, identity: AgentIdentity
 ) -> tuple[WorkspaceReason, str] | None:
     """Carry out one planned step; a failure is (reason, message) and stops the preparation."""
-    repository = await g.open_repository(workspace.repo)
-    if isinstance(repository, str):
-        return WorkspaceReason.NOT_A_REPOSITORY, repository
     top = repository.toplevel
     if step.kind is StepKind.EXCLUDE:
         exclude = Path(repository.common_dir) / "info" / "exclude"

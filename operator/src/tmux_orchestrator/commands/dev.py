@@ -1,4 +1,5 @@
-"""`tmux-orchestrator dev build|up|down|status|gomod`: the local control plane for development and tests."""
+"""`tmux-orchestrator dev build|up|down|status|gomod|agents`: the local control plane and the real agent CLIs
+for development and tests."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for child in (up, down, status):
         child.add_argument("--state-dir", type=Path, help="where certificates, etcd data and logs live")
     sub.add_parser("gomod", help="regenerate the pinned Go modules after changing devcluster/versions.py")
+    agents = sub.add_parser(
+        "agents",
+        help="install (or find cached) the pinned Claude Code, Codex and Aider; prints their bin dir",
+    )
+    agents.add_argument("--check", action="store_true", help="also run each CLI and print its version")
+    capture = sub.add_parser(
+        "capture", help="capture the real CLIs' screens in every state into tests/data/screens (slow)"
+    )
+    capture.add_argument("--out", type=Path, default=Path("tests/data/screens"), help="where screens go")
+    capture.add_argument(
+        "--cli", action="append", choices=["claude-code", "codex", "aider"], help="only this CLI (repeatable)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +40,29 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "build":
         binaries = build.ensure_binaries()
         print(binaries.directory)
+        return 0
+    if args.action == "agents":
+        from tmux_orchestrator.realagents import install
+
+        try:
+            agents = install.ensure_agents()
+        except install.InstallError as error:
+            print(f"dev agents: {error}", file=sys.stderr)
+            return 1
+        if args.check:
+            for command, version in install.installed_versions(agents).items():
+                print(f"{command}: {version}", file=sys.stderr)
+        print(agents.directory)
+        return 0
+    if args.action == "capture":
+        from tmux_orchestrator.realagents import capture as screens
+
+        try:
+            written = screens.capture_all(args.out, args.cli or ["claude-code", "codex", "aider"])
+        except screens.CaptureError as error:
+            print(f"dev capture: {error}", file=sys.stderr)
+            return 1
+        print(f"{len(written)} screens under {args.out}")
         return 0
     if args.action == "gomod":
         build.regenerate_gomods()
