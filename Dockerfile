@@ -13,10 +13,11 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
 # tmux from Debian; tini as PID 1 reaps the tmux server the node agent starts (a daemon whose parent exits,
-# so it is re-parented to PID 1) and forwards SIGTERM. Versions come from the base image's Debian release.
+# so it is re-parented to PID 1) and forwards SIGTERM; git for the agents' worktrees (spec.workspace).
+# Versions come from the base image's Debian release.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tmux tini \
+    && apt-get install -y --no-install-recommends tmux tini git \
     && rm -rf /var/lib/apt/lists/*
 # pip compiles the bytecode at install time: the containers run with a read-only root filesystem.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

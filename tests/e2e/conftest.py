@@ -40,6 +40,10 @@ def system(
             f"{POOL_LABEL}={pool}",
             "--capacity",
             "40",
+            "--screen-port",  # the dashboard's screens (a free port, advertised in the TmuxNode's status)
+            "0",
+            "--screen-host",
+            "127.0.0.1",
         )
         node = Node(name, socket, process)
         nodes.append(node)

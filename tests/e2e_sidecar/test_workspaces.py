@@ -221,6 +221,37 @@ def test_a_removed_agent_leaves_its_branch_with_its_uncommitted_work_as_a_wip_co
     assert (path / "half-done.txt").read_text() == "half done\n"
 
 
+def test_a_worktree_left_unclaimed_by_a_crash_is_adopted_not_duplicated(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str, repo: Path
+) -> None:
+    # What a node agent killed between `git worktree add` and writing its owner marker leaves behind.
+    path = repo / ".worktrees" / "dev-0"
+    git(repo, "worktree", "add", "-q", "-b", "agents/dev-0", str(path), "main")
+    (path / "earlier.txt").write_text("from before the crash\n")
+    kube.apply(dev("dev-0", node_name, repo))
+    current = running(kube, "dev-0")
+    assert pane_path(tmux_socket, current["paneId"]) == str(path)
+    assert (path / "earlier.txt").exists() and (path / "note-dev-0.txt").exists()
+    assert worktrees(repo) == {str(repo): "main", str(path): "agents/dev-0"}
+
+
+def test_an_agent_deleted_while_the_node_agent_was_down_still_gets_its_wip_commit(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str, repo: Path
+) -> None:
+    for name in ("dev-0", "dev-1"):
+        kube.apply(dev(name, node_name, repo))
+        running(kube, name)
+    gone = repo / ".worktrees" / "dev-1"
+    (gone / "unsaved.txt").write_text("unsaved\n")
+    sidecar.kill(signal.SIGKILL)
+    kube.run("delete", "agent", "dev-1")
+    sidecar.start()
+    wait_for(lambda: not gone.exists(), timeout=60, message="orphaned worktree retired")
+    assert git(repo, "show", "agents/dev-1:unsaved.txt") == "unsaved"
+    assert worktrees(repo) == {str(repo): "main", str(repo / ".worktrees" / "dev-0"): "agents/dev-0"}
+    wait_for(lambda: windows(tmux_socket) == ["team:dev-0"], message="its window closed")
+
+
 def test_setup_runs_once_per_worktree_before_the_agent_starts(
     kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str, repo: Path, tmp_path: Path
 ) -> None:

@@ -23,6 +23,8 @@ rules:
     tool: {command: "touch approved.txt"}
   - when: "write it"
     tool: {path: "notes.txt", content: "hello"}
+  - when: "ask me"
+    tool: {question: "Which database?", options: [Postgres, SQLite]}
   - when: "limit"
     status: 429
   - when: "broken"
@@ -201,8 +203,20 @@ def test_the_script_can_be_replaced_and_a_bad_one_is_refused(model: FakeModelSer
     assert anthropic_text(anthropic(model, "limit")[1]) == "changed"
 
 
-def test_a_bad_script_file_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("rules:\n  - when: x\n    status: 700\n")
+@pytest.mark.parametrize(
+    ("script", "error"),
+    [
+        ("rules:\n  - when: x\n    status: 700\n", "rules[0]: `status` must be an HTTP error status"),
+        (
+            "rules:\n  - when: x\n    tool: {question: Which one}\n",
+            "rules[0]: a `question` needs a list of at least",
+        ),
+        ("rules: [{text: no when}]\n", "rules[0]: needs `when`"),
+        ("nonsense: 1\n", "unknown keys ['nonsense']"),
+    ],
+)
+def test_a_bad_script_file_is_a_clear_error(tmp_path: Path, script: str, error: str) -> None:
+    (tmp_path / "bad.yaml").write_text(script)
     result = subprocess.run(
         [str(BIN / "tmux-orchestrator"), "fake-model", "--script", str(tmp_path / "bad.yaml")],
         capture_output=True,
@@ -211,7 +225,7 @@ def test_a_bad_script_file_is_a_clear_error(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "rules[0]: `status` must be an HTTP error status" in result.stderr
+    assert error in result.stderr
 
 
 def test_unknown_routes_answer_404_and_the_server_keeps_serving(model: FakeModelServer) -> None:

@@ -42,7 +42,14 @@ async def git(*args: str, cwd: str | None = None) -> GitResult:
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **_GIT_ENV},
     )
-    out, err = await process.communicate()
+    talk = asyncio.ensure_future(process.communicate())
+    try:
+        out, err = await asyncio.shield(talk)
+    except asyncio.CancelledError:
+        # Never leave git half way through a change while the next step (or a retirement) starts: let it
+        # finish (its output still drained), then give up. The caller's repository lock is held until then.
+        await asyncio.wait([talk])
+        raise
     assert process.returncode is not None
     return GitResult(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
 

@@ -57,6 +57,8 @@ async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo)
             }
         ],
     }
+    if config.screen_endpoint:
+        status["screenEndpoint"] = config.screen_endpoint
     await kube.patch_status(Resource.TMUX_NODES, node, status)
 
 

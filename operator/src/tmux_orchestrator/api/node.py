@@ -21,6 +21,13 @@ class TmuxNodeStatus(ApiModel):
     agents: int | None = Field(default=None, ge=0, description="Agents running on the node.")
     hostname: str | None = Field(default=None, description="Host the node agent runs on.")
     tmux_socket: str | None = Field(default=None, description="tmux socket name (tmux -L) of the node.")
+    screen_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "URL of the node agent's screen endpoint (GET <url>/namespaces/NS/agents/NAME/screen, for callers"
+            " allowed to get the virtual subresource agents/screen); absent when it serves none."
+        ),
+    )
     conditions: list[Condition] | None = Field(
         default=None,
         description=(

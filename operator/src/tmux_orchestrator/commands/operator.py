@@ -26,6 +26,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=8, help="teams reconciled concurrently (one pass per team at a time)"
     )
+    parser.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=int(os.environ.get("DASHBOARD_PORT", "0")) or None,
+        help="serve the web dashboard on this port (default: not served)",
+    )
+    parser.add_argument("--dashboard-host", default="0.0.0.0", help="address the dashboard listens on")
+    parser.add_argument(
+        "--dashboard-actions",
+        action="store_true",
+        help="allow promote, abort, restart and send from the dashboard (each audited as an Event)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 
@@ -45,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
         namespaces=tuple(dict.fromkeys(args.namespaces)),
         metrics_port=args.metrics_port,
         team_workers=args.workers,
+        dashboard_port=args.dashboard_port,
+        dashboard_host=args.dashboard_host,
+        dashboard_actions=args.dashboard_actions,
     )
     asyncio.run(run_operator(options))
     return 0

@@ -25,6 +25,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
     )
+    parser.add_argument(
+        "--screen-port",
+        type=int,
+        help="serve the agents' screens over HTTP on this port (0: any free port); default: not served",
+    )
+    parser.add_argument("--screen-host", default="0.0.0.0", help="address the screen endpoint listens on")
+    parser.add_argument(
+        "--screen-advertise",
+        default=os.environ.get("POD_IP"),
+        metavar="HOST",
+        help="host written into TmuxNode status.screenEndpoint (default $POD_IP, else the listen address"
+        " or the host name)",
+    )
     parser.add_argument("--log-level", default="INFO")
 
 
@@ -40,16 +53,20 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
     import signal
 
+    from tmux_orchestrator.asgi import EmbeddedServer, bind
     from tmux_orchestrator.kube import connect
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
+    from tmux_sidecar.node.screens import screen_app, screen_url
 
     if not args.node:
         raise SystemExit("sidecar: --node or $NODE_NAME is required")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    screen_socket = bind(args.screen_host, args.screen_port) if args.screen_port is not None else None
     config = NodeAgentConfig(
         node=args.node,
+        screen_endpoint=screen_url(screen_socket, args.screen_advertise) if screen_socket else None,
         socket_name=args.tmux_socket,
         socket_path=args.tmux_socket_path,
         capacity=args.capacity,
@@ -65,8 +82,17 @@ def run(args: argparse.Namespace) -> int:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         kube = await connect(args.kubeconfig)
         async with kube:
-            with contextlib.suppress(asyncio.CancelledError):
-                await NodeAgent(kube, config).run()
+            node_agent = NodeAgent(kube, config)
+            server = EmbeddedServer(screen_app(kube, node_agent), screen_socket) if screen_socket else None
+            if server is not None:
+                server.start()
+                logging.getLogger(__name__).info("screens served at %s", config.screen_endpoint)
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await node_agent.run()
+            finally:
+                if server is not None:
+                    await server.stop()
 
     asyncio.run(main())
     return 0

@@ -21,6 +21,7 @@ from typing import Any, Final
 import kopf
 
 from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.dashboard import DashboardOptions, start_dashboard
 from tmux_orchestrator.kube.client import Kube, Resource, connect
 
 from .cache import ObjectKey
@@ -42,6 +43,10 @@ class OperatorOptions:
     metrics_port: int = 8080
     """0: no metrics endpoint."""
     team_workers: int = 8
+    dashboard_port: int | None = None
+    """None: no dashboard."""
+    dashboard_host: str = "0.0.0.0"
+    dashboard_actions: bool = False
 
 
 def operator_settings() -> kopf.OperatorSettings:
@@ -123,19 +128,36 @@ async def run_operator(options: OperatorOptions) -> None:
             kube, ControllerConfig(namespaces=options.namespaces, team_workers=options.team_workers)
         )
         serve_metrics(options.metrics_port)
-        stop = asyncio.Event()
-        controller_task = asyncio.create_task(controller.run(), name="controller")
-        controller_task.add_done_callback(lambda _: stop.set())
-        try:
-            await kopf.operator(
-                registry=build_registry(controller),
-                settings=operator_settings(),
-                standalone=True,
-                clusterwide=not options.namespaces,
-                namespaces=options.namespaces,
-                stop_flag=stop,
-            )
-        finally:
-            controller_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await controller_task
+        async with contextlib.AsyncExitStack() as stack:
+            if options.dashboard_port is not None:
+                url = await stack.enter_async_context(
+                    start_dashboard(
+                        kube,
+                        options.dashboard_host,
+                        options.dashboard_port,
+                        namespaces=options.namespaces,
+                        options=DashboardOptions(actions=options.dashboard_actions),
+                    )
+                )
+                log.info("dashboard at %s/", url)
+            await _run_with_kopf(controller, options)
+
+
+async def _run_with_kopf(controller: Controller, options: OperatorOptions) -> None:
+    """kopf for AgentTeams beside the Controller, until either ends."""
+    stop = asyncio.Event()
+    controller_task = asyncio.create_task(controller.run(), name="controller")
+    controller_task.add_done_callback(lambda _: stop.set())
+    try:
+        await kopf.operator(
+            registry=build_registry(controller),
+            settings=operator_settings(),
+            standalone=True,
+            clusterwide=not options.namespaces,
+            namespaces=options.namespaces,
+            stop_flag=stop,
+        )
+    finally:
+        controller_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await controller_task

@@ -96,7 +96,17 @@ def _blocks(reply: Reply, prompt: Prompt) -> list[dict[str, Any]]:
         blocks.append({"type": "text", "text": reply.text})
     if reply.kind is ReplyKind.TOOL and reply.tool is not None:
         tool = reply.tool
-        if tool.path and "Write" in prompt.tools:
+        arguments: dict[str, Any]
+        if tool.question and "AskUserQuestion" in prompt.tools:
+            options = [{"label": option, "description": f"Use {option}."} for option in tool.options]
+            question = {
+                "question": tool.question,
+                "header": "Choice",
+                "options": options,
+                "multiSelect": False,
+            }
+            name, arguments = "AskUserQuestion", {"questions": [question]}
+        elif tool.path and "Write" in prompt.tools:
             name, arguments = "Write", {"file_path": tool.path, "content": tool.content}
         else:
             name, arguments = "Bash", {"command": tool.shell_command, "description": "Run a command"}

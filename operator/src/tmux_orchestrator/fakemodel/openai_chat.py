@@ -28,6 +28,8 @@ def read_prompt(body: dict[str, Any]) -> Prompt:
 
 
 def reply_text(reply: Reply) -> str:
+    if reply.kind is ReplyKind.TOOL and reply.tool is not None and reply.tool.question:
+        return f"{reply.tool.question} ({' or '.join(reply.tool.options)})"
     if reply.kind is ReplyKind.TOOL and reply.tool is not None:
         lead = reply.text or "Run this:"
         return f"{lead}\n\n```bash\n{reply.tool.shell_command}\n```\n"

@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from .script import Reply, ReplyKind
+from .script import Reply, ReplyKind, ToolCall
 from .wire import Answer, Prompt, content_text, json_answer, sse_answer, sse_event, text_pieces
 
 # How long the fake model tells a client to wait after an error: long enough to see the retry on screen.
@@ -111,7 +111,7 @@ def answer(reply: Reply, prompt: Prompt) -> Answer:
         event({"type": "response.output_item.done", "output_index": index, "item": item})
         output.append(item)
     if reply.kind is ReplyKind.TOOL and reply.tool is not None:
-        item = _tool_item(reply.tool.shell_command, prompt.tools)
+        item = _tool_item(reply.tool, prompt.tools)
         event({"type": "response.output_item.added", "output_index": len(output), "item": item})
         event({"type": "response.output_item.done", "output_index": len(output), "item": item})
         output.append(item)
@@ -131,11 +131,16 @@ def answer(reply: Reply, prompt: Prompt) -> Answer:
     return sse_answer(events, reply.seconds)
 
 
-def _tool_item(command: str, tools: tuple[str, ...]) -> dict[str, Any]:
-    """A function call of the shell tool the client offered (its name and arguments differ by version)."""
+def _tool_item(tool: ToolCall, tools: tuple[str, ...]) -> dict[str, Any]:
+    """A function call of the tool the client offered (names and arguments differ by version)."""
     call_id = f"call_{uuid.uuid4().hex[:24]}"
+    command = tool.shell_command
     arguments: dict[str, Any]
-    if "shell_command" in tools:
+    if tool.question and "request_user_input" in tools:
+        options = [{"label": option, "description": f"Use {option}."} for option in tool.options]
+        question = {"id": "choice", "header": "Choice", "question": tool.question, "options": options}
+        name, arguments = "request_user_input", {"questions": [question]}
+    elif "shell_command" in tools:
         name, arguments = "shell_command", {"command": command}
     elif "exec_command" in tools:
         # Asking to leave the sandbox is what makes Codex ask the user, whatever its sandbox mode.

@@ -11,6 +11,8 @@ A script is YAML (or JSON):
         tool: {command: "touch approved.txt"}   # a shell/Bash tool call the CLI asks the user to approve
       - when: "write it"
         tool: {path: "notes.txt", content: "hello"}  # a file write (Claude Code: Write; others: shell)
+      - when: "ask me"
+        tool: {question: "Which database?", options: [Postgres, SQLite]}  # a question to the user
       - when: "limit"
         status: 429                       # this status on every try (429, 500, 503, 529 ...)
         times: 3                          # optional: only for the first 3 matching requests
@@ -41,15 +43,19 @@ class ReplyKind(StrEnum):
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A command to run, or a file to write (`path` set)."""
+    """A command to run, a file to write (`path` set), or a question with choices (`question` set)."""
 
     command: str = ""
     path: str = ""
     content: str = ""
+    question: str = ""
+    options: tuple[str, ...] = ()
 
     @property
     def shell_command(self) -> str:
         """The call as one shell command, for the CLIs whose only tool is a shell."""
+        if self.question:
+            return f"echo {self.question!r}"
         if self.path:
             quoted = self.content.replace("'", "'\\''")
             return f"printf '%s\\n' '{quoted}' > {self.path}"
@@ -139,9 +145,20 @@ def _reply(item: Any, where: str) -> Reply:
         return Reply(ReplyKind.ERROR, str(item.get("text", "")), status=status)
     if "tool" in item:
         tool = item["tool"]
-        if not isinstance(tool, Mapping) or not (tool.get("command") or tool.get("path")):
-            raise ScriptError(f"{where}: `tool` needs `command` or `path` (with `content`)")
-        call = ToolCall(str(tool.get("command", "")), str(tool.get("path", "")), str(tool.get("content", "")))
+        if not isinstance(tool, Mapping) or not (
+            tool.get("command") or tool.get("path") or tool.get("question")
+        ):
+            raise ScriptError(f"{where}: `tool` needs `command`, `path` (with `content`) or `question`")
+        options = tool.get("options") or []
+        if tool.get("question") and (not isinstance(options, list) or len(options) < 2):
+            raise ScriptError(f"{where}: a `question` needs a list of at least two `options`")
+        call = ToolCall(
+            str(tool.get("command", "")),
+            str(tool.get("path", "")),
+            str(tool.get("content", "")),
+            str(tool.get("question", "")),
+            tuple(str(option) for option in options),
+        )
         return Reply(ReplyKind.TOOL, str(item.get("text", "")), float(seconds), tool=call)
     return Reply(ReplyKind.TEXT, str(item.get("text", DEFAULT_TEXT)), float(seconds))
 

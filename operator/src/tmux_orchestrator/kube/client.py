@@ -368,6 +368,33 @@ class Kube:
             raise
         return dict(self.api_client.sanitize_for_serialization(lease))
 
+    def _event_listing(self, namespace: str | None) -> _Listing:
+        if namespace is None:
+            return _Listing(self.core.list_event_for_all_namespaces, (), typed=True)
+        return _Listing(self.core.list_namespaced_event, (namespace,), typed=True)
+
+    async def watch_events(
+        self, namespace: str | None = None, *, field_selector: str | None = None
+    ) -> AsyncIterator[WatchEvent]:
+        """core/v1 Events, as `watch` does for our resources (RESYNC first, forever)."""
+        listing = self._event_listing(namespace)
+        async for event in self._list_and_watch(listing, "events", field_selector, None):
+            yield event
+
+    # -- authentication and authorization reviews (the node agent checks its HTTP callers) ------------------
+
+    async def review_token(self, body: Mapping[str, Any]) -> KubeObject:
+        """A TokenReview (authentication.k8s.io/v1); returns its status."""
+        api: Any = client.AuthenticationV1Api(self.api_client)
+        result = self.api_client.sanitize_for_serialization(await api.create_token_review(dict(body)))
+        return dict(result.get("status") or {})
+
+    async def review_access(self, body: Mapping[str, Any]) -> KubeObject:
+        """A SubjectAccessReview (authorization.k8s.io/v1); returns its status."""
+        api: Any = client.AuthorizationV1Api(self.api_client)
+        result = await api.create_subject_access_review(dict(body))
+        return dict(self.api_client.sanitize_for_serialization(result).get("status") or {})
+
     # -- controller revisions -----------------------------------------------------------------------------
 
     def _revision_listing(self, namespace: str | None) -> _Listing:

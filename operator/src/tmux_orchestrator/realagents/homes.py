@@ -14,7 +14,9 @@ What each CLI needs (found by running the pinned versions, see docs/operations.m
   the working directory `trust_level = "trusted"` (else "Trust this folder?" in a git repository).
 - Aider: `--model openai/<name> --openai-api-base URL --openai-api-key KEY` and, in `~/.aider.conf.yml`, no
   model warning ("Open documentation url for more info?"), no release notes question, no .gitignore question
-  and no update check; `LITELLM_LOCAL_MODEL_COST_MAP` keeps litellm from fetching its price list.
+  and no update check; `~/.aider.model.metadata.json` describes the fake model (else Aider tries to fetch
+  litellm's price list from the internet at every start, prints the failure, and warns of an unknown model);
+  `LITELLM_LOCAL_MODEL_COST_MAP` keeps litellm itself from fetching it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .install import AgentBinaries
 
 FAKE_KEY = "sk-fake-model-key-0000000000"  # any string: the fake model accepts every key
 CLIS = ("claude-code", "codex", "aider")
+AIDER_MODEL = "fake-model"
 
 
 @dataclass(frozen=True)
@@ -138,11 +141,22 @@ gitignore: false
 """
     if "config" not in skip:
         (home / ".aider.conf.yml").write_text(conf)
+        metadata = {
+            f"openai/{AIDER_MODEL}": {
+                "max_input_tokens": 128000,
+                "max_output_tokens": 8192,
+                "input_cost_per_token": 0.0,
+                "output_cost_per_token": 0.0,
+                "litellm_provider": "openai",
+                "mode": "chat",
+            }
+        }
+        (home / ".aider.model.metadata.json").write_text(json.dumps(metadata, indent=1) + "\n")
     env = {"HOME": str(home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     argv = (
         str(binaries.path("aider")),
         "--model",
-        "openai/fake-model",
+        f"openai/{AIDER_MODEL}",
         "--openai-api-base",
         f"{base_url}/v1",
         "--openai-api-key",

@@ -22,6 +22,8 @@ rules:
     tool: {command: "touch approved.txt"}
   - when: "write it"
     tool: {path: "notes.txt", content: "hello"}
+  - when: "ask me"
+    tool: {question: "Which database should we use?", options: [Postgres, SQLite]}
   - when: "hit the limit"
     status: 429
   - when: "overloaded"
@@ -130,6 +132,19 @@ CLAUDE_CODE = (
         frozenset({"nudge"}),
     ),
     Scenario(
+        "question",
+        (
+            screen("? for shortcuts"),
+            *send("please ask me"),
+            screen("Enter to select"),
+            sleep(1),
+            capture("question", WAITING),
+            keys("Down"),
+            sleep(1),
+            capture("question", WAITING),
+        ),
+    ),
+    Scenario(
         "states",
         (
             screen("? for shortcuts"),
@@ -219,6 +234,21 @@ CODEX = (
         "sign in",
         (sleep(8), capture("firstrun-signin", WAITING)),
         frozenset({"config"}),
+    ),
+    Scenario(
+        "plan mode question",
+        (
+            screen("? for shortcuts"),
+            sleep(2),
+            interrupt("BTab", until="Plan mode"),
+            *send("please ask me"),
+            screen("enter to submit answer"),
+            sleep(1),
+            capture("question", WAITING),
+            keys("Down"),
+            sleep(1),
+            capture("question", WAITING),
+        ),
     ),
     Scenario(
         "states",
