@@ -16,6 +16,7 @@ BENCHMARKS = [
     ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
     ["delivery.py", "--messages", "50", "--ignored", "10"],
     ["workspaces.py", "--agents", "20", "--files", "2000", "--steady", "30"],
+    ["dashboard.py", "--agents", "20", "--pages", "50", "--rounds", "40"],
 ]
 
 

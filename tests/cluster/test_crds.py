@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,17 @@ def test_get_agents_shows_the_printer_columns(kube: Kubectl) -> None:
         }
     )
     out = kube.run("get", "agents").stdout
-    assert table_header(out) == ["NAME", "NODE", "ROLE", "PHASE", "ACTIVITY", "RESTARTS", "REVISION", "AGE"]
+    assert table_header(out) == [
+        "NAME",
+        "NODE",
+        "ROLE",
+        "PHASE",
+        "ACTIVITY",
+        "REPORT",
+        "RESTARTS",
+        "REVISION",
+        "AGE",
+    ]
     assert out.splitlines()[1].split()[:3] == ["demo-dev-0", "node-a", "developer"]
     # selectableFields: a node agent lists only its own Agents, filtered by the server.
     mine = kube.run("get", "agents", "--field-selector", "spec.nodeName=node-a", "-o", "name").stdout.split()
@@ -307,6 +318,36 @@ INVALID: list[tuple[str, dict[str, Any], list[str]]] = [
     ("message-team-without-member", message(team="demo"), ["spec", "spec.team and spec.member go together"]),
     ("message-empty-text", message(agent="demo-pm-0", text=""), ["spec.text", "at least 1 chars"]),
     (
+        "message-from-not-a-name",
+        message(agent="demo-pm-0", **{"from": "Dev_0"}),
+        ["spec.from", "should match"],
+    ),
+    (
+        "message-deliver-after-not-a-time",
+        message(agent="demo-pm-0", deliverAfter="in five minutes"),
+        ["spec.deliverAfter", "must be of type date-time"],
+    ),
+    (
+        "check-in-too-often",
+        team(monitoring={"checkIn": {"everySeconds": 1, "text": "status?"}}),
+        ["spec.monitoring.checkIn.everySeconds", "greater than or equal to 10"],
+    ),
+    (
+        "check-in-bad-target",
+        team(monitoring={"checkIn": {"everySeconds": 60, "to": "Dev team", "text": "status?"}}),
+        ["spec.monitoring.checkIn.to", "should match"],
+    ),
+    (
+        "check-in-without-text",
+        team(monitoring={"checkIn": {"everySeconds": 60}}),
+        ["spec.monitoring.checkIn.text", "Required value"],
+    ),
+    (
+        "member-tools-mcp-not-bool",
+        with_member(tools={"mcp": "yes"}),
+        ['.spec.members[name="dev"].tools.mcp', "expected boolean"],
+    ),
+    (
         "node-negative-capacity",
         {
             "apiVersion": "orchestrator.tmux.dev/v1alpha1",
@@ -330,6 +371,63 @@ def test_invalid_manifest_is_rejected_naming_the_field(
     # Nothing was created by a rejected apply.
     kind = manifest["kind"].lower()
     assert kube.run("get", kind, manifest["metadata"]["name"], check=False).returncode != 0
+
+
+def test_team_api_fields_are_accepted_and_shown(kube: Kubectl) -> None:
+    """The agent-facing API fields (DESIGN §8) round-trip, and `kubectl get amsg` shows the sender."""
+    kube.apply(
+        team(
+            members=[{"name": "dev", "command": ["claude"], "tools": {"mcp": False}}],
+            monitoring={"checkIn": {"everySeconds": 600, "text": "status?"}},
+        )
+    )
+    spec = kube.get("agentteam", "t")["spec"]
+    assert spec["members"][0]["tools"] == {"mcp": False}
+    assert spec["monitoring"]["checkIn"] == {"everySeconds": 600, "to": "@pm", "text": "status?"}
+    kube.apply(message(agent="t-dev-0", deliverAfter="2030-01-02T03:04:05Z", **{"from": "t-pm-0"}))
+    out = kube.run("get", "amsg").stdout
+    assert table_header(out) == ["NAME", "AGENT", "FROM", "PHASE", "ATTEMPTS", "AGE"]
+    assert out.splitlines()[1].split()[:2] == ["m", "t-pm-0"]  # no status.agent yet: FROM is 2nd
+    sent = kube.run("get", "amsg", "--field-selector", "spec.from=t-pm-0", "-o", "name").stdout.split()
+    assert sent == ["agentmessage.orchestrator.tmux.dev/m"]
+
+
+def test_agent_report_is_validated_and_shown(kube: Kubectl) -> None:
+    kube.apply(
+        {
+            "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+            "kind": "Agent",
+            "metadata": {"name": "demo-dev-0"},
+            "spec": {
+                "teamRef": {"name": "demo"},
+                "member": "dev",
+                "ordinal": 0,
+                "session": "demo",
+                "window": "dev-0",
+                "revision": "abc",
+                "template": {"command": ["claude"]},
+            },
+        }
+    )
+
+    def report(state: str) -> Any:
+        body = {"status": {"report": {"state": state, "note": "x", "time": "2030-01-02T03:04:05Z"}}}
+        return kube.run(
+            "patch",
+            "agent",
+            "demo-dev-0",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps(body),
+            check=False,
+        )
+
+    bad = report("finished")
+    assert bad.returncode != 0 and "status.report.state" in bad.stderr and "Unsupported value" in bad.stderr
+    assert report("needs-review").returncode == 0
+    row = kube.run("get", "agent", "demo-dev-0", "--no-headers").stdout.split()
+    assert "needs-review" in row
 
 
 def test_message_spec_is_immutable(kube: Kubectl) -> None:

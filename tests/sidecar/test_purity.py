@@ -72,4 +72,5 @@ def test_fake_agent_imports_only_the_standard_library(module: str) -> None:
         "typing",
         "json",
         "termios",
+        "subprocess",  # the run step: a command in the pane, as an agent tool runs one
     }

@@ -71,7 +71,7 @@ def test_timeline_places_bands_by_time() -> None:
 def test_send_builds_the_plugins_message_with_the_text_unchanged() -> None:
     text = '  two\nlines; $(not a shell) \\ "quoted"  '
     body = send_body(TEAM, [agent("web-pm-0")], {"member": "pm", "text": text})
-    assert body["spec"] == {"team": "web", "member": "pm", "text": text, "deliver": "WhenIdle"}
+    assert body["spec"] == {"agent": "web-pm-0", "text": text, "deliver": "WhenIdle"}
 
 
 BAD_SENDS = [

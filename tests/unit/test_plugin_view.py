@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tmux_orchestrator.plugin_view import attach_command, control_patch, message_body, render_status
+from tmux_orchestrator.core.targets import UnknownTargetError
+from tmux_orchestrator.plugin_view import attach_command, control_patch, message_bodies, render_status
 
 PATCHES = [
     ("promote", {"metadata": {"annotations": {"orchestrator.tmux.dev/promote": "n1"}}}),
@@ -74,16 +75,45 @@ def test_status_shows_the_step_weights_and_agents_per_revision() -> None:
     assert any(line.split()[:3] == ["web-dev-0", "new", "Running"] for line in out.splitlines())
 
 
-def test_send_routes_to_the_members_first_agent_when_known() -> None:
-    body = message_body(TEAM, "dev", "hello; #{x}", _agent("web-dev-0", "new"))
-    assert body["spec"] == {"team": "web", "member": "dev", "text": "hello; #{x}", "deliver": "WhenIdle"}
-    labels = body["metadata"]["labels"]
-    assert (
-        labels["orchestrator.tmux.dev/node"] == "node-a"
-        and labels["orchestrator.tmux.dev/agent"] == "web-dev-0"
+SEND_TEAM = {
+    "metadata": {"name": "web", "namespace": "ns"},
+    "spec": {
+        "members": [
+            {"name": "pm", "role": "pm", "command": ["claude"]},
+            {"name": "dev", "replicas": 2, "command": ["claude"]},
+        ]
+    },
+}
+
+
+def test_send_reaches_each_agent_the_target_names_routed_when_known() -> None:
+    bodies = message_bodies(SEND_TEAM, "dev", "hello; #{x}", [_agent("web-dev-0", "new")])
+    assert [b["spec"] for b in bodies] == [
+        {"agent": "web-dev-0", "text": "hello; #{x}", "deliver": "WhenIdle"},
+        {"agent": "web-dev-1", "text": "hello; #{x}", "deliver": "WhenIdle"},
+    ]
+    routed, unrouted = (b["metadata"]["labels"] for b in bodies)
+    assert (routed["orchestrator.tmux.dev/node"], routed["orchestrator.tmux.dev/agent"]) == (
+        "node-a",
+        "web-dev-0",
     )
-    unrouted = message_body(TEAM, "dev", "hi", None)["metadata"]["labels"]
     assert "orchestrator.tmux.dev/node" not in unrouted  # the operator routes it once the agent exists
+    assert [b["spec"]["agent"] for b in message_bodies(SEND_TEAM, "@pm", "x", [])] == ["web-pm-0"]
+    assert [b["spec"]["agent"] for b in message_bodies(SEND_TEAM, "all", "x", [])] == [
+        "web-pm-0",
+        "web-dev-0",
+        "web-dev-1",
+    ]
+
+
+def test_send_to_an_unknown_member_lists_the_members() -> None:
+    with pytest.raises(UnknownTargetError, match=r"no agent, member or role 'qa'.*Members: dev, pm\."):
+        message_bodies(SEND_TEAM, "qa", "hi", [])
+
+
+def test_a_check_in_carries_its_time() -> None:
+    (body,) = message_bodies(SEND_TEAM, "pm", "status?", [], deliver_after="2030-01-01T00:00:00Z")
+    assert body["spec"]["deliverAfter"] == "2030-01-01T00:00:00Z"
 
 
 ATTACH = [
@@ -113,8 +143,8 @@ def test_status_shows_each_agents_branch_and_how_far_it_is_ahead() -> None:
     pm["status"]["workspace"] = {"branch": "main", "aheadOfBase": 0, "dirty": False}
     lines = render_status(TEAM, [dev, pm, _agent("web-qa-0", "new")]).splitlines()
     header = next(line for line in lines if line.startswith("AGENT"))
-    assert header.split() == ["AGENT", "REVISION", "PHASE", "ACTIVITY", "RESTARTS", "BRANCH"]
-    rows = {line.split()[0]: line.split()[5:] for line in lines if line.startswith("web-")}
+    assert header.split() == ["AGENT", "REVISION", "PHASE", "ACTIVITY", "RESTARTS", "BRANCH", "REPORT"]
+    rows = {line.split()[0]: line.split()[5:-1] for line in lines if line.startswith("web-")}  # REPORT: -
     assert rows == {
         "web-dev-0": ["agents/web-dev-0", "+3", "(uncommitted", "changes)"],
         "web-pm-0": ["main", "+0"],

@@ -103,6 +103,8 @@ def compute_agent_status(
         briefed_revision=briefed_revision,
         restarted_at=restarted_at,
         conditions=conditions,
+        # The agent's own report is written through the local API, not observed: it is kept as it is.
+        report=previous.report if previous is not None else None,
     )
 
 

@@ -11,6 +11,8 @@ follows a script of steps, given with `--step` (repeatable, `;` separates steps 
     approve [SECONDS]           approval prompt until answered (1/y/Enter: yes; 2/3/n/Esc: no)
     ratelimit [SECONDS] [TIME]  usage limit message with its reset time; without SECONDS until a message
     print TEXT                  add a line to the transcript (e.g. test output that says FAILED)
+    run COMMAND                 run a shell command in the pane, as an agent's tool would, and show
+                                its output and exit status (COMMAND cannot hold `;` or `#`)
     sleep SECONDS               keep the screen as it is
     exit [CODE]                 exit with CODE (default 0)
     signal NAME                 die by signal NAME (TERM, KILL, INT, SEGV, ...)
@@ -78,6 +80,10 @@ def parse_step(text: str) -> Step:
     rest = rest.strip()
     if action == "print":
         return Step("print", text=rest)
+    if action == "run":
+        if not rest:
+            raise ScriptError("run needs a COMMAND")
+        return Step("run", text=rest)
     if action in ("exit", "signal"):
         if action == "signal" and _signal_number(rest) is None:
             raise ScriptError(f"unknown signal in {text!r}")
@@ -150,6 +156,9 @@ class FakeAgent:
             if step.action == "print":
                 self.say(step.text)
                 continue
+            if step.action == "run":
+                self.run_command(step.text)
+                continue
             if step.action == "exit":
                 self.finish(int(step.text), None)
             if step.action == "signal":
@@ -163,6 +172,38 @@ class FakeAgent:
             self.wait_for_input = step.seconds is None and step.action in ("idle", "approve", "ratelimit")
             return
         self.step_deadline = None
+
+    def run_command(self, command: str) -> None:
+        """A tool call: the command runs as a child of this process (so inside the agent's pane), the
+        screen shows it busy meanwhile, then the command's output and exit status."""
+        import subprocess
+
+        before = (self.mode, self.mode_word)
+        self.say(f"⏺ Bash({command})")
+        self.set_mode("busy", "Running")
+        self.draw()
+        try:
+            done = subprocess.run(
+                ["/bin/sh", "-c", command],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=120,
+                check=False,
+            )
+            output, status = (done.stdout + done.stderr).splitlines(), f"exit {done.returncode}"
+        except subprocess.TimeoutExpired:
+            output, status = [], "timed out after 120 s"
+        for line in output[-20:]:
+            self.say(f"  ⎿  {line}")
+        self.say(f"  ⎿  ({status})")
+        if self.log_path:
+            import json
+
+            with open(self.log_path, "a", encoding="utf-8") as log:
+                log.write(json.dumps({"run": command, "status": status, "output": output}) + "\n")
+        self.set_mode(*before)
 
     def set_mode(self, mode: str, word: str = "") -> None:
         self.mode = mode

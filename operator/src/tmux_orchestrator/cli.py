@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sidecar": ("tmux_orchestrator.commands.sidecar", "run the node agent for one tmux server"),
     "docs": ("tmux_orchestrator.commands.docs", "print the API reference (or write it with -o)"),
     "operator": ("tmux_orchestrator.commands.operator", "run the operator (reconciles AgentTeams; kopf)"),
+    "mcp": (
+        "tmux_orchestrator.commands.mcp",
+        "inside an agent pane: the team's tools as an MCP server (stdio)",
+    ),
+    "team": ("tmux_orchestrator.commands.team", "inside an agent pane: message, see and schedule your team"),
     "dashboard": ("tmux_orchestrator.commands.dashboard", "serve the web dashboard (prints its URL)"),
 }
 

@@ -117,6 +117,9 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
             PrinterColumn("Role", ".spec.role"),
             PrinterColumn("Phase", ".status.phase"),
             PrinterColumn("Activity", ".status.activity"),
+            PrinterColumn(
+                "Report", ".status.report.state", description="The agent's own report of its work."
+            ),
             PrinterColumn("Restarts", ".status.restartCount", "integer"),
             PrinterColumn("Revision", ".status.revision"),
             _age(),
@@ -160,13 +163,14 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
         model=AgentMessage,
         printer_columns=(
             PrinterColumn("Agent", ".status.agent"),
+            PrinterColumn("From", ".spec.from", description="Sending agent; empty when a person sent it."),
             PrinterColumn("Phase", ".status.phase"),
             PrinterColumn("Attempts", ".status.attempts", "integer"),
             _age(),
             PrinterColumn("Reason", ".status.reason", priority=1),
             PrinterColumn("Confirmation", ".status.confirmation", priority=1),
         ),
-        selectable_fields=(".spec.agent",),
+        selectable_fields=(".spec.agent", ".spec.from"),
     ),
 )
 

@@ -1,7 +1,10 @@
-"""`kubectl agentteam status|promote|abort|restart|pause|resume|send|attach`.
+"""`kubectl agentteam status|promote|abort|restart|pause|resume|send|checkin|screen|attach`.
 
 Installed as `kubectl-agentteam`, so kubectl finds it as a plugin. Speaks only the public API: control
-annotations, spec.paused and AgentMessages."""
+annotations, spec.paused and AgentMessages; `screen` and `attach` reach the team's tmux on its node.
+
+TARGET (send, checkin): an agent by member-ordinal (dev-1), a member (dev: each replica), a role
+(@developer) or all."""
 
 from __future__ import annotations
 
@@ -12,12 +15,16 @@ import os
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .api.constants import LABEL_TEAM
+from .core.targets import UnknownTargetError
 from .kube import Kube, Resource, connect, is_not_found
-from .plugin_view import attach_command, control_patch, message_body, render_status
+from .plugin_view import attach_command, control_patch, message_bodies, render_status, screen_command
+from .team_view import parse_duration
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,11 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         child = sub.add_parser(verb, help=help_text)
         child.add_argument("team")
-    send = sub.add_parser("send", help="type a message into a member's agent (creates an AgentMessage)")
+    send = sub.add_parser("send", help="type a message into agents of the team (creates AgentMessages)")
     send.add_argument("team")
-    send.add_argument("member")
-    send.add_argument("text")
+    send.add_argument("target", metavar="TARGET", help="dev-1, dev, @developer or all")
+    send.add_argument("text", nargs="?", default=None, metavar="TEXT", help="the text; - reads stdin")
+    send.add_argument("-f", "--file", help="read the text from FILE")
+    checkin = sub.add_parser("checkin", help="schedule a message: delivered after --in DURATION")
+    checkin.add_argument("team")
+    checkin.add_argument("text", metavar="TEXT")
+    checkin.add_argument("--in", dest="after", required=True, metavar="DURATION", help="e.g. 30s, 10m, 1h")
+    checkin.add_argument("--to", dest="target", default="@pm", metavar="TARGET", help="default: @pm")
+    screen = sub.add_parser("screen", help="print an agent's current screen (tmux on its node)")
+    screen.add_argument("team")
+    screen.add_argument("agent", metavar="AGENT", help="member-ordinal (dev-1) or the Agent's name")
     return parser
+
+
+def _send_text(args: argparse.Namespace) -> str:
+    if args.file is not None:
+        if args.text is not None:
+            raise ValueError("give TEXT or -f FILE, not both")
+        with open(args.file, encoding="utf-8") as source:
+            return source.read()
+    if args.text is None or args.text == "-":
+        if args.text is None and sys.stdin.isatty():
+            raise ValueError("TEXT is missing (give it, -f FILE, or - to read stdin)")
+        return sys.stdin.read()
+    return str(args.text)
 
 
 def _namespace(args: argparse.Namespace) -> str:
@@ -61,19 +90,28 @@ async def run_verb(kube: Kube, args: argparse.Namespace, namespace: str) -> int:
         agents, _ = await kube.list(Resource.AGENTS, namespace, label_selector=f"{LABEL_TEAM}={args.team}")
         sys.stdout.write(render_status(team, agents))
         return 0
-    if args.verb == "send":
-        name = f"{args.team}-{args.member}-0"
+    if args.verb in ("send", "checkin"):
+        text = _send_text(args) if args.verb == "send" else args.text
+        if not text.strip():
+            raise ValueError("the text is empty")
+        due = None
+        if args.verb == "checkin":
+            moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+                seconds=parse_duration(args.after)
+            )
+            due = (moment + datetime.timedelta(microseconds=999_999)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        agents, _ = await kube.list(Resource.AGENTS, namespace, label_selector=f"{LABEL_TEAM}={args.team}")
         try:
-            agent = await kube.get(Resource.AGENTS, name, namespace)
-        except Exception as error:
-            if not is_not_found(error):
-                raise
-            agent = None
-        created = await kube.create(
-            Resource.AGENT_MESSAGES, message_body(team, args.member, args.text, agent), namespace
-        )
-        print(f"agentmessage.orchestrator.tmux.dev/{created['metadata']['name']} created")
+            bodies = message_bodies(team, args.target, text, agents, deliver_after=due)
+        except UnknownTargetError as error:
+            raise ValueError(str(error)) from None
+        for body in bodies:
+            created = await kube.create(Resource.AGENT_MESSAGES, body, namespace)
+            when = f" (delivered after {due})" if due else ""
+            print(f"agentmessage.orchestrator.tmux.dev/{created['metadata']['name']} created{when}")
         return 0
+    if args.verb == "screen":
+        return await _screen(kube, team, args.agent, namespace)
     if args.verb == "attach":
         return await _attach(kube, team)
     nonce = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -102,6 +140,33 @@ async def _attach(kube: Kube, team: dict[str, object]) -> int:
     os.execvp(argv[0], argv)
 
 
+async def _screen(kube: Kube, team: dict[str, Any], agent: str, namespace: str) -> int:
+    name = (
+        agent if agent.startswith(f"{team['metadata']['name']}-") else f"{team['metadata']['name']}-{agent}"
+    )
+    try:
+        found = await kube.get(Resource.AGENTS, name, namespace)
+    except Exception as error:
+        if not is_not_found(error):
+            raise
+        raise ValueError(f"agent {name!r} not found in team {team['metadata']['name']!r}") from None
+    pane = (found.get("status") or {}).get("paneId")
+    node_name = (found.get("spec") or {}).get("nodeName")
+    if not pane or not node_name:
+        raise ValueError(f"agent {name} has no pane yet (phase {(found.get('status') or {}).get('phase')})")
+    node = await kube.get(Resource.TMUX_NODES, str(node_name))
+    argv = screen_command(str(pane), node)
+    hostname = (node.get("status") or {}).get("hostname")
+    if hostname and hostname != socket.gethostname():
+        print(f"{name} runs on node {node_name} (host {hostname}). On that host run:\n  {shlex.join(argv)}")
+        return 0
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)
+    if result.returncode != 0:
+        raise ValueError(f"tmux could not capture {name}'s pane {pane}: {result.stderr.strip()}")
+    sys.stdout.write(result.stdout)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     namespace = _namespace(args)
@@ -111,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         async with kube:
             try:
                 return await run_verb(kube, args, namespace)
+            except (ValueError, OSError) as error:
+                print(f"Error: {error}", file=sys.stderr)
+                return 1
             except Exception as error:
                 if is_not_found(error):
                     print(

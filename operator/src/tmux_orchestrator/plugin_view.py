@@ -10,11 +10,15 @@ from .api.constants import (
     ANNOTATION_ABORT,
     ANNOTATION_PROMOTE,
     ANNOTATION_RESTARTED_AT,
+    API_VERSION,
     LABEL_MEMBER,
     LABEL_NODE,
     LABEL_REVISION,
     LABEL_TEAM,
 )
+from .core.agents import AgentKey
+from .core.naming import LABEL_AGENT, agent_name
+from .core.targets import select_target
 
 # The control verbs set an annotation to a fresh nonce; the operator acts once per value (status.lastHandled).
 CONTROL_ANNOTATIONS = {
@@ -33,25 +37,52 @@ def control_patch(verb: str, nonce: str) -> dict[str, Any]:
     raise ValueError(f"unknown verb {verb!r}")
 
 
-def message_body(
-    team: Mapping[str, Any], member: str, text: str, agent: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """An AgentMessage to a team member, routed at once when its agent (ordinal 0) is known."""
+def message_bodies(
+    team: Mapping[str, Any],
+    target: str,
+    text: str,
+    agents: Sequence[Mapping[str, Any]],
+    *,
+    deliver_after: str | None = None,
+) -> list[dict[str, Any]]:
+    """One AgentMessage (from a person: no spec.from) per agent `target` names among the team's declared
+    agents (core.targets: dev-1, dev, @developer, all); each is routed at once when its agent has a node.
+    UnknownTargetError lists the team's agents, members and roles."""
     name = team["metadata"]["name"]
-    labels = {LABEL_TEAM: name, LABEL_MEMBER: member}
-    if agent is not None and agent.get("spec", {}).get("nodeName"):
-        labels[LABEL_NODE] = agent["spec"]["nodeName"]
-        labels["orchestrator.tmux.dev/agent"] = agent["metadata"]["name"]
-    return {
-        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
-        "kind": "AgentMessage",
-        "metadata": {
-            "generateName": f"{name}-{member}-",
-            "namespace": team["metadata"]["namespace"],
-            "labels": labels,
-        },
-        "spec": {"team": name, "member": member, "text": text, "deliver": "WhenIdle"},
-    }
+    declared = [
+        AgentKey(
+            agent_name(name, str(m["name"]), ordinal),
+            str(m["name"]),
+            index,
+            ordinal,
+            m.get("role") or "developer",
+        )
+        for index, m in enumerate((team.get("spec") or {}).get("members") or [])
+        for ordinal in range(int(m.get("replicas", 1)))
+    ]
+    existing = {agent["metadata"]["name"]: agent for agent in agents}
+    bodies = []
+    for key in select_target(target, declared):
+        labels = {LABEL_TEAM: name, LABEL_MEMBER: key.member, LABEL_AGENT: key.name}
+        node = ((existing.get(key.name) or {}).get("spec") or {}).get("nodeName")
+        if node:
+            labels[LABEL_NODE] = node
+        spec: dict[str, Any] = {"agent": key.name, "text": text, "deliver": "WhenIdle"}
+        if deliver_after is not None:
+            spec["deliverAfter"] = deliver_after
+        bodies.append(
+            {
+                "apiVersion": API_VERSION,
+                "kind": "AgentMessage",
+                "metadata": {
+                    "generateName": f"{key.name}-",
+                    "namespace": team["metadata"]["namespace"],
+                    "labels": labels,
+                },
+                "spec": spec,
+            }
+        )
+    return bodies
 
 
 def render_status(team: Mapping[str, Any], agents: Sequence[Mapping[str, Any]]) -> str:
@@ -101,16 +132,26 @@ def render_status(team: Mapping[str, Any], agents: Sequence[Mapping[str, Any]]) 
         marker = marker or (" (stable)" if revision == status.get("stableRevision") else "")
         lines.append(f"  {revision}: {count}{marker}")
     lines.append("")
-    lines.append(f"{'AGENT':<32} {'REVISION':<12} {'PHASE':<9} {'ACTIVITY':<16} {'RESTARTS':<9} BRANCH")
+    lines.append(
+        f"{'AGENT':<32} {'REVISION':<12} {'PHASE':<9} {'ACTIVITY':<16} {'RESTARTS':<9} {'BRANCH':<24} REPORT"
+    )
     for agent in sorted(agents, key=lambda a: a["metadata"]["name"]):
         agent_status = agent.get("status") or {}
         revision = agent["metadata"].get("labels", {}).get(LABEL_REVISION, "-")
         lines.append(
             f"{agent['metadata']['name']:<32} {revision:<12} "
             f"{agent_status.get('phase', '-'):<9} {agent_status.get('activity', '-'):<16} "
-            f"{agent_status.get('restartCount', 0)!s:<9} {_branch(agent_status)}".rstrip()
+            f"{agent_status.get('restartCount', 0)!s:<9} {_branch(agent_status):<24} "
+            f"{_report(agent_status.get('report'))}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _report(report: Mapping[str, Any] | None) -> str:
+    if not report:
+        return "-"
+    note = f": {report['note']}" if report.get("note") else ""
+    return f"{report.get('state', '-')}{note} ({report.get('time', '-')})"
 
 
 def _branch(agent_status: Mapping[str, Any]) -> str:
@@ -123,10 +164,19 @@ def _branch(agent_status: Mapping[str, Any]) -> str:
     return f"{workspace['branch']}" + (f" +{ahead}" if ahead is not None else "") + dirty
 
 
-def attach_command(session: str, node: Mapping[str, Any] | None) -> list[str]:
-    """The tmux command that attaches to a team's session on its node."""
+def _tmux(node: Mapping[str, Any] | None) -> list[str]:
     socket = ((node or {}).get("status") or {}).get("tmuxSocket")
     argv = ["tmux"]
     if socket:
         argv += ["-S", socket] if "/" in socket else ["-L", socket]
-    return [*argv, "attach-session", "-t", f"={session}"]
+    return argv
+
+
+def attach_command(session: str, node: Mapping[str, Any] | None) -> list[str]:
+    """The tmux command that attaches to a team's session on its node."""
+    return [*_tmux(node), "attach-session", "-t", f"={session}"]
+
+
+def screen_command(pane: str, node: Mapping[str, Any] | None) -> list[str]:
+    """The tmux command that prints an agent's pane as it is now (text only, no escape sequences)."""
+    return [*_tmux(node), "capture-pane", "-p", "-t", pane]

@@ -23,6 +23,9 @@ from tmux_orchestrator.kube import Kube
 from tmux_orchestrator.kube.events import EventRecorder
 from tmux_sidecar.classification import Classification, PaneSnapshot
 from tmux_sidecar.converge import plan_windows
+from tmux_sidecar.localapi.handlers import TeamApi
+from tmux_sidecar.localapi.identity import Caller, pane_callers
+from tmux_sidecar.localapi.server import LocalApiServer
 from tmux_sidecar.profiles import UnknownProfileError, load_profile
 from tmux_sidecar.restart import RestartAction
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
@@ -81,6 +84,9 @@ class NodeAgent:
             asyncio.create_task(self._tmux_loop(), name="tmux"),
             asyncio.create_task(self.events.run(), name="events"),
         ]
+        if self.config.api_socket:
+            api = LocalApiServer(self.config.api_socket, TeamApi(self.kube), self._callers, node)
+            tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -152,6 +158,11 @@ class NodeAgent:
                 wait = min(wait, max(0.0, decision.restart_at - now))
         return wait
 
+    def _callers(self) -> dict[int, Caller]:
+        """Agent panes by pane pid, as last observed: who may use the local API."""
+        panes = self._last_snapshot.panes if self._last_snapshot is not None else ()
+        return pane_callers(panes, {uid: record.obj for uid, record in self.state.agents.items()})
+
     def _record_exit(self, pane: PaneInfo, observed_at: float) -> None:
         record = self.state.agents.get(pane.agent_uid or "")
         if record is not None:
@@ -194,7 +205,7 @@ class NodeAgent:
         actions = plan_windows([r.desired() for r in records.values()], windows, due)
         actions = hold_until_ready(actions, self.workspaces.directories(records))
         if actions:
-            await apply_window_actions(client, actions, self.state.agents)
+            await apply_window_actions(client, actions, self.state.agents, self.config.api_socket)
             self._post_events()
             snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
             windows = observed_windows(snapshot.panes)

@@ -10,7 +10,7 @@ from typing import Any
 from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_sidecar.agent_status import rfc3339
-from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message
+from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 from tmux_sidecar.tmux.snapshot import PaneInfo
 
@@ -92,7 +92,11 @@ class Deliveries:
                 self._delivering.add(uid)
                 try:
                     result = await self.typist.type_and_submit(
-                        client, pane_id, message.spec.text, key=uid, profile=record.spec.template.profile
+                        client,
+                        pane_id,
+                        typed_text(message.spec, record.spec.team_ref.name),
+                        key=uid,
+                        profile=record.spec.template.profile,
                     )
                 finally:
                     self._delivering.discard(uid)

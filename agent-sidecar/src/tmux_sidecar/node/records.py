@@ -34,6 +34,7 @@ class NodeAgentConfig:
     observe_interval: float = 1.0
     lease_interval: float = 10.0
     tmux_config: str | None = "/dev/null"
+    api_socket: str | None = None  # the local API for agents (tmux_sidecar.localapi); None: not served
     screen_endpoint: str | None = None  # URL of the screen endpoint (node.screens), advertised in status
 
 

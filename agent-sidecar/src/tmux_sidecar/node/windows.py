@@ -12,6 +12,10 @@ from collections.abc import Iterable, Mapping
 from tmux_orchestrator.api import AgentTemplate
 from tmux_sidecar.agent_events import start_event
 from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, supervisor_change
+from tmux_sidecar.localapi.identity import identity_env
+from tmux_sidecar.localapi.protocol import ENV_SOCKET
+from tmux_sidecar.localapi.roster import TeamAgent
+from tmux_sidecar.team_tools import agent_command
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo
 
@@ -45,17 +49,22 @@ def observed_windows(panes: Iterable[PaneInfo]) -> list[ObservedWindow]:
 
 
 async def apply_window_actions(
-    client: ControlClient, actions: Iterable[TmuxAction], agents: Mapping[str, AgentRecord]
+    client: ControlClient,
+    actions: Iterable[TmuxAction],
+    agents: Mapping[str, AgentRecord],
+    api_socket: str | None = None,
 ) -> None:
     """Apply each action; one that tmux refuses is logged and the others still run."""
     for action in actions:
         try:
-            await _apply_one(client, action, agents)
+            await _apply_one(client, action, agents, api_socket)
         except TmuxError as error:
             log.warning("%s %s failed: %s", action.kind, action.agent.name if action.agent else "", error)
 
 
-async def _apply_one(client: ControlClient, action: TmuxAction, agents: Mapping[str, AgentRecord]) -> None:
+async def _apply_one(
+    client: ControlClient, action: TmuxAction, agents: Mapping[str, AgentRecord], api_socket: str | None
+) -> None:
     agent = action.agent
     if action.kind is ActionKind.KILL:
         assert action.window is not None
@@ -65,6 +74,10 @@ async def _apply_one(client: ControlClient, action: TmuxAction, agents: Mapping[
     assert agent is not None
     template = agent.template
     env = environment(template)
+    if (known := agents.get(agent.uid)) is not None:
+        env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
+    tools_env = {ENV_SOCKET: api_socket} if api_socket else None
+    argv = agent_command(template, _mcp_server(), tools_env)
     options = {
         AGENT_UID_OPTION: agent.uid,
         REVISION_OPTION: agent.revision,
@@ -83,7 +96,7 @@ async def _apply_one(client: ControlClient, action: TmuxAction, agents: Mapping[
         await client.new_window(
             agent.session,
             agent.window,
-            template.command,
+            argv,
             env=env,
             cwd=template.working_dir,
             user_options=options,
@@ -92,7 +105,7 @@ async def _apply_one(client: ControlClient, action: TmuxAction, agents: Mapping[
             await client.kill_window(bootstrap.window_id)
     else:
         assert action.window is not None
-        await client.respawn_pane(action.window.pane_id, template.command, env=env, cwd=template.working_dir)
+        await client.respawn_pane(action.window.pane_id, argv, env=env, cwd=template.working_dir)
         await client.set_window_options(action.window.window_id, options)
     log.info("%s %s/%s (%s)", action.kind, agent.namespace, agent.name, action.reason)
     record = agents.get(agent.uid)
@@ -111,6 +124,11 @@ async def _apply_one(client: ControlClient, action: TmuxAction, agents: Mapping[
     started = start_event(action.reason, record.restart_count, template.command[0])
     if started is not None:
         record.events.append(started)
+
+
+def _mcp_server() -> list[str]:
+    """`tmux-orchestrator mcp` by the absolute path of our own installation, so any pane finds it."""
+    return [shutil.which("tmux-orchestrator") or "tmux-orchestrator", "mcp"]
 
 
 def environment(template: AgentTemplate) -> dict[str, str]:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .agent import Activity, Agent, AgentPhase, AgentSpec, AgentStatus, AgentTemplate, DesiredState, TeamRef
+from .agent import (
+    Activity,
+    Agent,
+    AgentPhase,
+    AgentReport,
+    AgentSpec,
+    AgentStatus,
+    AgentTemplate,
+    DesiredState,
+    ReportState,
+    TeamRef,
+)
 from .common import ApiModel, Condition, ConditionStatus, EnvVar
 from .constants import API_VERSION, GROUP, VERSION
 from .message import (
@@ -21,8 +32,10 @@ from .team import (
     Analysis,
     Canary,
     CanaryStep,
+    CheckIn,
     LastHandled,
     Member,
+    MemberTools,
     Monitoring,
     Placement,
     Recovery,
@@ -44,6 +57,7 @@ __all__ = [
     "AgentMessageSpec",
     "AgentMessageStatus",
     "AgentPhase",
+    "AgentReport",
     "AgentSpec",
     "AgentStatus",
     "AgentTeam",
@@ -55,6 +69,7 @@ __all__ = [
     "ApiModel",
     "Canary",
     "CanaryStep",
+    "CheckIn",
     "Condition",
     "ConditionStatus",
     "DeliverWhen",
@@ -63,10 +78,12 @@ __all__ = [
     "EnvVar",
     "LastHandled",
     "Member",
+    "MemberTools",
     "MessagePhase",
     "Monitoring",
     "Placement",
     "Recovery",
+    "ReportState",
     "RestartPolicy",
     "RolloutStatus",
     "Strategy",

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from .common import CONDITIONS_LIST, DNS_LABEL_PATTERN, ENV_LIST, SESSION_PATTERN, ApiModel, Condition, EnvVar
-from .team import Monitoring, Recovery, RestartPolicy
+from .team import MemberTools, Monitoring, Recovery, RestartPolicy
 from .workspace import AgentWorkspace, WorkspaceStatus
 
 
@@ -27,6 +27,15 @@ class Activity(StrEnum):
     WAITING_FOR_INPUT = "WaitingForInput"
     RATE_LIMITED = "RateLimited"
     UNKNOWN = "Unknown"
+
+
+class ReportState(StrEnum):
+    """What an agent says about its own work (`tmux-orchestrator team report STATE`)."""
+
+    WORKING = "working"
+    BLOCKED = "blocked"
+    NEEDS_REVIEW = "needs-review"
+    DONE = "done"
 
 
 class DesiredState(StrEnum):
@@ -61,9 +70,18 @@ class AgentTemplate(ApiModel):
     briefing: str | None = Field(
         default=None, max_length=65536, description="Typed in once the agent is ready."
     )
+    tools: MemberTools | None = Field(default=None, description="Team tools given to the agent's CLI.")
     workspace: AgentWorkspace | None = Field(
         default=None, description="Git workspace; when set, the agent runs in it instead of workingDir."
     )
+
+
+class AgentReport(ApiModel):
+    """The agent's own account of its work, written by its node agent when the agent reports."""
+
+    state: ReportState = Field(description="working, blocked, needs-review or done.")
+    note: str | None = Field(default=None, max_length=4096, description="What the agent said with it.")
+    time: str = Field(description="When the agent reported.", json_schema_extra={"format": "date-time"})
 
 
 class AgentSpec(ApiModel):
@@ -147,6 +165,9 @@ class AgentStatus(ApiModel):
             "Ready, Scheduled, Reconciling and Stalled (kstatus-compatible: Stalled=True in phase Failed)."
         ),
         json_schema_extra=CONDITIONS_LIST,
+    )
+    report: AgentReport | None = Field(
+        default=None, description="The agent's own report of its work (team report STATE [NOTE])."
     )
 
 

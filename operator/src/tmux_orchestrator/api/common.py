@@ -10,6 +10,8 @@ from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# An object name (metadata.name of most kinds): DNS labels joined by dots.
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # Kubernetes accepts any C identifier as an env var name; we do the same.
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # tmux treats ':' and '.' as target separators, so they never appear in a session name.

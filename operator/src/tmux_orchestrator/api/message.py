@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 from pydantic.config import JsonValue
 
-from .common import DNS_LABEL_PATTERN, ApiModel, cel
+from .common import DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, ApiModel, cel
 
 
 class DeliverWhen(StrEnum):
@@ -50,7 +50,22 @@ class AgentMessageSpec(ApiModel):
         description="WhenIdle waits until the agent is Idle; Now types at once.",
     )
     ttl_seconds: int = Field(
-        default=3600, ge=1, le=604800, description="Undelivered after this long → Expired."
+        default=3600,
+        ge=1,
+        le=604800,
+        description="Undelivered this long after creation (or after deliverAfter) → Expired.",
+    )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        pattern=DNS_SUBDOMAIN_PATTERN,
+        max_length=253,
+        description="The Agent that sent the message (set by its node agent); empty when a person sent it.",
+    )
+    deliver_after: str | None = Field(
+        default=None,
+        description="Held until this time (RFC 3339), then delivered: a scheduled check-in.",
+        json_schema_extra={"format": "date-time"},
     )
 
 

@@ -41,6 +41,22 @@ class TeamPhase(StrEnum):
     FAILED = "Failed"
 
 
+# A message target in a team: an agent by member-ordinal (dev-1), a member (dev), a role (@developer), all.
+TARGET_PATTERN = r"^(all|@?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
+
+
+class MemberTools(ApiModel):
+    """Team tools handed to the member's agent CLI."""
+
+    mcp: bool | None = Field(
+        default=None,
+        description=(
+            "Give the CLI the team's MCP server (tmux-orchestrator mcp) through its command line; "
+            "default: on for profiles whose CLI speaks MCP (claude-code, codex)."
+        ),
+    )
+
+
 class Member(ApiModel):
     """One role in the team, run as `replicas` identical agents."""
 
@@ -82,6 +98,7 @@ class Member(ApiModel):
         max_length=4096,
         description="Working directory for this member; defaults to the team's.",
     )
+    tools: MemberTools | None = Field(default=None, description="Team tools given to this member's agents.")
     workspace: Workspace | None = Field(
         default=None,
         description="Overrides fields of the team's workspace for this member (e.g. worktrees: false).",
@@ -127,6 +144,19 @@ class Recovery(ApiModel):
     window_seconds: int = Field(default=600, ge=1, le=604800, description="Window of the circuit breaker.")
 
 
+class CheckIn(ApiModel):
+    """A periodic check-in: the operator sends `text` to `to` every `everySeconds`."""
+
+    every_seconds: int = Field(ge=10, le=604800, description="Seconds between two check-ins (10..604800).")
+    to: str = Field(
+        default="@pm",
+        pattern=TARGET_PATTERN,
+        max_length=64,
+        description="Who is checked in on: an agent (dev-1), a member (dev), a role (@developer) or all.",
+    )
+    text: str = Field(min_length=1, max_length=8192, description="The check-in text.")
+
+
 class Monitoring(ApiModel):
     """How the operator watches agents' activity."""
 
@@ -139,6 +169,7 @@ class Monitoring(ApiModel):
     report_cooldown_seconds: int = Field(
         default=600, ge=0, le=604800, description="Minimum time between two idle reports to the PM."
     )
+    check_in: CheckIn | None = Field(default=None, description="Periodic check-ins sent by the operator.")
 
 
 class CanaryStep(ApiModel):

@@ -26,6 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
     )
     parser.add_argument(
+        "--api-socket",
+        help="unix socket of the local API agents talk to (default: under $XDG_RUNTIME_DIR or /tmp)",
+    )
+    parser.add_argument(
         "--screen-port",
         type=int,
         help="serve the agents' screens over HTTP on this port (0: any free port); default: not served",
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tmux_orchestrator.asgi import EmbeddedServer, bind
     from tmux_orchestrator.kube import connect
+    from tmux_sidecar.localapi.server import default_socket_path
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
     from tmux_sidecar.node.screens import screen_app, screen_url
 
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         labels=dict(_label(item) for item in args.node_label),
         observe_interval=args.observe_interval,
+        api_socket=args.api_socket or default_socket_path(args.node),
     )
 
     async def main() -> None:

@@ -52,6 +52,7 @@ class NotificationKind(StrEnum):
     AGENT_FAILED = "agent-failed"
     IDLE_REPORT = "idle-report"
     ROLLOUT_STOPPED = "rollout-stopped"
+    CHECK_IN = "check-in"
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ class ObservedMessage:
     agent: str | None = None
     created_at: datetime | None = None
     phase: MessagePhase | None = None
+    deliver_after: datetime | None = None
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> ObservedMessage:
@@ -204,7 +205,9 @@ class ObservedMessage:
         labels = _strings(meta.get("labels"))
         status = obj.get("status")
         phase = status.get("phase") if isinstance(status, Mapping) else None
+        spec = obj.get("spec")
         return cls(
+            deliver_after=parse_time(spec.get("deliverAfter")) if isinstance(spec, Mapping) else None,
             name=str(meta.get("name", "")),
             kind=labels.get(LABEL_NOTIFICATION),
             agent=labels.get(LABEL_AGENT),

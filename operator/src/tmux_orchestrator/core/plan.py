@@ -31,6 +31,7 @@ from tmux_orchestrator.api.constants import (
 from tmux_orchestrator.api.team import AgentTeamSpec, AgentTeamStatus, LastHandled
 
 from .agents import AgentKey, AgentView
+from .checkins import plan_check_ins
 from .clock import format_time
 from .conditions import ConditionReason, ConditionType, condition_since, find_condition
 from .events import EventReason, TeamEvent, team_event
@@ -447,6 +448,13 @@ def plan_team(observed: Observed) -> TeamPlan:
         sent=observed.messages,
         now=now,
     )
+    check_ins = plan_check_ins(
+        team=team.name,
+        check_in=team.spec.monitoring.check_in,
+        agents=scene.views,
+        sent=observed.messages,
+        now=now,
+    )
     briefed = notes.briefed or {}
     updates = [
         update
@@ -481,11 +489,13 @@ def plan_team(observed: Observed) -> TeamPlan:
             observed=observed.revisions,
             limit=team.spec.revision_history_limit,
         ),
-        messages_to_send=notes.messages,
-        messages_to_delete=notes.to_delete,
+        messages_to_send=(*notes.messages, *check_ins.messages),
+        messages_to_delete=(*notes.to_delete, *check_ins.to_delete),
         events=(*_events(scene, intent, status, notes), *pending_events),
         requeue_after=_requeue(
-            now, [intent.rollout.wake_at, notes.wake_at, *lease_ends], intent.rollout.transitioned
+            now,
+            [intent.rollout.wake_at, notes.wake_at, check_ins.wake_at, *lease_ends],
+            intent.rollout.transitioned,
         ),
     )
 

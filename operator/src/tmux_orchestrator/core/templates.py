@@ -46,6 +46,7 @@ def member_template(spec: AgentTeamSpec, member: Member) -> AgentTemplate:
         working_dir=member.working_dir or spec.working_dir,
         profile=member.profile,
         briefing=member.briefing,
+        tools=member.tools,
         workspace=effective_workspace(spec.workspace, member.workspace),
     )
 

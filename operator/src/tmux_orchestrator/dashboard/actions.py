@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tmux_orchestrator.plugin_view import message_body
+from tmux_orchestrator.plugin_view import message_bodies
 
 _MAX_TEXT = 64 * 1024
 
@@ -30,9 +30,8 @@ def send_body(
         raise ActionError("text must be a non-empty string")
     if len(text) > _MAX_TEXT:
         raise ActionError(f"text is longer than {_MAX_TEXT} characters")
-    first = f"{team['metadata']['name']}-{member}-0"
-    agent = next((a for a in agents if a.get("metadata", {}).get("name") == first), None)
-    return message_body(team, member, text, agent)
+    # The member's first agent (ordinal 0), addressed as `kubectl agentteam send TEAM MEMBER-0` does.
+    return message_bodies(team, f"{member}-0", text, agents)[0]
 
 
 def audit_note(verb: str, who: str, done: str) -> str:

@@ -1,0 +1,70 @@
+"""Which agent CLIs get the team's MCP server, and how it is put on their command line (pure)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+import pytest
+
+from tmux_orchestrator.api import AgentTemplate
+from tmux_sidecar.team_tools import agent_command, wants_mcp
+
+SERVER = ["/venv/bin/tmux-orchestrator", "mcp"]
+ENV = {"TMUX_ORCHESTRATOR_SOCKET": "/run/x/n1.sock"}
+
+
+def template(command: list[str], profile: str = "claude-code", mcp: bool | None = None) -> AgentTemplate:
+    tools: dict[str, Any] = {"tools": {"mcp": mcp}} if mcp is not None else {}
+    return AgentTemplate.model_validate({"command": command, "profile": profile, **tools})
+
+
+WANTS = [
+    ("claude-by-default", template(["claude"]), True),
+    ("claude-by-path", template(["/usr/local/bin/claude", "--verbose"]), True),
+    ("codex-by-default", template(["codex"], "codex"), True),
+    ("opted-out", template(["claude"], mcp=False), False),
+    ("fake-agent-with-claude-profile", template(["tmux-orchestrator", "fake-agent"]), False),
+    ("opted-in-other-program", template(["my-claude-wrapper"], mcp=True), True),
+    ("aider-speaks-no-mcp", template(["aider"], "aider", mcp=True), False),
+    ("shell", template(["bash"], "shell"), False),
+]
+
+
+@pytest.mark.parametrize(("tmpl", "wanted"), [c[1:] for c in WANTS], ids=[c[0] for c in WANTS])
+def test_wants_mcp(tmpl: AgentTemplate, wanted: bool) -> None:
+    assert wants_mcp(tmpl) is wanted
+
+
+def test_claude_code_gets_an_mcp_config_string_last() -> None:
+    argv = agent_command(template(["claude", "--model", "opus", "Fix the bug"]), SERVER, ENV)
+    assert argv[:4] == ["claude", "--model", "opus", "Fix the bug"]  # a prompt argument is not swallowed
+    assert argv[4] == "--mcp-config"
+    assert json.loads(argv[5]) == {
+        "mcpServers": {"tmux_orchestrator": {"command": SERVER[0], "args": ["mcp"], "env": ENV}}
+    }
+
+
+def test_codex_gets_config_overrides_that_parse_as_toml() -> None:
+    argv = agent_command(template(["codex", "--full-auto"], "codex"), SERVER, ENV)
+    assert argv[0] == "codex" and argv[-1] == "--full-auto"
+    overrides = [argv[i + 1] for i, part in enumerate(argv) if part == "-c"]
+    merged: dict[str, Any] = {}
+    for item in overrides:
+        merged = _merge(merged, tomllib.loads(item))
+    assert merged == {
+        "mcp_servers": {"tmux_orchestrator": {"command": SERVER[0], "args": ["mcp"], "env": ENV}}
+    }
+
+
+def test_a_cli_without_mcp_runs_its_command_unchanged() -> None:
+    command = ["tmux-orchestrator", "fake-agent", "--step", "idle"]
+    assert agent_command(template(command), SERVER, ENV) == command
+
+
+def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    out = dict(left)
+    for key, value in right.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
+    return out
