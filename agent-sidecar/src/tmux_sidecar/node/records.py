@@ -14,6 +14,7 @@ from tmux_orchestrator.kube import KubeObject
 from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import DesiredAgent
 from tmux_sidecar.delivery import PendingMessage
+from tmux_sidecar.hook_state import HookState
 from tmux_sidecar.restart import RestartDecision
 
 
@@ -56,6 +57,7 @@ class AgentRecord:
     # The tail of the last screen seen while the process lived: tmux can drop the final output of a pane
     # whose process it reaps quickly, and the crash reason should still show what the agent last said.
     last_lines: tuple[str, ...] = ()
+    hook: HookState | None = None  # what the CLI's hooks last said (tmux-orchestrator hook)
 
     @property
     def uid(self) -> str:
