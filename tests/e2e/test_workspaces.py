@@ -136,3 +136,69 @@ def test_a_repository_that_is_not_one_stalls_the_team_naming_the_problem(
     status = kube.get("agentteam", "web")["status"]
     assert status["phase"] == "Degraded" and status["ready"] == "0/2"
     assert list(plain.iterdir()) == []
+
+
+def test_team_status_and_a_needs_review_report_carry_the_branch(
+    system: System, repo: Path, tmp_path: Path
+) -> None:
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+
+    def scripted(*steps: str) -> list[str]:
+        script = ";".join(steps)
+        return [
+            "sh",
+            "-c",
+            f"exec {' '.join(FAKE)} --log \"{logs}/$TMUX_ORCHESTRATOR_AGENT.log\" --step '{script}'",
+        ]
+
+    dev = scripted(
+        "idle",
+        "run tmux-orchestrator team status",
+        "run tmux-orchestrator team report needs-review ready",
+        "idle",
+    )
+    pm = scripted("idle")
+    manifest = team(
+        "ws",
+        system.pool,
+        [member("pm", role="pm", command=pm), member("dev", command=dev)],
+        workspace={"repo": str(repo)},
+    )
+    kube.apply(manifest)
+    wait_team_ready(kube, "ws", timeout=90)
+    kube.run(
+        "create",
+        "-f",
+        "-",
+        stdin=json.dumps(
+            {
+                "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+                "kind": "AgentMessage",
+                "metadata": {"generateName": "go-"},
+                "spec": {"agent": "ws-dev-0", "text": "go"},
+            }
+        ),
+    )
+
+    def entries(agent: str) -> list[dict[str, Any]]:
+        path = logs / f"{agent}.log"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    wait_for(lambda: len([e for e in entries("ws-dev-0") if "run" in e]) == 2, timeout=60, message="dev ran")
+    status, report = [e for e in entries("ws-dev-0") if "run" in e]
+    assert status["status"] == "exit 0" and report["status"] == "exit 0", (status, report)
+    header, *rows = status["output"][1:]
+    assert header.split()[-1] == "BRANCH"
+    by_agent = {row.split()[0]: row for row in rows}
+    assert "agents/ws-dev-0, 0 commit(s) ahead" in by_agent["dev-0"]
+    assert by_agent["pm-0"].rstrip().endswith("main, 0 commit(s) ahead")
+    wait_for(
+        lambda: any(
+            "report needs-review: ready (branch agents/ws-dev-0" in e.get("text", "")
+            for e in entries("ws-pm-0")
+        ),
+        timeout=60,
+        message="the PM is told the branch",
+    )

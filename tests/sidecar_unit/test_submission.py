@@ -83,6 +83,16 @@ def wrapped(text: str, width: int) -> list[str]:
             id="claude-collapsed-paste-entered-transcript",
         ),
         pytest.param(
+            claude(["run `make test` and **report**"]),
+            claude([], [CLAUDE_PROMPT + "run make test and report", "● OK"]),
+            IDLE,
+            "run `make test` and **report**",
+            "claude-code",
+            SubmissionState.TAKEN,
+            DeliveryConfirmation.TRANSCRIPT,
+            id="claude-transcript-renders-markdown-away",
+        ),
+        pytest.param(
             claude(["[Pasted text #1 +4 lines]"]),
             claude(["[Pasted text #1 +4 lines]"]),
             IDLE,
@@ -251,6 +261,7 @@ def test_draft_marks(text: str, marks: tuple[str, ...]) -> None:
         pytest.param("quote 'a' \\back", "quote'a'", id="up-to-backslash"),
         pytest.param("ab\ncd", None, id="too-short"),
         pytest.param("y" * 40, "y" * 24, id="head-only"),
+        pytest.param("`id` is **it**", "idisit", id="markdown-rendered-away"),
     ],
 )
 def test_transcript_mark(text: str, mark: str | None) -> None:

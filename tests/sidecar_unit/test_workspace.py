@@ -16,6 +16,7 @@ from tmux_orchestrator.api import (
     WorkspaceStatus,
 )
 from tmux_sidecar.converge import ActionKind, ActionReason, DesiredAgent, ObservedWindow, TmuxAction
+from tmux_sidecar.localapi.messages import report_text
 from tmux_sidecar.node.git import parse_worktree_list
 from tmux_sidecar.workspace import (
     AgentIdentity,
@@ -282,3 +283,24 @@ def test_worktree_list_porcelain_is_parsed() -> None:
         WorktreeEntry(path="/src/app/.worktrees/x", head="bbb", branch="agents/x"),
         WorktreeEntry(path="/gone", head="ccc", branch=None, prunable=True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("workspace", "text"),
+    [
+        pytest.param(None, "report needs-review: see PR", id="no-workspace"),
+        pytest.param({"path": "/src/app"}, "report needs-review: see PR", id="no-branch"),
+        pytest.param(
+            {"branch": "agents/x", "aheadOfBase": 2, "dirty": True},
+            "report needs-review: see PR (branch agents/x, 2 commit(s) ahead, uncommitted changes)",
+            id="branch-ahead-dirty",
+        ),
+        pytest.param(
+            {"branch": "agents/x", "aheadOfBase": 0, "dirty": False},
+            "report needs-review: see PR (branch agents/x, 0 commit(s) ahead)",
+            id="branch-clean",
+        ),
+    ],
+)
+def test_a_report_to_the_pm_names_the_branch(workspace: dict[str, Any] | None, text: str) -> None:
+    assert report_text("needs-review", "see PR", workspace) == text

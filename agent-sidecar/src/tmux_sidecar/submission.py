@@ -27,6 +27,9 @@ _MIN_HEAD_CHARS = 4
 # Claude Code: "[Pasted text #1 +29 lines]"; Codex: "[Pasted Content 1500 chars]" (matched compacted).
 _PASTE_PLACEHOLDER = re.compile(r"\[Pasted(?:text|Content)[^\]]*\]", re.IGNORECASE)
 _PLACEHOLDER_MARK = "[Pasted"
+# Characters a transcript may render away (Markdown: Claude Code shows `id` as id, **x** as x), left out
+# of the transcript comparison on both sides.
+_RENDERED_AWAY = str.maketrans("", "", "`*_~#>")
 
 
 class SubmissionState(StrEnum):
@@ -70,14 +73,15 @@ def draft_marks(text: str) -> tuple[str, ...]:
 
 
 def transcript_mark(text: str) -> str | None:
-    """The start of the text as a transcript shows it (first line, up to a control character or `\\`)."""
+    """The start of the text as a transcript shows it (first line, up to a control character or `\\`,
+    without the characters Markdown rendering takes away)."""
     first_line = text.lstrip().split("\n", 1)[0]
     head = []
     for char in first_line:
         if not char.isprintable() or char == "\\":
             break
         head.append(char)
-    mark = compact("".join(head))[:_MARK_CHARS]
+    mark = compact("".join(head)).translate(_RENDERED_AWAY)[:_MARK_CHARS]
     return mark if len(mark) >= _MIN_HEAD_CHARS else None
 
 
@@ -145,7 +149,7 @@ def settled(screens: Sequence[tuple[float, Sequence[str]]], quiet: float) -> boo
 
 
 def _count(lines: Sequence[str], head: str, profile: str) -> int:
-    return transcript_text(lines, locate_input(lines, profile)).count(head)
+    return transcript_text(lines, locate_input(lines, profile)).translate(_RENDERED_AWAY).count(head)
 
 
 def _after_last_control(text: str) -> str:

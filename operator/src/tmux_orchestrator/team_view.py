@@ -68,9 +68,10 @@ def render_status(result: dict[str, Any]) -> str:
                 agent.get("since") or "-",
                 (report.get("state", "-") + (f": {report['note']}" if report.get("note") else "")),
                 f"{last['from']}: {last['text']} [{last['phase']}]" if last else "-",
+                agent.get("branch") or "-",
             ]
         )
-    header = ["AGENT", "ROLE", "PHASE", "ACTIVITY", "SINCE", "REPORT", "LAST MESSAGE"]
+    header = ["AGENT", "ROLE", "PHASE", "ACTIVITY", "SINCE", "REPORT", "LAST MESSAGE", "BRANCH"]
     return f"team {result['team']}\n" + _table(header, rows)
 
 

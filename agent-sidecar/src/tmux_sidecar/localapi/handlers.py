@@ -163,6 +163,6 @@ class TeamApi:
         result: dict[str, Any] = {"report": {k: v for k, v in report.items() if v is not None}, "told": None}
         pm = team_pm(agents)
         if state in _TELL_PM and pm is not None and pm.name != me.name:
-            told = await self._send(caller, me, [pm], report_text(state.value, note or None))
+            told = await self._send(caller, me, [pm], report_text(state.value, note or None, me.workspace))
             result["told"] = told["sent"][0]
         return result

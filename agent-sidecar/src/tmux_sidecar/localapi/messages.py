@@ -36,9 +36,24 @@ def message_body(
     return {"apiVersion": API_VERSION, "kind": "AgentMessage", "metadata": metadata, "spec": spec}
 
 
-def report_text(state: str, note: str | None) -> str:
-    """What the PM is told when an agent reports blocked, needs-review or done."""
-    return f"report {state}: {note}" if note else f"report {state}"
+def report_text(state: str, note: str | None, workspace: Mapping[str, Any] | None = None) -> str:
+    """What the PM is told when an agent reports blocked, needs-review or done; with the branch to review
+    when the agent works in its own worktree."""
+    text = f"report {state}: {note}" if note else f"report {state}"
+    where = branch_summary(workspace)
+    return f"{text} (branch {where})" if where else text
+
+
+def branch_summary(workspace: Mapping[str, Any] | None) -> str | None:
+    """`agents/web-dev-0, 3 commit(s) ahead, uncommitted changes`, or None without a branch."""
+    if not workspace or not workspace.get("branch"):
+        return None
+    parts = [str(workspace["branch"])]
+    if workspace.get("aheadOfBase") is not None:
+        parts.append(f"{workspace['aheadOfBase']} commit(s) ahead")
+    if workspace.get("dirty"):
+        parts.append("uncommitted changes")
+    return ", ".join(parts)
 
 
 def receiver_of(message: Mapping[str, Any]) -> str | None:
@@ -123,6 +138,7 @@ def roster(
                 "activity": agent.activity,
                 "since": agent.since,
                 "report": dict(agent.report) if agent.report else None,
+                "branch": branch_summary(agent.workspace),
                 "lastMessage": _summary(latest, me.team) if latest is not None else None,
                 "you": agent.name == me.name,
             }

@@ -32,6 +32,7 @@ class TeamAgent:
     activity: str | None = None
     since: str | None = None  # when the activity last changed
     report: Mapping[str, Any] | None = None
+    workspace: Mapping[str, Any] | None = None  # status.workspace: path, branch, head, dirty, aheadOfBase
 
     @property
     def short(self) -> str:
@@ -54,6 +55,7 @@ class TeamAgent:
             activity=status.get("activity"),
             since=status.get("lastActivityTime"),
             report=status.get("report"),
+            workspace=status.get("workspace"),
         )
 
 

@@ -15,6 +15,7 @@ from tmux_sidecar.agent_events import AgentEvent
 from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import DesiredAgent
 from tmux_sidecar.delivery import PendingMessage
+from tmux_sidecar.hook_state import HookState
 from tmux_sidecar.restart import RestartDecision
 
 
@@ -59,6 +60,7 @@ class AgentRecord:
     # whose process it reaps quickly, and the crash reason should still show what the agent last said.
     last_lines: tuple[str, ...] = ()
     events: list[AgentEvent] = field(default_factory=list)  # decided, not posted yet (see NodeAgent)
+    hook: HookState | None = None  # what the CLI's hooks last said (tmux-orchestrator hook)
 
     @property
     def uid(self) -> str:

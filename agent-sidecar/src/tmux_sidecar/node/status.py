@@ -24,6 +24,7 @@ from tmux_sidecar.agent_status import (
 )
 from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
 from tmux_sidecar.converge import ObservedWindow
+from tmux_sidecar.hook_state import chosen_activity
 from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.tmux.snapshot import PaneInfo
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
@@ -92,6 +93,8 @@ async def sync_agent_status(
         reported=reported.get("revision"),
     )
     previous = AgentStatus.model_validate(reported) if reported else None
+    screen = reading.activity if reading else Activity.UNKNOWN
+    activity, source = chosen_activity(record.hook, screen, now)
     status = compute_agent_status(
         generation=record.obj["metadata"].get("generation"),
         node=node,
@@ -107,13 +110,17 @@ async def sync_agent_status(
             stays_down=record.exit_decision is not None
             and record.exit_decision.action is RestartAction.STAY_DOWN,
         ),
-        activity=reading.activity if reading else Activity.UNKNOWN,
+        activity=activity,
         cli_ready=bool(reading and reading.ready),
         previous=previous,
         now=now,
         briefed_revision=record.briefed_revision,
         restarted_at=record.restarted_at,
     )
+    if status.activity is not None and status.activity is not Activity.UNKNOWN:
+        status = status.model_copy(update={"activity_source": source})
+    if record.hook is not None and record.hook.last_assistant_message:
+        status = status.model_copy(update={"last_assistant_message": record.hook.last_assistant_message})
     status = with_workspace(status, workspace, previous, rfc3339(now))
     patch = status_patch(reported, keep_started_at(status, previous, process))
     if patch is None:

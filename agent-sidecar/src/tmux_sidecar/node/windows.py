@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import shutil
@@ -15,7 +16,7 @@ from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, superv
 from tmux_sidecar.localapi.identity import identity_env
 from tmux_sidecar.localapi.protocol import ENV_SOCKET
 from tmux_sidecar.localapi.roster import TeamAgent
-from tmux_sidecar.team_tools import agent_command
+from tmux_sidecar.team_tools import agent_command, hook_settings, wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo
 
@@ -77,7 +78,8 @@ async def _apply_one(
     if (known := agents.get(agent.uid)) is not None:
         env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
     tools_env = {ENV_SOCKET: api_socket} if api_socket else None
-    argv = agent_command(template, _mcp_server(), tools_env)
+    settings = _write_hook_settings(agent.uid, api_socket) if wants_hooks(template) else None
+    argv = agent_command(template, _mcp_server(), tools_env, settings)
     options = {
         AGENT_UID_OPTION: agent.uid,
         REVISION_OPTION: agent.revision,
@@ -114,6 +116,7 @@ async def _apply_one(
     change = supervisor_change(action.reason)
     record.started_at = datetime.datetime.now(datetime.UTC)
     record.exit_decision = None
+    record.hook = None  # a new process: what the old one's hooks said no longer holds
     if change.counts_as_restart:
         record.restart_times.append(time.time())
         record.restart_count += 1
@@ -124,6 +127,18 @@ async def _apply_one(
     started = start_event(action.reason, record.restart_count, template.command[0])
     if started is not None:
         record.events.append(started)
+
+
+def _write_hook_settings(uid: str, api_socket: str | None) -> str | None:
+    """The window's hooks settings file, beside the local API socket (never in the user's files)."""
+    if not api_socket:
+        return None  # no local API to report to
+    path = os.path.join(os.path.dirname(api_socket), "hooks", f"{uid}.json")
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    program = shutil.which("tmux-orchestrator") or "tmux-orchestrator"
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(hook_settings([program, "hook"]), file)
+    return path
 
 
 def _mcp_server() -> list[str]:
