@@ -12,11 +12,12 @@ import logging
 from tmux_orchestrator.api import Activity, AgentStatus
 from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, Resource, is_not_found
+from tmux_sidecar.agent_events import exit_events
 from tmux_sidecar.agent_status import (
     PaneState,
     SupervisorFacts,
     compute_agent_status,
-    crash_line,
+    crash_report,
     keep_started_at,
     reported_revision,
     status_patch,
@@ -28,7 +29,7 @@ from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .records import AgentRecord, template_hash
-from .windows import not_found_hint
+from .windows import missing_program
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     if record.exit_decision is not None:
         return
     evidence = crash_evidence(pane.process, ())
+    report = crash_report(evidence, record.last_lines, missing_program(record.spec.template))
     exit_code = evidence.exit_code
     decision = plan_restart(
         policy=record.spec.restart_policy,
@@ -48,9 +50,10 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     )
     record.exit_decision = decision
     record.last_exit_code = exit_code
-    record.last_crash_reason = evidence.reason + not_found_hint(record.spec.template)
+    record.last_crash_reason, record.last_crash_message = report.reason, report.message
     record.failed = decision.action is RestartAction.GIVE_UP
-    log.info("%s/%s %s; %s", record.namespace, record.name, evidence.reason, decision.message)
+    record.events.extend(exit_events(decision, report.message, evidence.failed))
+    log.info("%s/%s %s; %s", record.namespace, record.name, report.message, decision.message)
 
 
 async def sync_agent_status(
@@ -69,9 +72,8 @@ async def sync_agent_status(
         if not pane.dead:
             record.last_lines = last_output_lines(snapshot_lines) if snapshot_lines else record.last_lines
         elif reading.crash is not None and record.exit_decision is not None:
-            record.last_crash_reason = crash_line(reading.crash, record.last_lines) + not_found_hint(
-                record.spec.template
-            )
+            report = crash_report(reading.crash, record.last_lines, missing_program(record.spec.template))
+            record.last_crash_reason, record.last_crash_message = report.reason, report.message
     process = None
     if pane is not None:
         process = PaneState(pane, started_at=record.started_at)
@@ -95,6 +97,9 @@ async def sync_agent_status(
             failed=record.failed,
             last_exit_code=record.last_exit_code,
             last_crash_reason=record.last_crash_reason,
+            last_crash_message=record.last_crash_message,
+            stays_down=record.exit_decision is not None
+            and record.exit_decision.action is RestartAction.STAY_DOWN,
         ),
         activity=activity,
         cli_ready=bool(reading and reading.ready),
