@@ -8,7 +8,9 @@ import pytest
 
 from support.messages import MESSAGES
 from tmux_sidecar.tmux.control import ControlClient
-from tmux_sidecar.tmux.paste import buffer_commands
+from tmux_sidecar.tmux.paste import buffer_commands, pane_dead, paste_text
+
+from .conftest import SESSION, eventually
 
 CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32)) + "\x7f"
 HOSTILE = [
@@ -34,3 +36,17 @@ def test_empty_text_and_unsafe_buffer_names_are_refused() -> None:
         buffer_commands("probe", "")
     with pytest.raises(ValueError, match="unsafe tmux name"):
         buffer_commands("a;b", "text")
+
+
+async def test_pasting_into_a_dead_pane_leaves_the_tmux_server_running(tmux: ControlClient) -> None:
+    """tmux 3.3a crashes on paste-buffer into a dead pane; the paste is skipped there instead."""
+    await tmux.run("set-option", "-g", "remain-on-exit", "on")
+    ref = await tmux.new_window(SESSION, "dead", ["sh", "-c", "exit 0"])
+
+    async def dead() -> bool:
+        return await pane_dead(tmux, ref.pane_id)
+
+    await eventually(dead)
+    await paste_text(tmux, ref.pane_id, "hello", "probe")
+    assert await tmux.display("#{pane_dead}", ref.pane_id) == "1"  # the server still answers
+    assert "probe" not in "".join(await tmux.run("list-buffers", "-F", "#{buffer_name}"))
