@@ -8,7 +8,7 @@ import pytest
 
 from support.messages import MESSAGES
 from tmux_sidecar.tmux.control import ControlClient
-from tmux_sidecar.tmux.paste import buffer_commands, pane_dead, paste_text
+from tmux_sidecar.tmux.paste import buffer_commands, paste_text
 
 from .conftest import SESSION, eventually
 
@@ -38,15 +38,15 @@ def test_empty_text_and_unsafe_buffer_names_are_refused() -> None:
         buffer_commands("a;b", "text")
 
 
-async def test_pasting_into_a_dead_pane_leaves_the_tmux_server_running(tmux: ControlClient) -> None:
-    """tmux 3.3a crashes on paste-buffer into a dead pane; the paste is skipped there instead."""
-    await tmux.run("set-option", "-g", "remain-on-exit", "on")
-    ref = await tmux.new_window(SESSION, "dead", ["sh", "-c", "exit 0"])
+async def test_a_paste_into_a_dead_pane_leaves_the_tmux_server_running(tmux: ControlClient) -> None:
+    """tmux 3.3a exits on `paste-buffer` into a pane kept dead by remain-on-exit: the paste is skipped."""
+    await tmux.run("set-option", "-g", "-w", "remain-on-exit", "on")
+    pane = await tmux.new_window(SESSION, "dies", ["sh", "-c", "exit 3"])
+    await eventually(lambda: _dead(tmux, pane.pane_id))
+    await paste_text(tmux, pane.pane_id, "hello", "probe-dead")
+    assert await _dead(tmux, pane.pane_id)  # the server still answers, the pane is as it was
+    assert "probe-dead" not in "".join(await tmux.run("list-buffers", "-F", "#{buffer_name}"))
 
-    async def dead() -> bool:
-        return await pane_dead(tmux, ref.pane_id)
 
-    await eventually(dead)
-    await paste_text(tmux, ref.pane_id, "hello", "probe")
-    assert await tmux.display("#{pane_dead}", ref.pane_id) == "1"  # the server still answers
-    assert "probe" not in "".join(await tmux.run("list-buffers", "-F", "#{buffer_name}"))
+async def _dead(tmux: ControlClient, pane_id: str) -> bool:
+    return list(await tmux.run("display-message", "-p", "-t", pane_id, "#{pane_dead}")) == ["1"]

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tmux_orchestrator.api import AgentTemplate
-from tmux_sidecar.team_tools import agent_command, wants_mcp
+from tmux_sidecar.hook_state import HOOK_EVENTS
+from tmux_sidecar.team_tools import agent_command, hook_settings, wants_hooks, wants_mcp
 
 SERVER = ["/venv/bin/tmux-orchestrator", "mcp"]
 ENV = {"TMUX_ORCHESTRATOR_SOCKET": "/run/x/n1.sock"}
@@ -68,3 +69,45 @@ def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     for key, value in right.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
     return out
+
+
+def hooks_template(
+    command: list[str], profile: str = "claude-code", hooks: bool | None = None
+) -> AgentTemplate:
+    tools: dict[str, Any] = {"tools": {"hooks": hooks}} if hooks is not None else {}
+    return AgentTemplate.model_validate({"command": command, "profile": profile, **tools})
+
+
+HOOKS = [
+    ("claude-by-default", hooks_template(["claude"]), True),
+    ("claude-by-path", hooks_template(["/opt/bin/claude"]), True),
+    ("opted-out", hooks_template(["claude"], hooks=False), False),
+    ("opted-in-wrapper", hooks_template(["my-claude"], hooks=True), True),
+    ("fake-agent-with-claude-profile", hooks_template(["tmux-orchestrator", "fake-agent"]), False),
+    ("codex-not-yet", hooks_template(["codex"], "codex", hooks=True), False),
+    ("shell", hooks_template(["bash"], "shell"), False),
+]
+
+
+@pytest.mark.parametrize(("tmpl", "wanted"), [c[1:] for c in HOOKS], ids=[c[0] for c in HOOKS])
+def test_wants_hooks(tmpl: AgentTemplate, wanted: bool) -> None:
+    assert wants_hooks(tmpl) is wanted
+
+
+def test_hook_settings_run_the_hook_command_for_each_event() -> None:
+    settings = hook_settings(["/my venv/bin/tmux-orchestrator", "hook"])
+    hooks = settings["hooks"]
+    assert isinstance(hooks, dict) and set(hooks) == set(HOOK_EVENTS)
+    assert hooks["Stop"] == [
+        {
+            "hooks": [
+                {"type": "command", "command": "'/my venv/bin/tmux-orchestrator' hook Stop", "timeout": 10}
+            ]
+        }
+    ]
+
+
+def test_settings_go_before_the_variadic_mcp_config() -> None:
+    argv = agent_command(template(["claude", "--model", "x"]), SERVER, ENV, "/run/x/hooks/u1.json")
+    assert argv[:5] == ["claude", "--model", "x", "--settings", "/run/x/hooks/u1.json"]
+    assert argv[5] == "--mcp-config"

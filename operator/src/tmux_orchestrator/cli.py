@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "inside an agent pane: the team's tools as an MCP server (stdio)",
     ),
     "team": ("tmux_orchestrator.commands.team", "inside an agent pane: message, see and schedule your team"),
+    "hook": ("tmux_orchestrator.commands.hook", "inside an agent pane: forward a CLI hook event"),
     "dashboard": ("tmux_orchestrator.commands.dashboard", "serve the web dashboard (prints its URL)"),
 }
 

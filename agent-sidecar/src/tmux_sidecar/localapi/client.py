@@ -24,11 +24,17 @@ def socket_path(environ: dict[str, str] | None = None) -> str:
     return path
 
 
-def call(operation: Operation, args: dict[str, Any] | None = None, *, path: str | None = None) -> Any:
+def call(
+    operation: Operation,
+    args: dict[str, Any] | None = None,
+    *,
+    path: str | None = None,
+    timeout: float = _TIMEOUT,
+) -> Any:
     """One request; the result, or LocalApiError with the server's code and message."""
     target = path or socket_path()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(_TIMEOUT)
+        sock.settimeout(timeout)
         try:
             sock.connect(target)
         except (FileNotFoundError, ConnectionRefusedError) as error:

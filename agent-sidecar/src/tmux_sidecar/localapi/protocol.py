@@ -31,6 +31,8 @@ class Operation(StrEnum):
     REPORT = "report"
     CHECKIN = "checkin"
     INBOX = "inbox"
+    HOOK = "hook"
+    """A CLI hook event for the caller's own activity (`tmux-orchestrator hook EVENT`)."""
 
 
 class ErrorCode(StrEnum):

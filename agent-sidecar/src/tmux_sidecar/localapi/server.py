@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .handlers import TeamApi
 from .identity import Caller, find_caller
@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 _READ_TIMEOUT = 10.0
 
 
+class HookSink(Protocol):
+    """Takes a hook event of the calling agent (the node agent records it for the next status pass)."""
+
+    def __call__(self, caller: Caller, event: str, payload: Mapping[str, Any]) -> None: ...
+
+
 def default_socket_path(node: str) -> str:
     """Under the node agent's runtime directory ($XDG_RUNTIME_DIR, else a per-user directory in /tmp)."""
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/tmux-orchestrator-{os.getuid()}"
@@ -34,9 +40,15 @@ def default_socket_path(node: str) -> str:
 
 class LocalApiServer:
     def __init__(
-        self, path: str, api: TeamApi, callers: Callable[[], Mapping[int, Caller]], node: str
+        self,
+        path: str,
+        api: TeamApi,
+        callers: Callable[[], Mapping[int, Caller]],
+        node: str,
+        hooks: HookSink | None = None,
     ) -> None:
         self.path = Path(path)
+        self.hooks = hooks
         self.api = api
         self.callers = callers
         self.node = node
@@ -99,6 +111,18 @@ class LocalApiServer:
             args = request.get("args") or {}
             if not isinstance(args, dict):
                 raise LocalApiError(ErrorCode.BAD_REQUEST, "args must be a JSON object")
+            if operation is Operation.HOOK:
+                return ok(self._hook(caller, args))
             return ok(await self.api.handle(caller, operation, args))
         except LocalApiError as error:
             return failure(error)
+
+    def _hook(self, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+        event, payload = args.get("event"), args.get("payload")
+        if not isinstance(event, str) or not event:
+            raise LocalApiError(ErrorCode.BAD_REQUEST, "event must be a hook event name, e.g. Stop")
+        if not isinstance(payload, dict):
+            raise LocalApiError(ErrorCode.BAD_REQUEST, "payload must be the hook's JSON object")
+        if self.hooks is not None:
+            self.hooks(caller, event, payload)
+        return {"agent": caller.agent.short, "event": event}

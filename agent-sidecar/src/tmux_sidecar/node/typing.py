@@ -29,7 +29,7 @@ from tmux_sidecar.submission import (
 )
 from tmux_sidecar.tmux.commands import safe_name
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
-from tmux_sidecar.tmux.paste import pane_dead, paste_text
+from tmux_sidecar.tmux.paste import paste_text
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ async def type_message(
     """
     if (refused := unsafe_text(text)) is not None:
         return TypingResult(typed=False, failure=refused, detail=refused.value)
-    if await pane_dead(client, pane_id):
-        raise TmuxError(f"pane {pane_id} is dead: nothing typed")
+    if await client.display("#{pane_dead}", pane_id) == "1":
+        raise TmuxError(f"pane {pane_id} is dead: nothing typed")  # left Pending, typed later
     before_typing = await client.capture_pane(pane_id)
     on_paste()
     await paste_text(client, pane_id, text, buffer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import shutil
@@ -10,11 +11,12 @@ import time
 from collections.abc import Iterable, Mapping
 
 from tmux_orchestrator.api import AgentTemplate
+from tmux_sidecar.agent_events import start_event
 from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, supervisor_change
 from tmux_sidecar.localapi.identity import identity_env
 from tmux_sidecar.localapi.protocol import ENV_SOCKET
 from tmux_sidecar.localapi.roster import TeamAgent
-from tmux_sidecar.team_tools import agent_command
+from tmux_sidecar.team_tools import agent_command, hook_settings, wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, RESTARTED_AT_OPTION, REVISION_OPTION, PaneInfo
 
@@ -72,11 +74,14 @@ async def _apply_one(
         return
     assert agent is not None
     template = agent.template
-    env = environment(template)
+    # Agents get no Kubernetes credentials from us: the node agent's own KUBECONFIG (inherited by the tmux
+    # server) is blanked in the pane unless the member's env sets one; the local API acts for the agent.
+    env = {"KUBECONFIG": ""} | environment(template)
     if (known := agents.get(agent.uid)) is not None:
         env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
     tools_env = {ENV_SOCKET: api_socket} if api_socket else None
-    argv = agent_command(template, _mcp_server(), tools_env)
+    settings = _write_hook_settings(agent.uid, api_socket) if wants_hooks(template) else None
+    argv = agent_command(template, _mcp_server(), tools_env, settings)
     options = {
         AGENT_UID_OPTION: agent.uid,
         REVISION_OPTION: agent.revision,
@@ -113,6 +118,7 @@ async def _apply_one(
     change = supervisor_change(action.reason)
     record.started_at = datetime.datetime.now(datetime.UTC)
     record.exit_decision = None
+    record.hook = None  # a new process: what the old one's hooks said no longer holds
     if change.counts_as_restart:
         record.restart_times.append(time.time())
         record.restart_count += 1
@@ -120,6 +126,21 @@ async def _apply_one(
         record.restarted_at = agent.restarted_at
     if change.clears_failure:
         record.failed = False
+    started = start_event(action.reason, record.restart_count, template.command[0])
+    if started is not None:
+        record.events.append(started)
+
+
+def _write_hook_settings(uid: str, api_socket: str | None) -> str | None:
+    """The window's hooks settings file, beside the local API socket (never in the user's files)."""
+    if not api_socket:
+        return None  # no local API to report to
+    path = os.path.join(os.path.dirname(api_socket), "hooks", f"{uid}.json")
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    program = shutil.which("tmux-orchestrator") or "tmux-orchestrator"
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(hook_settings([program, "hook"]), file)
+    return path
 
 
 def _mcp_server() -> list[str]:
@@ -131,13 +152,7 @@ def environment(template: AgentTemplate) -> dict[str, str]:
     return {var.name: var.value for var in template.env or []}
 
 
-def not_found_hint(template: AgentTemplate) -> str:
-    """tmux's child exits 1 without a word when exec fails; the reason then says what happened."""
-    missing = _missing_program(template)
-    return f" (command not found: {missing})" if missing is not None else ""
-
-
-def _missing_program(template: AgentTemplate) -> str | None:
+def missing_program(template: AgentTemplate) -> str | None:
     """argv[0] when it cannot be found on the pane's PATH (the template's, else ours), else None."""
     program = template.command[0]
     path = environment(template).get("PATH", os.environ.get("PATH", ""))

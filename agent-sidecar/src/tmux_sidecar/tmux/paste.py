@@ -12,9 +12,6 @@ only while the program has bracketed paste switched on, and an agent CLI switche
 (Aider 0.86 does, while it prints an answer). Text pasted in that moment waits unread in the terminal and
 arrived without markers: each line break then submitted a line of its own. With the markers always sent,
 the CLI's input parser reads one paste whenever it reads the text.
-
-`paste-buffer` into a dead pane (remain-on-exit) crashes the tmux 3.3a server, taking every agent with it,
-so the paste runs only under `if-shell -F "#{?pane_dead,0,1}"`, evaluated in the same command queue.
 """
 
 from __future__ import annotations
@@ -37,20 +34,16 @@ async def paste_text(client: ControlClient, pane_id: str, text: str, buffer: str
     leave = command_line("send-keys", "-X", "-t", target, "cancel")  # copy mode would swallow the paste
     commands: list[tuple[str, ...]] = [("if-shell", "-F", "-t", target, "#{pane_in_mode}", leave)]
     commands += buffer_commands(buffer, PASTE_START + text + PASTE_END)
+    # tmux 3.3a exits (every agent with it) on a paste into a dead pane kept by remain-on-exit; checked in
+    # the same command, so an agent that died since the last observation costs one untyped message only.
     paste = command_line("paste-buffer", "-d", "-b", require_safe_name(buffer), "-t", target)
-    commands.append(("if-shell", "-F", "-t", target, "#{?pane_dead,0,1}", paste))
-    drop = command_line("delete-buffer", "-b", require_safe_name(buffer))  # not pasted: not kept either
-    commands.append(("if-shell", "-F", "-t", target, "#{pane_dead}", drop))
+    drop = command_line("delete-buffer", "-b", require_safe_name(buffer))
+    commands.append(("if-shell", "-F", "-t", target, "#{pane_dead}", drop, paste))
     results = await client.run_many(commands)
     if any(result.failed for result in results):
         await client.run_many([("delete-buffer", "-b", buffer)])  # a half-filled buffer must not linger
     for result in results:
         result.check()
-
-
-async def pane_dead(client: ControlClient, pane_id: str) -> bool:
-    """Whether the pane's program has ended (its pane kept by remain-on-exit)."""
-    return await client.display("#{pane_dead}", pane_target(pane_id)) == "1"
 
 
 def buffer_commands(buffer: str, text: str) -> list[tuple[str, ...]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .agent import (
     Activity,
+    ActivitySource,
     Agent,
     AgentPhase,
     AgentReport,
@@ -52,6 +53,7 @@ __all__ = [
     "GROUP",
     "VERSION",
     "Activity",
+    "ActivitySource",
     "Agent",
     "AgentMessage",
     "AgentMessageSpec",

@@ -29,6 +29,13 @@ class Activity(StrEnum):
     UNKNOWN = "Unknown"
 
 
+class ActivitySource(StrEnum):
+    """Where status.activity came from: the CLI's own hooks, or reading its screen."""
+
+    HOOK = "Hook"
+    SCREEN = "Screen"
+
+
 class ReportState(StrEnum):
     """What an agent says about its own work (`tmux-orchestrator team report STATE`)."""
 
@@ -127,6 +134,16 @@ class AgentStatus(ApiModel):
     )
     activity: Activity | None = Field(
         default=None, description="Busy, Idle, WaitingForInput, RateLimited, Unknown."
+    )
+    activity_source: ActivitySource | None = Field(
+        default=None,
+        description=(
+            "Hook when the CLI's hooks said so recently (they win), Screen when read from the pane."
+        ),
+    )
+    last_assistant_message: str | None = Field(
+        default=None,
+        description="The agent's last answer as its Stop hook reported it, trimmed.",
     )
     ready: bool | None = Field(default=None, description="The agent process runs and its CLI is up.")
     restart_count: int | None = Field(default=None, ge=0, description="Restarts by the node agent.")

@@ -55,6 +55,13 @@ class MemberTools(ApiModel):
             "default: on for profiles whose CLI speaks MCP (claude-code, codex)."
         ),
     )
+    hooks: bool | None = Field(
+        default=None,
+        description=(
+            "Have the CLI report its state through hooks (tmux-orchestrator hook), passed on its command "
+            "line; default: on for claude-code. Off: activity is read from the screen only."
+        ),
+    )
 
 
 class Member(ApiModel):

@@ -1,0 +1,92 @@
+"""What an agent CLI's hooks say about its activity, and whether that or the screen decides (pure).
+
+Hook events are named as Claude Code names them (its settings `hooks` keys). A hook reports the moment
+something happens; the screen is read every pass. Fresh hook state wins; when no hook spoke for
+`HOOK_FRESH_FOR` (or the CLI has none) the screen decides, so a lost hook never pins a stale state.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from tmux_orchestrator.api import Activity, ActivitySource
+
+HOOK_FRESH_FOR: Final = datetime.timedelta(seconds=60)
+MAX_ASSISTANT_MESSAGE_CHARS: Final = 2000
+
+# The events the node agent asks Claude Code to report (settings `hooks` keys).
+HOOK_EVENTS: Final = (
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Stop",
+    "Notification",
+    "SessionStart",
+    "SessionEnd",
+)
+
+_BUSY_EVENTS: Final = frozenset({"UserPromptSubmit", "PreToolUse", "PostToolUse"})
+
+
+@dataclass(frozen=True)
+class HookState:
+    """The last activity a hook told us, when, and the agent's last answer (from Stop)."""
+
+    activity: Activity | None
+    at: datetime.datetime
+    last_assistant_message: str | None = None
+
+
+def event_activity(event: str, payload: Mapping[str, Any]) -> Activity | None:
+    """The activity an event means; None when it says nothing about activity (SessionStart, …)."""
+    if event in _BUSY_EVENTS:
+        return Activity.BUSY
+    if event == "Stop":
+        return Activity.IDLE
+    if event == "PermissionRequest":
+        return Activity.WAITING_FOR_INPUT
+    if event == "Notification":
+        kind = payload.get("notification_type")
+        if kind == "permission_prompt":
+            return Activity.WAITING_FOR_INPUT
+        if kind == "idle_prompt":
+            return Activity.IDLE
+        return None
+    if event == "StopFailure":
+        error = payload.get("error") or payload.get("reason")
+        return Activity.RATE_LIMITED if error == "rate_limit" else Activity.IDLE
+    return None
+
+
+def trimmed_message(text: object) -> str | None:
+    """The answer without surrounding blank space, cut to MAX_ASSISTANT_MESSAGE_CHARS (ending in …)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) <= MAX_ASSISTANT_MESSAGE_CHARS:
+        return text
+    return text[: MAX_ASSISTANT_MESSAGE_CHARS - 1].rstrip() + "…"
+
+
+def next_hook_state(
+    previous: HookState | None, event: str, payload: Mapping[str, Any], now: datetime.datetime
+) -> HookState | None:
+    """The state after `event`; an event without meaning for activity keeps the previous one as it was."""
+    activity = event_activity(event, payload)
+    message = trimmed_message(payload.get("last_assistant_message")) if event == "Stop" else None
+    if activity is None:
+        return previous
+    kept = previous.last_assistant_message if previous is not None else None
+    return HookState(activity, now, message or kept)
+
+
+def chosen_activity(
+    hook: HookState | None, screen: Activity, now: datetime.datetime
+) -> tuple[Activity, ActivitySource]:
+    """Fresh hook state wins; otherwise the screen's reading."""
+    if hook is not None and hook.activity is not None and now - hook.at <= HOOK_FRESH_FOR:
+        return hook.activity, ActivitySource.HOOK
+    return screen, ActivitySource.SCREEN

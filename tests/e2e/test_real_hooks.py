@@ -1,0 +1,133 @@
+"""Issue 12, hooks first: the real Claude Code (pinned) reports its own state through the hooks the node
+agent gives it (`--settings`, a file in the node agent's runtime directory), and the Agent's status says so
+(activitySource Hook) with the agent's last answer. A process outside every agent pane cannot report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.e2e import System, team, wait_team_ready
+from support.fakemodel import FakeModelServer, start_fake_model
+from support.kube import wait_for
+from support.processes import BIN
+from tmux_orchestrator.realagents.homes import prepare
+from tmux_orchestrator.realagents.install import ensure_agents
+from tmux_sidecar.localapi.client import call
+from tmux_sidecar.localapi.protocol import ErrorCode, LocalApiError, Operation
+
+ANSWER = "Hooked answer from the fake model, streamed slowly."
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Iterator[FakeModelServer]:
+    # A slow stream: the turn lasts long enough for Busy to be seen before Stop.
+    server = start_fake_model(tmp_path / "fake-model", f'default: {{text: "{ANSWER}", seconds: 4}}\n')
+    yield server
+    server.stop()
+
+
+def claude_member(model: FakeModelServer, root: Path) -> dict[str, Any]:
+    workdir = root / "project"
+    workdir.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(workdir)], check=True)
+    launch = prepare(
+        "claude-code", binaries=ensure_agents(), home=root / "home", workdir=workdir, base_url=model.url
+    )
+    return {
+        "name": "claude",
+        "role": "developer",
+        "command": list(launch.argv),
+        "profile": "claude-code",
+        "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
+        "workingDir": str(workdir),
+    }
+
+
+def pane_environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+@pytest.mark.timeout(300)
+def test_a_prompt_makes_real_claude_code_busy_then_idle_by_hook(
+    system: System, model: FakeModelServer, tmp_path: Path
+) -> None:
+    kube = system.kube
+    kube.apply(team("hooked", system.pool, [claude_member(model, tmp_path / "claude")]))
+    wait_team_ready(kube, "hooked", timeout=180)
+    agent = kube.get("agent", "hooked-claude-0")
+    api_socket = pane_environment(agent["status"]["pid"])["TMUX_ORCHESTRATOR_SOCKET"]
+    settings = Path(api_socket).parent / "hooks" / f"{agent['metadata']['uid']}.json"
+    assert set(json.loads(settings.read_text())["hooks"]) >= {"UserPromptSubmit", "Stop"}
+
+    seen: list[tuple[str, str | None]] = []
+
+    def status() -> dict[str, Any]:
+        current: dict[str, Any] = kube.get("agent", "hooked-claude-0").get("status") or {}
+        pair = (current.get("activity"), current.get("activitySource"))
+        if not seen or seen[-1] != pair:
+            seen.append(pair)
+        return current
+
+    kube.apply(
+        {
+            "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+            "kind": "AgentMessage",
+            "metadata": {"name": "hello"},
+            "spec": {"team": "hooked", "member": "claude", "text": "say hello", "deliver": "WhenIdle"},
+        }
+    )
+    wait_for(
+        lambda: (s := status()).get("activity") == "Busy" and s.get("activitySource") == "Hook",
+        timeout=60,
+        message="Busy by hook",
+    )
+    done = wait_for(
+        lambda: (
+            (s := status()).get("activity") == "Idle"
+            and s.get("activitySource") == "Hook"
+            and s.get("lastAssistantMessage") == ANSWER
+            and s
+        ),
+        timeout=60,
+        message=f"Idle by hook with the last answer; seen {seen}",
+    )
+    assert done["lastAssistantMessage"] == ANSWER
+    assert len(model.received()) == 1  # one turn, one prompt at the model
+
+    # Outside every agent pane: the node agent refuses the report, and the hook command still exits 0.
+    with pytest.raises(LocalApiError) as refused:
+        call(Operation.HOOK, {"event": "UserPromptSubmit", "payload": {"prompt": "x"}}, path=api_socket)
+    assert refused.value.code is ErrorCode.NOT_AN_AGENT
+    spoof = subprocess.run(
+        [str(BIN / "tmux-orchestrator"), "hook", "UserPromptSubmit"],
+        input=json.dumps({"prompt": "spoofed"}),
+        env={**os.environ, "TMUX_ORCHESTRATOR_SOCKET": api_socket},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (spoof.returncode, spoof.stdout, spoof.stderr) == (0, "", "")
+
+
+def test_the_hook_command_never_fails_the_cli_without_a_node_agent(tmp_path: Path) -> None:
+    for environment in ({"TMUX_ORCHESTRATOR_SOCKET": str(tmp_path / "none.sock")}, {}):
+        env = {k: v for k, v in os.environ.items() if k != "TMUX_ORCHESTRATOR_SOCKET"} | environment
+        result = subprocess.run(
+            [str(BIN / "tmux-orchestrator"), "hook", "Stop"],
+            input="not json at all",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

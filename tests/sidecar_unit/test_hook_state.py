@@ -1,0 +1,116 @@
+"""Hook events → activity, and when fresh hook state beats the screen (pure; payloads as Claude Code
+2.1.332 sent them to a hook, captured against the fake model in tests/data/hooks)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tmux_orchestrator.api import Activity, ActivitySource
+from tmux_sidecar.hook_state import (
+    HOOK_FRESH_FOR,
+    MAX_ASSISTANT_MESSAGE_CHARS,
+    HookState,
+    chosen_activity,
+    event_activity,
+    next_hook_state,
+    trimmed_message,
+)
+
+T0 = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=datetime.UTC)
+CAPTURED = Path(__file__).parents[1] / "data" / "hooks" / "claude-code-2.1.332.txt"
+
+
+def captured() -> dict[str, dict[str, Any]]:
+    events = {}
+    for line in CAPTURED.read_text().splitlines():
+        event, payload = line.split(" ", 1)
+        events[event] = json.loads(payload)
+    return events
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "activity"),
+    [
+        ("UserPromptSubmit", {"prompt": "say hello"}, Activity.BUSY),
+        ("PreToolUse", {"tool_name": "Bash"}, Activity.BUSY),
+        ("PostToolUse", {"tool_name": "Bash"}, Activity.BUSY),
+        ("Stop", {"last_assistant_message": "done"}, Activity.IDLE),
+        ("Notification", {"notification_type": "permission_prompt"}, Activity.WAITING_FOR_INPUT),
+        ("PermissionRequest", {"tool_name": "Bash"}, Activity.WAITING_FOR_INPUT),
+        ("Notification", {"notification_type": "idle_prompt"}, Activity.IDLE),
+        ("Notification", {"notification_type": "auth_success"}, None),
+        ("StopFailure", {"error": "rate_limit"}, Activity.RATE_LIMITED),
+        ("StopFailure", {"error": "server_error"}, Activity.IDLE),
+        ("SessionStart", {"source": "startup"}, None),
+        ("SessionEnd", {"reason": "prompt_input_exit"}, None),
+        ("SomethingNew", {}, None),
+    ],
+)
+def test_event_means_activity(event: str, payload: dict[str, Any], activity: Activity | None) -> None:
+    assert event_activity(event, payload) is activity
+
+
+def test_the_captured_claude_code_turn_is_busy_then_idle_with_its_answer() -> None:
+    events = captured()
+    assert set(events) == {"SessionStart", "UserPromptSubmit", "Stop", "SessionEnd"}
+    state = next_hook_state(None, "SessionStart", events["SessionStart"], T0)
+    assert state is None  # a start says nothing about activity: the screen decides
+    state = next_hook_state(state, "UserPromptSubmit", events["UserPromptSubmit"], T0)
+    assert state == HookState(Activity.BUSY, T0)
+    later = T0 + datetime.timedelta(seconds=2)
+    state = next_hook_state(state, "Stop", events["Stop"], later)
+    assert state == HookState(Activity.IDLE, later, "All done here.")
+    # The next prompt keeps the last answer until the next Stop brings a new one.
+    state = next_hook_state(state, "UserPromptSubmit", {"prompt": "more"}, later)
+    assert state is not None and state.activity is Activity.BUSY
+    assert state.last_assistant_message == "All done here."
+    assert next_hook_state(state, "SessionEnd", events["SessionEnd"], later) is state
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  answer\n\n", "answer"),
+        ("", None),
+        ("  \n", None),
+        (None, None),
+        (42, None),
+        ("x" * MAX_ASSISTANT_MESSAGE_CHARS, "x" * MAX_ASSISTANT_MESSAGE_CHARS),
+        ("x" * (MAX_ASSISTANT_MESSAGE_CHARS + 5), "x" * (MAX_ASSISTANT_MESSAGE_CHARS - 1) + "…"),
+    ],
+)
+def test_last_assistant_message_is_trimmed(text: object, expected: str | None) -> None:
+    assert trimmed_message(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("hook", "screen", "age", "expected"),
+    [
+        (None, Activity.BUSY, 0, (Activity.BUSY, ActivitySource.SCREEN)),
+        (Activity.IDLE, Activity.BUSY, 0, (Activity.IDLE, ActivitySource.HOOK)),
+        (Activity.BUSY, Activity.IDLE, 30, (Activity.BUSY, ActivitySource.HOOK)),
+        (Activity.BUSY, Activity.IDLE, HOOK_FRESH_FOR.total_seconds(), (Activity.BUSY, ActivitySource.HOOK)),
+        (
+            Activity.BUSY,
+            Activity.IDLE,
+            HOOK_FRESH_FOR.total_seconds() + 1,
+            (Activity.IDLE, ActivitySource.SCREEN),
+        ),
+        (
+            Activity.WAITING_FOR_INPUT,
+            Activity.UNKNOWN,
+            1,
+            (Activity.WAITING_FOR_INPUT, ActivitySource.HOOK),
+        ),
+    ],
+)
+def test_fresh_hook_state_wins_and_the_screen_decides_after(
+    hook: Activity | None, screen: Activity, age: float, expected: tuple[Activity, ActivitySource]
+) -> None:
+    state = HookState(hook, T0) if hook is not None else None
+    assert chosen_activity(state, screen, T0 + datetime.timedelta(seconds=age)) == expected
