@@ -89,7 +89,7 @@ class NodeAgent:
         ]
         if self.config.api_socket:
             api = LocalApiServer(
-                self.config.api_socket, TeamApi(self.kube), self._callers, node, hooks=self._hook
+                self.config.api_socket, TeamApi(self.kube, node), self._callers, node, hooks=self._hook
             )
             tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:

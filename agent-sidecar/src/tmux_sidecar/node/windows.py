@@ -74,7 +74,9 @@ async def _apply_one(
         return
     assert agent is not None
     template = agent.template
-    env = environment(template)
+    # Agents get no Kubernetes credentials from us: the node agent's own KUBECONFIG (inherited by the tmux
+    # server) is blanked in the pane unless the member's env sets one; the local API acts for the agent.
+    env = {"KUBECONFIG": ""} | environment(template)
     if (known := agents.get(agent.uid)) is not None:
         env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
     tools_env = {ENV_SOCKET: api_socket} if api_socket else None
