@@ -187,6 +187,8 @@ async def test_send_literal_leaves_copy_mode_first(tmux: ControlClient, tmp_path
     await tmux.run("copy-mode", "-t", ref.pane_id)
     assert await tmux.display("#{pane_in_mode}", ref.pane_id) == "1"
     await tmux.send_literal(ref.pane_id, "q still typed")
+    # the next command gets its own reply (leaving the mode added no stray reply block)
+    assert await tmux.display("#{pane_in_mode}", ref.pane_id) == "0"
     await tmux.send_enter(ref.pane_id)
     await screen_contains(tmux, ref.pane_id, "> received: q still typed")
 

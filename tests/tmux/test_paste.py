@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from support.messages import MESSAGES
 from tmux_sidecar.tmux.control import ControlClient
-from tmux_sidecar.tmux.paste import buffer_commands, paste_text
+from tmux_sidecar.tmux.paste import PaneDeadError, buffer_commands, paste_text
 
-from .conftest import SESSION, eventually
+from .conftest import SESSION, eventually, screen_contains
 
 CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32)) + "\x7f"
 HOSTILE = [
@@ -38,15 +40,22 @@ def test_empty_text_and_unsafe_buffer_names_are_refused() -> None:
         buffer_commands("a;b", "text")
 
 
-async def test_a_paste_into_a_dead_pane_leaves_the_tmux_server_running(tmux: ControlClient) -> None:
-    """tmux 3.3a exits on `paste-buffer` into a pane kept dead by remain-on-exit: the paste is skipped."""
-    await tmux.run("set-option", "-g", "-w", "remain-on-exit", "on")
-    pane = await tmux.new_window(SESSION, "dies", ["sh", "-c", "exit 3"])
-    await eventually(lambda: _dead(tmux, pane.pane_id))
-    await paste_text(tmux, pane.pane_id, "hello", "probe-dead")
-    assert await _dead(tmux, pane.pane_id)  # the server still answers, the pane is as it was
-    assert "probe-dead" not in "".join(await tmux.run("list-buffers", "-F", "#{buffer_name}"))
+async def test_a_paste_into_an_exited_agent_leaves_the_tmux_server_and_other_agents_alive(
+    tmux: ControlClient,
+) -> None:
+    # tmux 3.3a exits when paste-buffer targets a dead pane: an agent that dies while a message is being
+    # typed must not take every other agent's window with it.
+    await tmux.run("set-option", "-g", "remain-on-exit", "on")
+    neighbour = await tmux.new_window(SESSION, "neighbour", ["cat"])
+    victim = await tmux.new_window(SESSION, "victim", ["sleep", "60"])
+    os.kill(victim.pid, signal.SIGKILL)
 
+    async def victim_dead() -> bool:
+        return (await tmux.run("display-message", "-p", "-t", victim.pane_id, "#{pane_dead}")) == ("1",)
 
-async def _dead(tmux: ControlClient, pane_id: str) -> bool:
-    return list(await tmux.run("display-message", "-p", "-t", pane_id, "#{pane_dead}")) == ["1"]
+    await eventually(victim_dead)
+    with pytest.raises(PaneDeadError):
+        await paste_text(tmux, victim.pane_id, "hello", "probe-dead")
+    await paste_text(tmux, neighbour.pane_id, "still here", "probe-alive")
+    await screen_contains(tmux, neighbour.pane_id, "still here")
+    assert await tmux.run("list-buffers", "-F", "#{buffer_name}") == ()

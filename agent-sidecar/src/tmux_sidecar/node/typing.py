@@ -138,6 +138,8 @@ async def type_message(
     """
     if (refused := unsafe_text(text)) is not None:
         return TypingResult(typed=False, failure=refused, detail=refused.value)
+    if await client.display("#{pane_dead}", pane_id) == "1":
+        raise TmuxError(f"pane {pane_id} is dead: nothing typed")  # left Pending, typed later
     before_typing = await client.capture_pane(pane_id)
     on_paste()
     await paste_text(client, pane_id, text, buffer)

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from .commands import (
     PANE_REF_FORMAT,
     PaneRef,
-    command_line,
     pane_target,
     parse_pane_ref,
     session_target,
@@ -76,8 +75,10 @@ class PaneCommands(ServerCommands):
         target = pane_target(pane_id)
         commands: list[tuple[str, ...]] = []
         if leave_copy_mode:
-            leave = command_line("send-keys", "-X", "-t", target, "cancel")
-            commands.append(("if-shell", "-F", "-t", target, "#{pane_in_mode}", leave))
+            # Not `if-shell … send-keys -X cancel`: a command an if-shell queues gets a reply block of
+            # its own, which would shift later replies onto the wrong caller. `copy-mode -q` is a no-op
+            # outside a mode.
+            commands.append(("copy-mode", "-q", "-t", target))
         for start in range(0, len(text), _SEND_CHUNK):
             commands.append(("send-keys", "-l", "-t", target, text[start : start + _SEND_CHUNK]))
         for result in await self.run_many(commands):

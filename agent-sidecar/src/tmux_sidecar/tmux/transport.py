@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 _READ_CHUNK = 1 << 18
 
 
+# In run_many, stands for the reply of the command an `if-shell` before it inserts. Each such if-shell must
+# insert exactly one command in either branch, or every later reply would go to the wrong caller.
+INSERTED_REPLY: tuple[str, ...] = ("",)
+
+
 class TmuxError(Exception):
     """Talking to tmux failed."""
 
@@ -158,8 +163,14 @@ class ControlTransport:
         futures: list[asyncio.Future[CommandResult]] = []
         lines: list[str] = []
         for command in commands:
-            line = command_line(command[0], *command[1:])
             future: asyncio.Future[CommandResult] = loop.create_future()
+            if tuple(command) == INSERTED_REPLY:
+                # No line to send: this slot takes the reply of the command that the previous `if-shell`
+                # queued, which tmux answers in a block of its own right after the if-shell's.
+                self._pending.append(("(inserted by if-shell)", future))
+                futures.append(future)
+                continue
+            line = command_line(command[0], *command[1:])
             self._pending.append((line, future))
             futures.append(future)
             lines.append(line)
