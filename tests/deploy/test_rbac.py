@@ -68,6 +68,8 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("operator", "patch", "leases.coordination.k8s.io", LEASES, False),
     ("operator", "create", "events", HERE, True),
     ("operator", "patch", "events", HERE, False),
+    ("operator", "create", "events", OTHER, True),  # about TmuxNodes (cluster-scoped), e.g. NodeLost
+    ("operator", "delete", "events", OTHER, False),
     ("sidecar", "patch", "events", OTHER, True),
     ("sidecar", "delete", "events", OTHER, False),
     ("operator", "get", "secrets", HERE, False),
