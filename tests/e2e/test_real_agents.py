@@ -5,7 +5,6 @@ streams, WaitingForInput on an approval, RateLimited while it retries a 429, Idl
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,9 @@ from typing import Any
 import pytest
 
 from support.e2e import System, team, wait_team_ready
-from support.fakemodel import FakeModelServer, start_fake_model
+from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import wait_for
 from support.processes import tmux
-from tmux_orchestrator.realagents.homes import prepare
 from tmux_orchestrator.realagents.install import AgentBinaries, ensure_agents
 
 SCRIPT = """\
@@ -51,25 +49,7 @@ def model(tmp_path: Path) -> Iterator[FakeModelServer]:
 
 
 def real_team(system: System, binaries: AgentBinaries, model: FakeModelServer, root: Path) -> dict[str, Any]:
-    members = []
-    for cli in CLIS:
-        workdir = root / cli / "project"
-        workdir.mkdir(parents=True)
-        subprocess.run(["git", "init", "-q", str(workdir)], check=True)
-        launch = prepare(
-            cli, binaries=binaries, home=root / cli / "home", workdir=workdir, base_url=model.url
-        )
-        members.append(
-            {
-                "name": cli.removesuffix("-code"),
-                "role": "developer",
-                "command": list(launch.argv),
-                "profile": cli,
-                "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
-                "workingDir": str(workdir),
-            }
-        )
-    return team("real", system.pool, members)
+    return team("real", system.pool, real_cli_members(CLIS, binaries, model, root))
 
 
 def activity(system: System, cli: str) -> str | None:

@@ -4,7 +4,6 @@ say Delivered with how that was confirmed. The operator routes the messages; not
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,11 @@ from typing import Any
 import pytest
 
 from support.e2e import System, team, wait_team_ready
-from support.fakemodel import FakeModelServer, start_fake_model
+from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import wait_for
 from support.messages import MESSAGES, prompt_as_sent
 from support.processes import end_codex_daemons
-from tmux_orchestrator.realagents.homes import prepare
-from tmux_orchestrator.realagents.install import AgentBinaries, ensure_agents
+from tmux_orchestrator.realagents.install import ensure_agents
 
 # Which API each CLI speaks to the fake model.
 API = {"claude-code": "anthropic-messages", "codex": "openai-responses", "aider": "openai-chat"}
@@ -35,28 +33,6 @@ def codex_daemons_ended(tmp_path: Path) -> Iterator[None]:
     """Set up before the system, so torn down after it: Codex has exited, its daemon is still there."""
     yield
     end_codex_daemons(tmp_path)
-
-
-def real_members(binaries: AgentBinaries, model: FakeModelServer, root: Path) -> list[dict[str, Any]]:
-    members = []
-    for cli in API:
-        workdir = root / cli / "project"
-        workdir.mkdir(parents=True)
-        subprocess.run(["git", "init", "-q", str(workdir)], check=True)
-        launch = prepare(
-            cli, binaries=binaries, home=root / cli / "home", workdir=workdir, base_url=model.url
-        )
-        members.append(
-            {
-                "name": cli.removesuffix("-code"),
-                "role": "developer",
-                "command": list(launch.argv),
-                "profile": cli,
-                "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
-                "workingDir": str(workdir),
-            }
-        )
-    return members
 
 
 def settled(system: System, name: str) -> dict[str, Any]:
@@ -78,7 +54,7 @@ def test_three_messages_reach_each_real_cli_once_intact_as_one_prompt(
     codex_daemons_ended: None, system: System, model: FakeModelServer, tmp_path: Path
 ) -> None:
     kube = system.kube
-    kube.apply(team("real", system.pool, real_members(ensure_agents(), model, tmp_path / "agents")))
+    kube.apply(team("real", system.pool, real_cli_members(API, ensure_agents(), model, tmp_path / "agents")))
     wait_team_ready(kube, "real", timeout=180)
     for index, text in enumerate(MESSAGES):
         for cli in API:

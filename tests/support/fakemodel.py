@@ -7,11 +7,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from support.processes import BIN
+from tmux_orchestrator.realagents.homes import prepare
+from tmux_orchestrator.realagents.install import AgentBinaries
 
 
 @dataclass
@@ -87,3 +90,28 @@ def sse_data(body: bytes) -> list[Any]:
             data = line[len("data: ") :]
             events.append(data if data == "[DONE]" else json.loads(data))
     return events
+
+
+def real_cli_members(
+    clis: Iterable[str], binaries: AgentBinaries, model: FakeModelServer, root: Path
+) -> list[dict[str, Any]]:
+    """A developer member per real CLI, each in its own git project and prepared HOME, using `model`."""
+    members = []
+    for cli in clis:
+        workdir = root / cli / "project"
+        workdir.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", str(workdir)], check=True)
+        launch = prepare(
+            cli, binaries=binaries, home=root / cli / "home", workdir=workdir, base_url=model.url
+        )
+        members.append(
+            {
+                "name": cli.removesuffix("-code"),
+                "role": "developer",
+                "command": list(launch.argv),
+                "profile": cli,
+                "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
+                "workingDir": str(workdir),
+            }
+        )
+    return members
