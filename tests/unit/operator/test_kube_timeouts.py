@@ -52,7 +52,11 @@ async def test_a_call_to_a_silent_server_fails_with_a_clear_error_after_its_dead
     kube = await kube_for(silent_server.url, ApiTimeouts(connect=1.0, request=1.5))
     started = time.monotonic()
     try:
-        with pytest.raises(ApiTimeoutError, match=r"PATCH /apis/orchestrator.tmux.dev/v1alpha1/namespaces/team/agents/a1/status: no answer .* 1.5s"):
+        with pytest.raises(
+            ApiTimeoutError,
+            match=r"PATCH /apis/orchestrator.tmux.dev/v1alpha1/namespaces/team/agents/a1/status: no answer"
+            r" .* 1.5s",
+        ):
             await kube.patch_status(Resource.AGENTS, "a1", {"phase": "Running"}, "team")
     finally:
         await kube.close()

@@ -139,6 +139,14 @@ def is_not_found(error: BaseException) -> bool:
     return isinstance(error, ApiException) and error.status == 404
 
 
+def is_unavailable(error: BaseException) -> bool:
+    """The API server did not give an answer about the request itself (unreachable, hung, overloaded or
+    failing): trying the same request again later may work. A 4xx answer (but 429) is about the request."""
+    if isinstance(error, ApiException):
+        return not error.status or error.status == 429 or error.status >= 500
+    return isinstance(error, TimeoutError | aiohttp.ClientError | OSError)
+
+
 def is_conflict(error: BaseException) -> bool:
     """409: a stale resourceVersion or uid precondition, or a create of a name that exists."""
     return isinstance(error, ApiException) and error.status == 409
