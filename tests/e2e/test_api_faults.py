@@ -62,7 +62,9 @@ def pane_of(socket: str, agent_uid: str) -> Pane | None:
 
 
 def agent_status(kube: Kubectl, name: str) -> dict[str, Any]:
-    return dict(kube.get("agent", name).get("status") or {})
+    """The Agent's status; empty while the Agent does not exist (yet)."""
+    found = kube.run("get", "agent", name, "-o", "json", "--ignore-not-found", check=False).stdout
+    return dict(json.loads(found).get("status") or {}) if found.strip() else {}
 
 
 def message_status(kube: Kubectl, name: str) -> dict[str, Any]:

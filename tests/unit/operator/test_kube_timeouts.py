@@ -33,10 +33,9 @@ async def silent_server() -> AsyncIterator[SilentServer]:
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     yield SilentServer(f"http://127.0.0.1:{port}", held)
+    server.close()
     for writer in held:
         writer.close()
-    server.close()
-    await server.wait_closed()
 
 
 async def kube_for(host: str, timeouts: ApiTimeouts) -> Kube:
@@ -45,7 +44,7 @@ async def kube_for(host: str, timeouts: ApiTimeouts) -> Kube:
     return Kube(TimedApiClient(configuration, timeouts), timeouts=timeouts)
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(60)
 async def test_a_call_to_a_silent_server_fails_with_a_clear_error_after_its_deadline(
     silent_server: SilentServer,
 ) -> None:
@@ -63,7 +62,7 @@ async def test_a_call_to_a_silent_server_fails_with_a_clear_error_after_its_dead
     assert 1.4 < time.monotonic() - started < 10
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(60)
 async def test_a_silent_watch_is_given_up_and_retried(silent_server: SilentServer) -> None:
     """The watch's list hangs: it fails after the request deadline and is tried again (not stuck)."""
     kube = await kube_for(silent_server.url, ApiTimeouts(connect=1.0, request=1.0))
