@@ -8,7 +8,7 @@ something happens; the screen is read every pass. Fresh hook state wins; when no
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,3 +90,10 @@ def chosen_activity(
     if hook is not None and hook.activity is not None and now - hook.at <= HOOK_FRESH_FOR:
         return hook.activity, ActivitySource.HOOK
     return screen, ActivitySource.SCREEN
+
+
+def prompt_reported(prompts: Sequence[tuple[float, str]], text: str, since: float) -> bool:
+    """Whether a UserPromptSubmit at or after `since` carried `text` (surrounding blank space aside: the
+    CLI may trim what it submits); `prompts` are (time, prompt) pairs as the hooks reported them."""
+    wanted = text.strip()
+    return any(at >= since and prompt.strip() == wanted for at, prompt in prompts)

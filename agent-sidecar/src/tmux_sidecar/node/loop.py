@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 _RECONNECT_DELAY = 0.2
 _START_RETRY_DELAY = 1.0
+_KEPT_PROMPTS = 16
 
 
 class NodeAgent:
@@ -175,6 +176,8 @@ class NodeAgent:
             return
         moment = datetime.datetime.now(datetime.UTC)
         record.hook = next_hook_state(record.hook, event, payload, moment)
+        if event == "UserPromptSubmit" and isinstance(prompt := payload.get("prompt"), str):
+            record.hook_prompts = [*record.hook_prompts[-(_KEPT_PROMPTS - 1) :], (time.monotonic(), prompt)]
         log.debug("%s/%s hook %s", record.namespace, record.name, event)
         self.wake.set()
 

@@ -97,6 +97,7 @@ class Deliveries:
                         typed_text(message.spec, record.spec.team_ref.name),
                         key=uid,
                         profile=record.spec.template.profile,
+                        submitted=record.prompt_reported,
                     )
                 finally:
                     self._delivering.discard(uid)
