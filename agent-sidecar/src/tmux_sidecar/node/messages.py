@@ -11,6 +11,7 @@ from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_sidecar.agent_status import rfc3339
 from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
+from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 from tmux_sidecar.tmux.snapshot import PaneInfo
 
@@ -97,7 +98,7 @@ class Deliveries:
                         typed_text(message.spec, record.spec.team_ref.name),
                         key=uid,
                         profile=record.spec.template.profile,
-                        submitted=record.prompt_reported,
+                        submitted=(record.prompt_reported if wants_hooks(record.spec.template) else None),
                     )
                 finally:
                     self._delivering.discard(uid)

@@ -46,6 +46,8 @@ class TypingTimings:
     retry_enter_after: float = 1.0  # the text still in the input, screen unchanged this long: Enter again
     max_enters: int = 3
     confirm_timeout: float = 6.0
+    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit).
+    hook_grace: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ async def _submit(
     await client.send_enter(pane_id)
     enters = 1
     start = time.monotonic()
+    # The screen's confirmation, held for `hook_grace` while the CLI's own (hook) may still come.
+    by_screen: tuple[float, TypingResult] | None = None
     since_enter: list[tuple[float, list[str]]] = []
     while True:
         await asyncio.sleep(timings.poll)
@@ -215,11 +219,19 @@ async def _submit(
             return TypingResult(
                 True, DeliveryConfirmation.HOOK, None, enters, "UserPromptSubmit carried the text"
             )
+        if by_screen is not None:
+            if time.monotonic() - by_screen[0] >= timings.hook_grace:
+                return by_screen[1]
+            continue
         lines = await client.capture_pane(pane_id)
         now = time.monotonic()
         verdict = judge_submission(drafted, lines, classify(lines), text, profile)
         if verdict.state is SubmissionState.TAKEN:
-            return TypingResult(True, verdict.confirmation, None, enters, verdict.detail)
+            taken = TypingResult(True, verdict.confirmation, None, enters, verdict.detail)
+            if hooked is None:
+                return taken
+            by_screen = (now, taken)  # the hook's word is the better evidence: give it a moment
+            continue
         since_enter.append((now, lines))
         stuck = verdict.state is SubmissionState.IN_INPUT and settled(since_enter, timings.retry_enter_after)
         if stuck and enters < timings.max_enters:
