@@ -126,6 +126,24 @@ def test_fresh_hook_state_wins_and_the_screen_decides_after(
         ([(6.0, "say hello again")], "say hello", 5.0, False),
         ([(6.0, "line one\nline two")], "line one\nline two", 5.0, True),
         ([], "say hello", 0.0, False),
+        # A collapsed paste as Claude Code 2.1.332 reported it: the text inside its tags.
+        (
+            [
+                (
+                    6.0,
+                    '\n\n<pasted_content id="f6d4">\nPlan for today:\n- one\nthree\n</pasted_content id="f6d4">\n',
+                )
+            ],
+            "Plan for today:\n- one\nthree",
+            5.0,
+            True,
+        ),
+        (
+            [(6.0, '\n\n<pasted_content id="f6d4">\nPlan for today:\n- two\n</pasted_content id="f6d4">\n')],
+            "Plan for today:\n- one",
+            5.0,
+            False,
+        ),
     ],
 )
 def test_a_prompt_hook_confirms_only_the_same_text_after_the_paste(
