@@ -131,7 +131,8 @@ def test_fresh_hook_state_wins_and_the_screen_decides_after(
             [
                 (
                     6.0,
-                    '\n\n<pasted_content id="f6d4">\nPlan for today:\n- one\nthree\n</pasted_content id="f6d4">\n',
+                    '\n\n<pasted_content id="f6d4">\nPlan for today:\n- one\nthree\n'
+                    '</pasted_content id="f6d4">\n',
                 )
             ],
             "Plan for today:\n- one\nthree",
