@@ -56,6 +56,19 @@ def message_status(admin: Kubectl, agent: Kubectl, name: str, node: str) -> subp
     return apply_status(agent, "AgentMessage", name, {"attempts": 1})
 
 
+def message_from_an_agent(
+    _admin: Kubectl, agent: Kubectl, name: str, node: str
+) -> subprocess.CompletedProcess[str]:
+    """A message as the local API creates it for an agent's `team send`: from the agent, from its node."""
+    manifest = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "AgentMessage",
+        "metadata": {"name": name, "labels": {f"{GROUP}/from-node": node}},
+        "spec": {"agent": "web-dev-0", "from": "web-pm-0", "text": "task: build it"},
+    }
+    return agent.run("create", "-f", "-", stdin=yaml.safe_dump(manifest), check=False)
+
+
 def tmux_node(_admin: Kubectl, agent: Kubectl, _name: str, node: str) -> subprocess.CompletedProcess[str]:
     manifest = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "TmuxNode", "metadata": {"name": node}}
     return Kubectl(agent.kubeconfig).run("create", "-f", "-", stdin=yaml.safe_dump(manifest), check=False)
@@ -76,6 +89,7 @@ def lease(_admin: Kubectl, agent: Kubectl, _name: str, node: str) -> subprocess.
 WRITES: dict[str, Write] = {
     "agent-status": agent_status,
     "message-status": message_status,
+    "message-from-an-agent": message_from_an_agent,
     "tmuxnode": tmux_node,
     "lease": lease,
 }
@@ -112,6 +126,23 @@ def test_node_agent_may_not_write_what_belongs_to_another_node(
     assert "sidecar-own-node" in result.stderr and "denied request" in result.stderr, result.stderr
     assert f"the node agent of node {pod.node} may not write" in result.stderr
     assert f'of node "{other}"' in result.stderr
+
+
+def test_node_agent_may_not_send_as_a_person(
+    installation: Installation, as_node_agent: tuple[NodeAgentPod, Kubectl]
+) -> None:
+    pod, agent = as_node_agent
+    manifest = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "AgentMessage",
+        "metadata": {"name": "no-sender", "labels": {f"{GROUP}/from-node": pod.node}},
+        "spec": {"agent": "web-dev-0", "text": "who am I?"},
+    }
+    result = agent.run("create", "-f", "-", stdin=yaml.safe_dump(manifest), check=False)
+    assert result.returncode != 0
+    assert "a node agent creates messages only from one of its agents (spec.from)" in result.stderr, (
+        result.stderr
+    )
 
 
 def test_a_token_not_bound_to_a_pod_on_a_node_is_refused(

@@ -35,7 +35,9 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("sidecar", "delete", f"agents.{GROUP}", HERE, False),
     ("sidecar", "watch", f"agentmessages.{GROUP}", ALL, True),
     ("sidecar", "patch", f"agentmessages.{GROUP}/status", OTHER, True),
-    ("sidecar", "create", f"agentmessages.{GROUP}", HERE, False),
+    ("sidecar", "create", f"agentmessages.{GROUP}", HERE, True),  # for its agents; the policy checks from
+    ("sidecar", "get", f"agents.{GROUP}", OTHER, True),  # the sender of a message it delivers
+    ("sidecar", "delete", f"agentmessages.{GROUP}", HERE, False),
     ("sidecar", "patch", f"agentteams.{GROUP}", HERE, False),
     ("sidecar", "patch", f"agentteams.{GROUP}/status", HERE, False),
     ("sidecar", "create", f"tmuxnodes.{GROUP}", ALL, True),

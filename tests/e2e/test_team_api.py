@@ -114,6 +114,7 @@ def test_pm_hands_out_tasks_and_developers_report_back(system: System, tmp_path:
         "TMUX_ORCHESTRATOR_ROLE": "developer",
         "TMUX_ORCHESTRATOR_NAMESPACE": system.namespace,
     }
+    assert environment["KUBECONFIG"] == ""  # agents get no Kubernetes credentials from the node agent
     api_socket = environment["TMUX_ORCHESTRATOR_SOCKET"]
     assert Path(api_socket).is_socket()
 

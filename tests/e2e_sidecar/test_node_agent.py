@@ -79,7 +79,8 @@ def test_killed_process_is_crashed_then_restarted(
     os.kill(first["pid"], signal.SIGKILL)
     crashed = wait_for(lambda: (s := status(kube, "a1")).get("phase") == "Crashed" and s, message="Crashed")
     assert crashed["lastExitCode"] == 137
-    assert crashed["lastCrashReason"].startswith("killed by signal 9 (SIGKILL)")
+    assert crashed["lastCrashReason"] == "Signaled"
+    assert crashed["lastCrashMessage"].startswith("killed by signal 9 (SIGKILL)")
     assert crashed["ready"] is False and "pid" not in crashed
     again = running_again(kube, "a1", first["pid"], "restarted")
     assert again["restartCount"] == first.get("restartCount", 0) + 1
@@ -105,11 +106,12 @@ def test_a_command_that_exits_at_once_backs_off_and_fails(
         lambda: (s := status(kube, "bad")).get("phase") == "Failed" and s, timeout=30, message="Failed"
     )
     assert failed["lastExitCode"] == 3
-    assert "exited with status 3" in failed["lastCrashReason"]
-    assert "cannot start: missing config" in failed["lastCrashReason"]
+    assert failed["lastCrashReason"] == "Exited"
+    assert failed["lastCrashMessage"] == "exited with status 3: cannot start: missing config"
     assert failed["restartCount"] == 2  # maxRestarts, then the circuit breaker: no hot loop
     conditions = {c["type"]: c for c in failed["conditions"]}
     assert conditions["Ready"]["status"] == "False" and conditions["Ready"]["reason"] == "Failed"
+    assert (conditions["Stalled"]["status"], conditions["Stalled"]["reason"]) == ("True", "TooManyRestarts")
 
 
 def test_a_command_that_does_not_exist_says_so(
@@ -120,7 +122,8 @@ def test_a_command_that_does_not_exist_says_so(
         lambda: (s := status(kube, "missing")).get("phase") == "Crashed" and s, message="Crashed"
     )
     assert crashed["lastExitCode"] == 1
-    assert "(command not found: no-such-agent-cli)" in crashed["lastCrashReason"]
+    assert crashed["lastCrashReason"] == "CommandNotFound"
+    assert crashed["lastCrashMessage"] == "command not found: no-such-agent-cli (exited with status 1)"
     assert crashed.get("restartCount", 0) == 0  # restartPolicy Never
 
 

@@ -46,11 +46,15 @@ def failed_status(agent: KubeObject, node: str, now: str) -> dict[str, Any]:
         "ready": False,
         "restartCount": 5,
         "lastExitCode": 1,
-        "lastCrashReason": "stand-in: exited with status 1",
+        "lastCrashReason": "Exited",
+        "lastCrashMessage": "stand-in: exited with status 1",
         "revision": agent["spec"]["revision"],
         "node": node,
         "startedAt": now,
-        "conditions": [{"type": "Ready", "status": "False", "reason": "Failed", "lastTransitionTime": now}],
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "Failed", "lastTransitionTime": now},
+            {"type": "Stalled", "status": "True", "reason": "TooManyRestarts", "lastTransitionTime": now},
+        ],
     }
 
 

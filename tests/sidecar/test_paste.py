@@ -8,7 +8,9 @@ import pytest
 
 from support.messages import MESSAGES
 from tmux_sidecar.tmux.control import ControlClient
-from tmux_sidecar.tmux.paste import buffer_commands
+from tmux_sidecar.tmux.paste import buffer_commands, paste_text
+
+from .conftest import SESSION, eventually
 
 CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32)) + "\x7f"
 HOSTILE = [
@@ -34,3 +36,17 @@ def test_empty_text_and_unsafe_buffer_names_are_refused() -> None:
         buffer_commands("probe", "")
     with pytest.raises(ValueError, match="unsafe tmux name"):
         buffer_commands("a;b", "text")
+
+
+async def test_a_paste_into_a_dead_pane_leaves_the_tmux_server_running(tmux: ControlClient) -> None:
+    """tmux 3.3a exits on `paste-buffer` into a pane kept dead by remain-on-exit: the paste is skipped."""
+    await tmux.run("set-option", "-g", "-w", "remain-on-exit", "on")
+    pane = await tmux.new_window(SESSION, "dies", ["sh", "-c", "exit 3"])
+    await eventually(lambda: _dead(tmux, pane.pane_id))
+    await paste_text(tmux, pane.pane_id, "hello", "probe-dead")
+    assert await _dead(tmux, pane.pane_id)  # the server still answers, the pane is as it was
+    assert "probe-dead" not in "".join(await tmux.run("list-buffers", "-F", "#{buffer_name}"))
+
+
+async def _dead(tmux: ControlClient, pane_id: str) -> bool:
+    return list(await tmux.run("display-message", "-p", "-t", pane_id, "#{pane_dead}")) == ["1"]

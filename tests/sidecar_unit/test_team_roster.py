@@ -9,7 +9,7 @@ import pytest
 
 from tmux_orchestrator.team_view import in_the_future, parse_duration
 from tmux_sidecar.fake_agent import ScriptError, Step, parse_step
-from tmux_sidecar.localapi.messages import message_body, reply_to
+from tmux_sidecar.localapi.messages import message_body, reply_to, sender_refusal
 from tmux_sidecar.localapi.protocol import LocalApiError
 from tmux_sidecar.localapi.roster import TeamAgent, resolve_target
 
@@ -56,7 +56,7 @@ def test_a_bad_target_says_what_exists(target: str, error: str) -> None:
 
 
 def test_message_body_names_the_sender_and_routes_to_the_receivers_node() -> None:
-    body = message_body(PM, QA, "review #12", deliver_after="2030-01-01T00:00:00Z")
+    body = message_body(PM, QA, "review #12", from_node="n1", deliver_after="2030-01-01T00:00:00Z")
     assert body["spec"] == {
         "agent": "web-qa-0",
         "from": "web-pm-0",
@@ -66,7 +66,31 @@ def test_message_body_names_the_sender_and_routes_to_the_receivers_node() -> Non
     }
     labels = body["metadata"]["labels"]
     assert (labels["orchestrator.tmux.dev/node"], labels["orchestrator.tmux.dev/agent"]) == ("n2", "web-qa-0")
+    assert labels["orchestrator.tmux.dev/from-node"] == "n1"  # checked by the admission policy
     assert body["metadata"]["ownerReferences"][0]["uid"] == "u-qa"
+
+
+SENDERS = [
+    ("on-the-creating-node", "n1", {"spec": {"nodeName": "n1"}}, None),
+    (
+        "on-another-node",
+        "n1",
+        {"spec": {"nodeName": "n2"}},
+        "runs on node n2, but the message was created by node n1",
+    ),
+    ("no-from-node-label", None, {"spec": {"nodeName": "n1"}}, "created by node (unknown)"),
+    ("sender-gone", "n1", None, "sender web-pm-0 does not exist"),
+]
+
+
+@pytest.mark.parametrize(
+    ("from_node", "agent", "refusal"), [c[1:] for c in SENDERS], ids=[c[0] for c in SENDERS]
+)
+def test_a_message_is_typed_only_when_its_sender_is_on_the_node_that_sent_it(
+    from_node: str | None, agent: dict[str, Any] | None, refusal: str | None
+) -> None:
+    result = sender_refusal("web-pm-0", from_node, agent)
+    assert result == refusal if refusal is None else refusal in (result or "")
 
 
 def _message(to: str, sender: str | None, created: str, delivered: str | None = None) -> dict[str, Any]:

@@ -86,3 +86,25 @@ BAD_SENDS = [
 def test_bad_sends_are_refused_with_the_reason(payload: object, error: str) -> None:
     with pytest.raises(ActionError, match=error):
         send_body(TEAM, [], payload)
+
+
+def test_agent_report_and_messages_in_and_out_are_shown() -> None:
+    reporting = agent(
+        "web-dev-0", phase="Running", report={"state": "blocked", "note": "waiting for the API key"}
+    )
+    incoming = {
+        "metadata": {"name": "m1", "creationTimestamp": "2027-01-15T07:59:00Z"},
+        "spec": {"agent": "web-dev-0", "from": "web-pm-0", "text": "take issue 7"},
+        "status": {"phase": "Delivered"},
+    }
+    outgoing = {
+        "metadata": {"name": "m2", "creationTimestamp": "2027-01-15T07:59:30Z"},
+        "spec": {"team": "web", "member": "pm", "from": "web-dev-0", "text": "done with issue 7"},
+        "status": {"phase": "Pending"},
+    }
+    team = team_live(TEAM, [reporting], {"web-dev-0": incoming}, NOW)
+    assert "report-blocked" in team and "waiting for the API key" in team and "take issue 7" in team
+    page = agent_live(reporting, [incoming], [outgoing], [], [], NOW)
+    messages_in, messages_out = page.split("<h2>Messages out</h2>")
+    assert "web-pm-0" in messages_in and "take issue 7" in messages_in
+    assert "pm" in messages_out and "done with issue 7" in messages_out and "take issue 7" not in messages_out

@@ -7,13 +7,14 @@ computed status differs from the last one the API server has, so a steady agent 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, Condition, ConditionStatus, DesiredState
 
-from .classification import CrashEvidence
+from .classification import CrashEvidence, ExitKind
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class SupervisorFacts:
     restart_count: int = 0
     failed: bool = False  # the circuit breaker is open
     last_exit_code: int | None = None
-    last_crash_reason: str | None = None
+    last_crash_reason: str | None = None  # one CamelCase word (CrashReport.reason)
+    last_crash_message: str | None = None  # one trimmed line (CrashReport.message)
+    stays_down: bool = False  # the restart policy does not restart the last exit
 
 
 def rfc3339(moment: datetime.datetime) -> str:
@@ -79,13 +82,8 @@ def compute_agent_status(
         if previous is not None and previous.activity is activity and previous.last_activity_time
         else rfc3339(now)
     )
-    ready_condition = _condition(
-        "Ready",
-        ready,
-        reason=phase.value,
-        message=supervisor.last_crash_reason if phase in (AgentPhase.CRASHED, AgentPhase.FAILED) else None,
-        previous=previous,
-        now=now,
+    conditions = agent_conditions(
+        phase, supervisor, node=node, generation=generation, previous=previous, now=now
     )
     return AgentStatus(
         observed_generation=generation,
@@ -95,6 +93,7 @@ def compute_agent_status(
         restart_count=supervisor.restart_count,
         last_exit_code=supervisor.last_exit_code,
         last_crash_reason=supervisor.last_crash_reason,
+        last_crash_message=supervisor.last_crash_message,
         pane_id=process.pane_id if process else None,
         pid=process.pid if alive and process else None,
         revision=revision if process else None,
@@ -103,10 +102,68 @@ def compute_agent_status(
         started_at=rfc3339(process.started_at) if process and process.started_at else None,
         briefed_revision=briefed_revision,
         restarted_at=restarted_at,
-        conditions=[ready_condition],
+        conditions=conditions,
         # The agent's own report is written through the local API, not observed: it is kept as it is.
         report=previous.report if previous is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    value: bool
+    reason: str
+    message: str | None = None
+
+
+def agent_conditions(
+    phase: AgentPhase,
+    supervisor: SupervisorFacts,
+    *,
+    node: str,
+    generation: int | None,
+    previous: AgentStatus | None,
+    now: datetime.datetime,
+) -> list[Condition]:
+    """Ready, Scheduled, Reconciling and Stalled, as kstatus reads them: Running → Current; starting, or
+    crashed with a restart to come → InProgress (Reconciling); Failed, or crashed and not restarted under the
+    restart policy → Failed (Stalled)."""
+    crash = supervisor.last_crash_message or supervisor.last_crash_reason
+    not_restarted = phase is AgentPhase.CRASHED and supervisor.stays_down
+    completed = not_restarted and supervisor.last_exit_code == 0
+    reconciling = {
+        AgentPhase.PENDING: _Verdict(True, "Pending", "starting the agent's window"),
+        AgentPhase.STARTING: _Verdict(True, "Starting", "the process runs; its CLI is not up yet"),
+        AgentPhase.CRASHED: _Verdict(True, "BackOff", f"restarting after: {crash}"),
+    }.get(phase, _Verdict(False, phase.value))
+    stalled = _Verdict(False, "NotStalled")
+    if phase is AgentPhase.FAILED:
+        stalled = _Verdict(True, "TooManyRestarts", f"not restarted any more; last exit: {crash}")
+    elif not_restarted:
+        reconciling = _Verdict(False, "Completed" if completed else "NotRestarted")
+        if not completed:
+            stalled = _Verdict(True, "NotRestarted", f"the restart policy does not restart it: {crash}")
+    verdicts = {
+        "Ready": _Verdict(
+            phase is AgentPhase.RUNNING,
+            phase.value,
+            crash if phase in (AgentPhase.CRASHED, AgentPhase.FAILED) else None,
+        ),
+        "Scheduled": _Verdict(True, "Scheduled", f"on node {node}"),
+        "Reconciling": reconciling,
+        "Stalled": stalled,
+    }
+    return [
+        _condition(
+            kind,
+            verdict.value,
+            reason=verdict.reason,
+            message=verdict.message,
+            previous=previous,
+            now=now,
+            generation=generation,
+        )
+        for kind, verdict in verdicts.items()
+    ]
 
 
 def reported_revision(*, spec_revision: str | None, runs_desired: bool, reported: str | None) -> str | None:
@@ -123,11 +180,47 @@ def keep_started_at(
     return status
 
 
-def crash_line(crash: CrashEvidence, last_seen: tuple[str, ...]) -> str:
-    """How the agent ended, with the last lines seen while it lived when tmux dropped its final output."""
-    if not crash.last_lines and last_seen:
-        crash = replace(crash, last_lines=last_seen)
-    return crash.reason
+MESSAGE_LIMIT: Final = 256
+"""lastCrashMessage is one line for humans and Events, not the pane's tail."""
+COMMAND_NOT_FOUND: Final = "CommandNotFound"
+# Box drawing, block elements and the prompt glyphs CLIs draw around their text: never the message itself.
+_DECORATION = re.compile(r"[\u2500-\u259f\u2190-\u21ff\u276f\u203a\u00b7\u2022\u25cf\u23fa]+")
+
+
+@dataclass(frozen=True)
+class CrashReport:
+    """Why the agent's process ended: a CamelCase reason (lastCrashReason) and one trimmed line
+    (lastCrashMessage) saying how, with the last meaningful line it printed."""
+
+    reason: str
+    message: str
+
+
+def meaningful_line(lines: tuple[str, ...]) -> str | None:
+    """The last line that says something: decoration (box drawing, rules, prompt glyphs) removed,
+    whitespace collapsed; None when no line has a letter or digit."""
+    for line in reversed(lines):
+        text = " ".join(_DECORATION.sub(" ", line).split())
+        if any(ch.isalnum() for ch in text):
+            return text
+    return None
+
+
+def _trim(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def crash_report(
+    crash: CrashEvidence, last_seen: tuple[str, ...] = (), missing_program: str | None = None
+) -> CrashReport:
+    """The report of one exit. `last_seen`: the lines seen while the process lived, used when tmux dropped
+    its final output; `missing_program`: argv[0] when it is not on the pane's PATH (tmux's child then exits
+    1 without a word, so the exit alone would not say why)."""
+    how = replace(crash, last_lines=()).reason
+    line = meaningful_line(crash.last_lines or last_seen)
+    if missing_program is not None and crash.kind is ExitKind.EXITED and crash.exit_status in (1, 127):
+        return CrashReport(COMMAND_NOT_FOUND, _trim(f"command not found: {missing_program} ({how})"))
+    return CrashReport(crash.kind.value, _trim(f"{how}: {line}" if line else how))
 
 
 def _condition(
@@ -138,6 +231,7 @@ def _condition(
     message: str | None,
     previous: AgentStatus | None,
     now: datetime.datetime,
+    generation: int | None = None,
 ) -> Condition:
     status = ConditionStatus.TRUE if value else ConditionStatus.FALSE
     before = next((c for c in (previous.conditions or []) if c.type == type_), None) if previous else None
@@ -145,6 +239,7 @@ def _condition(
     return Condition(
         type=type_,
         status=status,
+        observed_generation=generation,
         reason=reason,
         message=message,
         last_transition_time=transition or rfc3339(now),

@@ -50,8 +50,9 @@ def _target(args: Mapping[str, Any]) -> str:
 
 
 class TeamApi:
-    def __init__(self, kube: Kube, clock: Callable[[], datetime.datetime] = _now) -> None:
+    def __init__(self, kube: Kube, node: str, clock: Callable[[], datetime.datetime] = _now) -> None:
         self.kube = kube
+        self.node = node
         self.clock = clock
 
     async def handle(self, caller: Caller, operation: Operation, args: Mapping[str, Any]) -> Any:
@@ -136,7 +137,7 @@ class TeamApi:
     ) -> dict[str, Any]:
         sent = []
         for receiver in receivers:
-            body = message_body(me, receiver, text, deliver_after=deliver_after)
+            body = message_body(me, receiver, text, from_node=self.node, deliver_after=deliver_after)
             created = await self.kube.create(Resource.AGENT_MESSAGES, body, caller.namespace)
             sent.append({"to": receiver.short, "message": created["metadata"]["name"]})
             log.info(

@@ -10,18 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tmux_orchestrator.api.constants import API_VERSION, LABEL_NODE, LABEL_TEAM
+from tmux_orchestrator.api.constants import API_VERSION, LABEL_NODE, LABEL_TEAM, PREFIX
 from tmux_orchestrator.core.naming import LABEL_AGENT
 
 from .roster import TeamAgent
 
 _PREVIEW_CHARS = 80
+LABEL_FROM_NODE = f"{PREFIX}from-node"
+"""The node whose node agent created a message from an agent (the admission policy checks it)."""
 
 
 def message_body(
-    sender: TeamAgent, receiver: TeamAgent, text: str, *, deliver_after: str | None = None
+    sender: TeamAgent,
+    receiver: TeamAgent,
+    text: str,
+    *,
+    from_node: str,
+    deliver_after: str | None = None,
 ) -> dict[str, Any]:
-    labels = {LABEL_TEAM: receiver.team, LABEL_AGENT: receiver.name}
+    labels = {LABEL_TEAM: receiver.team, LABEL_AGENT: receiver.name, LABEL_FROM_NODE: from_node}
     if receiver.node:
         labels[LABEL_NODE] = receiver.node
     spec: dict[str, Any] = {"agent": receiver.name, "from": sender.name, "text": text, "deliver": "WhenIdle"}
@@ -34,6 +41,18 @@ def message_body(
             {"apiVersion": API_VERSION, "kind": "Agent", "name": receiver.name, "uid": receiver.uid}
         ]
     return {"apiVersion": API_VERSION, "kind": "AgentMessage", "metadata": metadata, "spec": spec}
+
+
+def sender_refusal(sender: str, from_node: str | None, sender_agent: Mapping[str, Any] | None) -> str | None:
+    """Why a message from `sender` must not be typed: its sender is not an agent of the node whose node agent
+    created it (`from_node`), so a node agent cannot speak for agents of other nodes. None: deliver it."""
+    if sender_agent is None:
+        return f"sender {sender} does not exist"
+    node = (sender_agent.get("spec") or {}).get("nodeName")
+    if not from_node or node != from_node:
+        created_by = from_node or "(unknown)"
+        return f"sender {sender} runs on node {node or '-'}, but the message was created by node {created_by}"
+    return None
 
 
 def report_text(state: str, note: str | None, workspace: Mapping[str, Any] | None = None) -> str:

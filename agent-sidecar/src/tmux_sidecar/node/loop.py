@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tmux_orchestrator.api import Activity
+from tmux_orchestrator.api.constants import GROUP
 from tmux_orchestrator.kube import Kube
+from tmux_orchestrator.kube.events import EventRecorder
 from tmux_sidecar.classification import Classification, PaneSnapshot
 from tmux_sidecar.converge import plan_windows
 from tmux_sidecar.hook_state import next_hook_state
@@ -45,6 +47,9 @@ from .workspaces import Workspaces
 log = logging.getLogger(__name__)
 
 _RECONNECT_DELAY = 0.2
+EVENT_CONTROLLER = f"{GROUP}/node-agent"
+EVENT_COMPONENT = "tmux-orchestrator-node-agent"
+"""`kubectl describe` shows this in the From column; the host (the pod's name in a DaemonSet) beside it."""
 _START_RETRY_DELAY = 1.0
 _KEPT_PROMPTS = 16
 
@@ -60,6 +65,7 @@ class NodeAgent:
         self.pass_count = 0
         self.deliveries = Deliveries(kube, self.state)
         self.agent_count = AgentCount(kube, config.node)
+        self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
@@ -80,10 +86,11 @@ class NodeAgent:
                 watch_messages(self.kube, node, self.state, wake=self.wake), name="watch-messages"
             ),
             asyncio.create_task(self._tmux_loop(), name="tmux"),
+            asyncio.create_task(self.events.run(), name="events"),
         ]
         if self.config.api_socket:
             api = LocalApiServer(
-                self.config.api_socket, TeamApi(self.kube), self._callers, node, hooks=self._hook
+                self.config.api_socket, TeamApi(self.kube, node), self._callers, node, hooks=self._hook
             )
             tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:
@@ -185,6 +192,22 @@ class NodeAgent:
         record = self.state.agents.get(pane.agent_uid or "")
         if record is not None:
             record_exit(record, pane, observed_at)
+            self._post_events()
+
+    def _post_events(self) -> None:
+        """Crash, back-off and start events the records collected, posted from the background queue."""
+        for record in self.state.agents.values():
+            for event in record.events:
+                self.events.post(
+                    record.obj,
+                    name=event.object_name(record.name, record.uid),
+                    type_=event.type,
+                    reason=event.reason.value,
+                    action=event.action,
+                    note=event.note,
+                    repeat=True,
+                )
+            record.events.clear()
 
     # -- the sync pass -------------------------------------------------------------------------------------
 
@@ -208,6 +231,7 @@ class NodeAgent:
         actions = hold_until_ready(actions, self.workspaces.directories(records))
         if actions:
             await apply_window_actions(client, actions, self.state.agents, self.config.api_socket)
+            self._post_events()
             snapshot = await take_snapshot(client, capture=wanted, previous=snapshot)
             windows = observed_windows(snapshot.panes)
         self._last_snapshot = snapshot

@@ -11,6 +11,7 @@ from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_sidecar.agent_status import rfc3339
 from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
+from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 from tmux_sidecar.tmux.snapshot import PaneInfo
@@ -28,6 +29,7 @@ class Deliveries:
         self.kube = kube
         self.state = state
         self.typist = Typist()
+        self.senders = SenderCheck(kube)
         self._delivering: set[str] = set()
 
     async def deliver(
@@ -89,6 +91,11 @@ class Deliveries:
             elif verdict is DeliveryVerdict.DELIVER and record is not None:
                 pane_id = record.pane_id
                 if pane_id is None:
+                    continue
+                if (refusal := await self.senders.refusal(obj)) is not None:
+                    await self._message_status(
+                        obj, MessagePhase.FAILED, attempts=message.attempts, reason=refusal, agent=target
+                    )
                     continue
                 self._delivering.add(uid)
                 try:

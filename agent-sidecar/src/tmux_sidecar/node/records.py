@@ -11,6 +11,7 @@ from typing import Any
 
 from tmux_orchestrator.api import AgentMessageSpec, AgentSpec, AgentTemplate, MessagePhase
 from tmux_orchestrator.kube import KubeObject
+from tmux_sidecar.agent_events import AgentEvent
 from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import DesiredAgent
 from tmux_sidecar.delivery import PendingMessage
@@ -49,6 +50,7 @@ class AgentRecord:
     failed: bool = False
     last_exit_code: int | None = None
     last_crash_reason: str | None = None
+    last_crash_message: str | None = None
     exit_decision: RestartDecision | None = None
     reported: dict[str, Any] | None = None  # the status the API server has, as far as we know
     briefed_revision: str | None = None
@@ -57,6 +59,7 @@ class AgentRecord:
     # The tail of the last screen seen while the process lived: tmux can drop the final output of a pane
     # whose process it reaps quickly, and the crash reason should still show what the agent last said.
     last_lines: tuple[str, ...] = ()
+    events: list[AgentEvent] = field(default_factory=list)  # decided, not posted yet (see NodeAgent)
     hook: HookState | None = None  # what the CLI's hooks last said (tmux-orchestrator hook)
     # Prompts UserPromptSubmit reported (monotonic time, text), newest last: delivery's own evidence.
     hook_prompts: list[tuple[float, str]] = field(default_factory=list)
@@ -106,6 +109,7 @@ def seed_record(obj: KubeObject, spec: AgentSpec) -> AgentRecord:
     record.failed = status.get("phase") == "Failed"
     record.last_exit_code = status.get("lastExitCode")
     record.last_crash_reason = status.get("lastCrashReason")
+    record.last_crash_message = status.get("lastCrashMessage")
     record.briefed_revision = status.get("briefedRevision")
     record.restarted_at = status.get("restartedAt")
     return record

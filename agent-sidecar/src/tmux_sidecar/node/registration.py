@@ -13,6 +13,7 @@ from tmux_orchestrator.api.constants import LABEL_NODE
 from tmux_orchestrator.kube import Kube, Resource, is_not_found
 from tmux_orchestrator.kube.client import FIELD_MANAGER, NODE_LEASE_NAMESPACE, node_lease_name
 from tmux_sidecar.agent_status import rfc3339
+from tmux_sidecar.node_conditions import ready_after_renewal
 from tmux_sidecar.tmux.control import ServerInfo
 
 from .records import NodeAgentConfig
@@ -85,9 +86,27 @@ async def keep_lease(kube: Kube, config: NodeAgentConfig) -> None:
     while True:
         try:
             await renew_node_lease(kube, config.node)
+            await sync_node_ready(kube, config.node)
         except Exception as error:
             log.info("lease not renewed: %s", error)
         await asyncio.sleep(config.lease_interval)
+
+
+async def sync_node_ready(kube: Kube, node: str) -> None:
+    """After a renewal: Ready=True again if the operator marked the node lost while its Lease lapsed."""
+    try:
+        current = await kube.get(Resource.TMUX_NODES, node)
+    except Exception as error:
+        if is_not_found(error):
+            return  # not registered yet: registration writes Ready
+        raise
+    conditions = ready_after_renewal(
+        (current.get("status") or {}).get("conditions"), datetime.datetime.now(datetime.UTC)
+    )
+    if conditions is None:
+        return
+    await kube.patch_status(Resource.TMUX_NODES, node, {"conditions": conditions})
+    log.warning("node %s was marked lost while its Lease lapsed; Ready=True again", node)
 
 
 async def renew_node_lease(kube: Kube, node: str) -> None:

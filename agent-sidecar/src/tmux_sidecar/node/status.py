@@ -11,11 +11,12 @@ import logging
 
 from tmux_orchestrator.api import Activity, AgentStatus
 from tmux_orchestrator.kube import Kube, Resource, is_not_found
+from tmux_sidecar.agent_events import exit_events
 from tmux_sidecar.agent_status import (
     PaneState,
     SupervisorFacts,
     compute_agent_status,
-    crash_line,
+    crash_report,
     keep_started_at,
     reported_revision,
     rfc3339,
@@ -29,7 +30,7 @@ from tmux_sidecar.tmux.snapshot import PaneInfo
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .records import AgentRecord, template_hash
-from .windows import not_found_hint
+from .windows import missing_program
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     if record.exit_decision is not None:
         return
     evidence = crash_evidence(pane.process_facts(), ())
+    report = crash_report(evidence, record.last_lines, missing_program(record.spec.template))
     exit_code = evidence.exit_code
     decision = plan_restart(
         policy=record.spec.restart_policy,
@@ -49,9 +51,10 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     )
     record.exit_decision = decision
     record.last_exit_code = exit_code
-    record.last_crash_reason = evidence.reason + not_found_hint(record.spec.template)
+    record.last_crash_reason, record.last_crash_message = report.reason, report.message
     record.failed = decision.action is RestartAction.GIVE_UP
-    log.info("%s/%s %s; %s", record.namespace, record.name, evidence.reason, decision.message)
+    record.events.extend(exit_events(decision, report.message, evidence.failed))
+    log.info("%s/%s %s; %s", record.namespace, record.name, report.message, decision.message)
 
 
 async def sync_agent_status(
@@ -71,9 +74,8 @@ async def sync_agent_status(
         if not pane.dead:
             record.last_lines = last_output_lines(snapshot_lines) if snapshot_lines else record.last_lines
         elif reading.crash is not None and record.exit_decision is not None:
-            record.last_crash_reason = crash_line(reading.crash, record.last_lines) + not_found_hint(
-                record.spec.template
-            )
+            report = crash_report(reading.crash, record.last_lines, missing_program(record.spec.template))
+            record.last_crash_reason, record.last_crash_message = report.reason, report.message
     process = None
     if pane is not None:
         process = PaneState(
@@ -104,6 +106,9 @@ async def sync_agent_status(
             failed=record.failed,
             last_exit_code=record.last_exit_code,
             last_crash_reason=record.last_crash_reason,
+            last_crash_message=record.last_crash_message,
+            stays_down=record.exit_decision is not None
+            and record.exit_decision.action is RestartAction.STAY_DOWN,
         ),
         activity=activity,
         cli_ready=bool(reading and reading.ready),

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from tmux_orchestrator.api import AgentTemplate
+from tmux_sidecar.agent_events import start_event
 from tmux_sidecar.converge import ActionKind, ObservedWindow, TmuxAction, supervisor_change
 from tmux_sidecar.localapi.identity import identity_env
 from tmux_sidecar.localapi.protocol import ENV_SOCKET
@@ -73,7 +74,9 @@ async def _apply_one(
         return
     assert agent is not None
     template = agent.template
-    env = environment(template)
+    # Agents get no Kubernetes credentials from us: the node agent's own KUBECONFIG (inherited by the tmux
+    # server) is blanked in the pane unless the member's env sets one; the local API acts for the agent.
+    env = {"KUBECONFIG": ""} | environment(template)
     if (known := agents.get(agent.uid)) is not None:
         env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
     tools_env = {ENV_SOCKET: api_socket} if api_socket else None
@@ -123,6 +126,9 @@ async def _apply_one(
         record.restarted_at = agent.restarted_at
     if change.clears_failure:
         record.failed = False
+    started = start_event(action.reason, record.restart_count, template.command[0])
+    if started is not None:
+        record.events.append(started)
 
 
 def _write_hook_settings(uid: str, api_socket: str | None) -> str | None:
@@ -146,13 +152,7 @@ def environment(template: AgentTemplate) -> dict[str, str]:
     return {var.name: var.value for var in template.env or []}
 
 
-def not_found_hint(template: AgentTemplate) -> str:
-    """tmux's child exits 1 without a word when exec fails; the reason then says what happened."""
-    missing = _missing_program(template)
-    return f" (command not found: {missing})" if missing is not None else ""
-
-
-def _missing_program(template: AgentTemplate) -> str | None:
+def missing_program(template: AgentTemplate) -> str | None:
     """argv[0] when it cannot be found on the pane's PATH (the template's, else ours), else None."""
     program = template.command[0]
     path = environment(template).get("PATH", os.environ.get("PATH", ""))

@@ -34,7 +34,11 @@ async def paste_text(client: ControlClient, pane_id: str, text: str, buffer: str
     leave = command_line("send-keys", "-X", "-t", target, "cancel")  # copy mode would swallow the paste
     commands: list[tuple[str, ...]] = [("if-shell", "-F", "-t", target, "#{pane_in_mode}", leave)]
     commands += buffer_commands(buffer, PASTE_START + text + PASTE_END)
-    commands.append(("paste-buffer", "-d", "-b", require_safe_name(buffer), "-t", target))
+    # tmux 3.3a exits (every agent with it) on a paste into a dead pane kept by remain-on-exit; checked in
+    # the same command, so an agent that died since the last observation costs one untyped message only.
+    paste = command_line("paste-buffer", "-d", "-b", require_safe_name(buffer), "-t", target)
+    drop = command_line("delete-buffer", "-b", require_safe_name(buffer))
+    commands.append(("if-shell", "-F", "-t", target, "#{pane_dead}", drop, paste))
     results = await client.run_many(commands)
     if any(result.failed for result in results):
         await client.run_many([("delete-buffer", "-b", buffer)])  # a half-filled buffer must not linger

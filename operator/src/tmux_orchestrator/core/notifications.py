@@ -156,7 +156,9 @@ def failed_agent_text(agent: AgentView) -> str:
     status = agent.status
     exit_code = status.last_exit_code if status and status.last_exit_code is not None else "unknown"
     restarts = status.restart_count if status and status.restart_count is not None else 0
-    reason = status.last_crash_reason if status and status.last_crash_reason else "no reason reported"
+    reason = (
+        status.last_crash_message or status.last_crash_reason if status else None
+    ) or "no reason reported"
     return "\n".join(
         [
             f"{_HEADER} {_failure_summary(agent)}.",
