@@ -90,6 +90,20 @@ def wait_all(system: System, wanted: str, timeout: float = 90) -> None:
         raise AssertionError(f"{error}; activities: {seen}") from None
 
 
+def wait_each(system: System, wanted: str, timeout: float = 120) -> None:
+    """Every agent shows `wanted` at some moment (not necessarily all at once)."""
+    seen: set[str] = set()
+
+    def all_seen() -> bool:
+        seen.update(cli for cli in CLIS if activity(system, cli) == wanted)
+        return seen == set(CLIS)
+
+    try:
+        wait_for(all_seen, timeout=timeout, interval=0.5, message=f"each agent {wanted}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; seen only in {sorted(seen)}") from None
+
+
 def screen(system: System, cli: str) -> str:
     return tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window(cli)).stdout
 
@@ -141,7 +155,7 @@ def test_real_clis_report_what_they_are_doing(
         assert (tmp_path / "agents" / cli / "project" / "approved.txt").exists(), cli
 
     send(system, "hit the limit")
-    wait_all(system, "RateLimited")
+    wait_each(system, "RateLimited")  # each while it retries; they start and stop retrying at their own pace
     model.set_script(LIMIT_LIFTED)  # the limit passes: the next retry gets an answer
     wait_all(system, "Idle", timeout=180)
     for cli in CLIS:

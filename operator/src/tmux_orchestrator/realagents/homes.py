@@ -11,7 +11,8 @@ What each CLI needs (found by running the pinned versions, see docs/operations.m
   permission mode to manual ("default"), so tool calls ask for approval (auto mode is the default).
 - Codex: `CODEX_HOME/config.toml` with a `model_providers` entry whose `base_url` is the fake server and
   `wire_api = "responses"`, the key in the env var named by `env_key`, `approval_policy = "on-request"`, and
-  the working directory `trust_level = "trusted"` (else "Trust this folder?" in a git repository).
+  the working directory `trust_level = "trusted"` (else "Trust this folder?" in a git repository); started
+  with `--no-daemon`, else it leaves an app-server daemon running after it exits.
 - Aider: `--model openai/<name> --openai-api-base URL --openai-api-key KEY` and, in `~/.aider.conf.yml`, no
   model warning ("Open documentation url for more info?"), no release notes question, no .gitignore question
   and no update check; `~/.aider.model.metadata.json` describes the fake model (else Aider tries to fetch
@@ -117,6 +118,9 @@ name = "Fake model"
 base_url = "{base_url}/v1"
 wire_api = "responses"
 env_key = "FAKE_MODEL_API_KEY"
+# Retry a failing model long enough (5 s apart) for a test to see it retry and then recover.
+request_max_retries = 20
+stream_max_retries = 20
 
 [tui]
 screen_reader_detection_done = true
@@ -126,7 +130,9 @@ screen_reader_detection_done = true
     if "config" not in skip:
         (codex_home / "config.toml").write_text(config)
     env = {"HOME": str(home), "CODEX_HOME": str(codex_home), "FAKE_MODEL_API_KEY": FAKE_KEY}
-    return AgentLaunch("codex", (str(binaries.path("codex")),), env, home, workdir)
+    # Without --no-daemon Codex starts a detached app-server daemon per CODEX_HOME that outlives the CLI
+    # (two processes, ~250 MB, never stopped); with it the TUI runs its server in-process and looks the same.
+    return AgentLaunch("codex", (str(binaries.path("codex")), "--no-daemon"), env, home, workdir)
 
 
 def _aider(
