@@ -101,6 +101,9 @@ def test_a_prompt_makes_real_claude_code_busy_then_idle_by_hook(
     )
     assert done["lastAssistantMessage"] == ANSWER
     assert len(model.received()) == 1  # one turn, one prompt at the model
+    # The agent's own word confirmed the delivery: its UserPromptSubmit carried the message's text.
+    message = kube.get("agentmessage", "hello")["status"]
+    assert (message["phase"], message["confirmation"], message["attempts"]) == ("Delivered", "Hook", 1)
 
     # Outside every agent pane: the node agent refuses the report, and the hook command still exits 0.
     with pytest.raises(LocalApiError) as refused:

@@ -8,7 +8,8 @@ something happens; the screen is read every pass. Fresh hook state wins; when no
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -26,6 +27,12 @@ HOOK_EVENTS: Final = (
     "Notification",
     "SessionStart",
     "SessionEnd",
+)
+
+# Claude Code 2.1.332 reports a collapsed paste wrapped in its own tags (captured from its UserPromptSubmit):
+# "\n\n<pasted_content id="f6d4">\n<the text>\n</pasted_content id="f6d4">\n".
+_PASTED = re.compile(
+    r'\A\s*<pasted_content id="[^"]*">\n(?P<text>.*)\n</pasted_content id="[^"]*">\s*\Z', re.DOTALL
 )
 
 _BUSY_EVENTS: Final = frozenset({"UserPromptSubmit", "PreToolUse", "PostToolUse"})
@@ -90,3 +97,16 @@ def chosen_activity(
     if hook is not None and hook.activity is not None and now - hook.at <= HOOK_FRESH_FOR:
         return hook.activity, ActivitySource.HOOK
     return screen, ActivitySource.SCREEN
+
+
+def prompt_reported(prompts: Sequence[tuple[float, str]], text: str, since: float) -> bool:
+    """Whether a UserPromptSubmit at or after `since` carried `text` (surrounding blank space aside: the
+    CLI may trim what it submits); `prompts` are (time, prompt) pairs as the hooks reported them."""
+    wanted = text.strip()
+    return any(at >= since and _as_typed(prompt).strip() == wanted for at, prompt in prompts)
+
+
+def _as_typed(prompt: str) -> str:
+    """The prompt as it was typed: a collapsed paste's tags taken off."""
+    match = _PASTED.match(prompt)
+    return match["text"] if match else prompt

@@ -18,6 +18,7 @@ from tmux_sidecar.hook_state import (
     chosen_activity,
     event_activity,
     next_hook_state,
+    prompt_reported,
     trimmed_message,
 )
 
@@ -114,3 +115,39 @@ def test_fresh_hook_state_wins_and_the_screen_decides_after(
 ) -> None:
     state = HookState(hook, T0) if hook is not None else None
     assert chosen_activity(state, screen, T0 + datetime.timedelta(seconds=age)) == expected
+
+
+@pytest.mark.parametrize(
+    ("prompts", "text", "since", "reported"),
+    [
+        ([(5.0, "say hello")], "say hello", 5.0, True),
+        ([(5.0, "say hello\n")], "say hello", 1.0, True),
+        ([(4.9, "say hello")], "say hello", 5.0, False),  # before the paste: an earlier, equal message
+        ([(6.0, "say hello again")], "say hello", 5.0, False),
+        ([(6.0, "line one\nline two")], "line one\nline two", 5.0, True),
+        ([], "say hello", 0.0, False),
+        # A collapsed paste as Claude Code 2.1.332 reported it: the text inside its tags.
+        (
+            [
+                (
+                    6.0,
+                    '\n\n<pasted_content id="f6d4">\nPlan for today:\n- one\nthree\n'
+                    '</pasted_content id="f6d4">\n',
+                )
+            ],
+            "Plan for today:\n- one\nthree",
+            5.0,
+            True,
+        ),
+        (
+            [(6.0, '\n\n<pasted_content id="f6d4">\nPlan for today:\n- two\n</pasted_content id="f6d4">\n')],
+            "Plan for today:\n- one",
+            5.0,
+            False,
+        ),
+    ],
+)
+def test_a_prompt_hook_confirms_only_the_same_text_after_the_paste(
+    prompts: list[tuple[float, str]], text: str, since: float, reported: bool
+) -> None:
+    assert prompt_reported(prompts, text, since) is reported

@@ -51,6 +51,7 @@ EVENT_CONTROLLER = f"{GROUP}/node-agent"
 EVENT_COMPONENT = "tmux-orchestrator-node-agent"
 """`kubectl describe` shows this in the From column; the host (the pod's name in a DaemonSet) beside it."""
 _START_RETRY_DELAY = 1.0
+_KEPT_PROMPTS = 16
 
 
 class NodeAgent:
@@ -182,6 +183,8 @@ class NodeAgent:
             return
         moment = datetime.datetime.now(datetime.UTC)
         record.hook = next_hook_state(record.hook, event, payload, moment)
+        if event == "UserPromptSubmit" and isinstance(prompt := payload.get("prompt"), str):
+            record.hook_prompts = [*record.hook_prompts[-(_KEPT_PROMPTS - 1) :], (time.monotonic(), prompt)]
         log.debug("%s/%s hook %s", record.namespace, record.name, event)
         self.wake.set()
 

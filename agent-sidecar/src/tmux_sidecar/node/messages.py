@@ -20,6 +20,7 @@ from tmux_sidecar.delivery import (
 )
 from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.pane import PaneInfo
+from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 
 from .records import AgentRecord, NodeState, pending_message
@@ -114,6 +115,7 @@ class Deliveries:
                         typed_text(message.spec, record.spec.team_ref.name),
                         key=uid,
                         profile=record.spec.template.profile,
+                        submitted=(record.prompt_reported if wants_hooks(record.spec.template) else None),
                     )
                 finally:
                     self._delivering.discard(uid)

@@ -27,6 +27,7 @@ class DeliveryConfirmation(StrEnum):
 
     BUSY = "Busy"  # the input area no longer held the text and the agent went Busy
     TRANSCRIPT = "Transcript"  # the input area no longer held the text and it entered the transcript
+    HOOK = "Hook"  # the CLI's own prompt hook (UserPromptSubmit) reported the text as submitted
 
 
 class AgentMessageSpec(ApiModel):
