@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support.e2e import System, team, wait_team_ready
+from support.e2e import System, member, team, wait_team_ready
 from support.fakemodel import FakeModelServer, start_fake_model
 from support.kube import Kubectl, wait_for
 from support.processes import BIN, tmux
@@ -148,12 +148,12 @@ class StatusWatch:
         return found
 
 
-def message(name: str, team_name: str, text: str) -> dict[str, Any]:
+def message(name: str, team_name: str, text: str, to: str = "claude") -> dict[str, Any]:
     return {
         "apiVersion": "orchestrator.tmux.dev/v1alpha1",
         "kind": "AgentMessage",
         "metadata": {"name": name},
-        "spec": {"team": team_name, "member": "claude", "text": text, "deliver": "WhenIdle"},
+        "spec": {"team": team_name, "member": to, "text": text, "deliver": "WhenIdle"},
     }
 
 
@@ -190,6 +190,77 @@ def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
         kube.apply(message("limit", "asking", "hit the limit"))
         watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
         assert [r["text"] for r in model.received()].count("hit the limit") == 2  # the try and one retry
+    finally:
+        model.stop()
+
+
+BRIEFING = "You lead team recall. The code word is PLUM-42; keep dev-0 busy."
+
+
+def requests_with(dumps: Path, text: str) -> list[str]:
+    """The request bodies the fake model received (--dump-dir) that contain `text`, oldest first."""
+    bodies = [path.read_text() for path in sorted(dumps.glob("*.json"))]
+    return [body for body in bodies if text in body]
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a JSON value (a request body: its system prompt, messages and their blocks)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return []
+
+
+@pytest.mark.timeout(300)
+def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
+    system: System, tmp_path: Path
+) -> None:
+    dumps = tmp_path / "requests"
+    dumps.mkdir()
+    model = start_fake_model(tmp_path / "fake-model", 'default: {text: "Noted."}\n', "--dump-dir", str(dumps))
+    try:
+        kube = system.kube
+        lead = claude_member(model, tmp_path / "claude", name="lead", role="pm", briefing=BRIEFING)
+        kube.apply(team("recall", system.pool, [lead, member("dev")]))
+        wait_team_ready(kube, "recall", timeout=180)
+        watch = StatusWatch(kube, "recall-lead-0")
+        # Its briefing is its first prompt; the answer ends the turn.
+        wait_for(lambda: BRIEFING in [r["text"] for r in model.received()], timeout=60, message="briefed")
+        watch.wait("Idle", "Hook")
+        assert requests_with(dumps, "SessionStart hook additional context") == []  # not at startup
+
+        window = "=recall:lead-0"
+        tmux(system.nodes[0].socket, "send-keys", "-t", window, "-l", "/compact", check=True)
+        wait_for(
+            lambda: "/compact" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            timeout=20,
+            message="/compact typed",
+        )
+        tmux(system.nodes[0].socket, "send-keys", "-t", window, "Enter", check=True)
+        wait_for(
+            lambda: "Compacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            timeout=60,
+            message="compacted",
+        )
+
+        kube.apply(message("after", "recall", "what is the code word?", to="lead"))
+        wait_for(
+            lambda: "what is the code word?" in [r["text"] for r in model.received()],
+            timeout=60,
+            message="the question reached the model",
+        )
+        # The turn after compaction carries the briefing and the roster, as the hook handed them back.
+        (after,) = requests_with(dumps, "what is the code word?")
+        marker = "SessionStart hook additional context: "
+        (context,) = [text.split(marker, 1)[1] for text in strings(json.loads(after)) if marker in text]
+        assert context.startswith("[tmux-orchestrator] Your session was restarted (compact)"), context
+        assert "You are lead-0 (lead, pm) in team recall." in context
+        assert f"Your briefing:\n{BRIEFING}\n" in context
+        assert "\n- dev-0: developer, Running" in context
+        assert "\n- lead-0 (you): pm, Running" in context
     finally:
         model.stop()
 
