@@ -18,13 +18,16 @@ follows a script of steps, given with `--step` (repeatable, `;` separates steps 
     signal NAME                 die by signal NAME (TERM, KILL, INT, SEGV, ...)
 
 After the last step it keeps showing its last state and reading input. `--on-message COMMAND` (repeatable)
-runs COMMAND like a `run` step after each message (after the work `--busy-on-message` gives it), with the
-message in $FAKE_AGENT_MESSAGE: how the demo team's PM and developers talk through `tmux-orchestrator team`. Every message it receives is shown as
-`> received: <text>` (control characters escaped, see `escape_for_screen`) and, with `--log FILE`, appended
-to FILE as a JSON line, so delivery can be verified exactly. Its input line (fake_agent_input) reads the
-terminal in raw mode like a real terminal UI: CR (the Enter key) submits, LF (Ctrl-J) is a line break inside
-the message, bracketed paste is understood; `--paste-burst`, `--submit-each-line`, `--collapse-pastes` and
-`--ignore-enter` switch on the input behaviours of Codex, Aider and Claude Code, and a deaf agent.
+runs COMMAND like a `run` step after each message the script does not wait for (a message that ends an
+`idle` step belongs to the script), after the work `--busy-on-message` gives it, with the message in
+$FAKE_AGENT_MESSAGE: how the demo team's PM and developers talk through `tmux-orchestrator team`.
+
+Every message it receives is shown as `> received: <text>` (control characters escaped, see
+`escape_for_screen`) and, with `--log FILE`, appended to FILE as a JSON line, so delivery can be verified
+exactly. Its input line (fake_agent_input) reads the terminal in raw mode like a real terminal UI: CR (the
+Enter key) submits, LF (Ctrl-J) is a line break inside the message, bracketed paste is understood;
+`--paste-burst`, `--submit-each-line`, `--collapse-pastes` and `--ignore-enter` switch on the input
+behaviours of Codex, Aider and Claude Code, and a deaf agent.
 
 Only the standard library is imported, so it starts in a few tens of milliseconds.
 """
@@ -272,16 +275,20 @@ class FakeAgent:
 
             with open(self.log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps({"text": text, "time": time.time()}) + "\n")
+        # The message a waiting step waits for moves the script on; any other one is answered.
+        for_the_script = self.wait_for_input and self.work_until is None
         if self.busy_on_message > 0:
             if self.work_until is None:
                 self.mode_before_work = self.mode
             self.set_mode("busy")
             self.work_until = time.monotonic() + self.busy_on_message
-            self.answering.append(text)
+            if not for_the_script:
+                self.answering.append(text)
             return
-        if self.wait_for_input:
+        if for_the_script:
             self.step_done()
-        self.answer_message(text)
+        else:
+            self.answer_message(text)
 
     def work_done(self) -> None:
         self.work_until = None
@@ -449,7 +456,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="COMMAND",
-        help="run COMMAND after each message (repeatable), with the message in $FAKE_AGENT_MESSAGE",
+        help="after each message no step waits for, run COMMAND with it in $FAKE_AGENT_MESSAGE (repeatable)",
     )
     parser.add_argument("--log", metavar="FILE", help="append every received message to FILE as a JSON line")
     parser.add_argument("--title", default="Fake Agent", help="name shown in the welcome line")
