@@ -25,7 +25,8 @@ start() {  # name, command...: run in the background once, remembering the pid f
   nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
   echo $! >"$pidfile"
 }
-start operator tmux-orchestrator operator --metrics-port 0
+# The operator would serve a dashboard of its own on $DASHBOARD_PORT (its environment variable): not here.
+start operator env -u DASHBOARD_PORT tmux-orchestrator operator --metrics-port 0
 start sidecar tmux-orchestrator sidecar --node demo-node --tmux-socket "$SOCKET" --capacity 20 \
   --screen-port "$SCREEN_PORT" --screen-host 127.0.0.1
 
@@ -61,6 +62,8 @@ kubectl get agentteams,agents
 echo "waiting for the developers and QA to report their tasks done to the PM ..."
 kubectl wait --for=jsonpath='{.status.report.state}'=done agents \
   -l 'orchestrator.tmux.dev/team=demo,orchestrator.tmux.dev/role!=pm' --timeout=120s >/dev/null
+kubectl wait --for=jsonpath='{.status.phase}'=Delivered agentmessages \
+  -l orchestrator.tmux.dev/agent=demo-pm-0 --timeout=60s >/dev/null
 kubectl get agentmessages
 kubectl agentteam status demo | sed -n '/^AGENT/,$p'
 
