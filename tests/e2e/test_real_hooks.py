@@ -195,6 +195,35 @@ def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
 
 
 @pytest.mark.timeout(300)
+def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
+    system: System, tmp_path: Path
+) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        member = claude_member(model, tmp_path / "claude", tools={"hooks": False})
+        kube.apply(team("unhooked", system.pool, [member]))
+        wait_team_ready(kube, "unhooked", timeout=180)
+        agent = kube.get("agent", "unhooked-claude-0")
+        assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
+        watch = StatusWatch(kube, "unhooked-claude-0")
+
+        kube.apply(message("run", "unhooked", "please run it"))
+        watch.wait("WaitingForInput", "Screen")
+        sent = kube.get("agentmessage", "run")["status"]
+        assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=unhooked:claude-0", "Enter", check=True)
+        watch.wait("Idle", "Screen")
+        assert (Path(member["workingDir"]) / "approved.txt").exists()
+
+        kube.apply(message("limit", "unhooked", "hit the limit"))
+        watch.wait("RateLimited", "Screen")  # while it retries
+        assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
+    finally:
+        model.stop()
+
+
+@pytest.mark.timeout(300)
 def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_path: Path) -> None:
     model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
     try:
