@@ -19,6 +19,7 @@ from tmux_sidecar.delivery import (
     may_paste,
     typed_text,
 )
+from tmux_sidecar.localapi.messages import sender_to_verify
 from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.team_tools import wants_hooks
@@ -41,6 +42,7 @@ class Deliveries:
         self.typist = Typist()
         self.senders = SenderCheck(kube)
         self._delivering: set[str] = set()
+        self._final_queued: set[str] = set()  # messages whose outcome waits in the status writer
 
     async def deliver(
         self, client: ControlClient, to_brief: Sequence[tuple[AgentRecord, PaneInfo]], now: datetime.datetime
@@ -78,11 +80,13 @@ class Deliveries:
         by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
         for uid, obj in list(self.state.messages.items()):
             message = pending_message(obj)
-            if message is None or uid in self._delivering or self.writes.queued(_key(obj)):
+            if message is None or uid in self._delivering or uid in self._final_queued:
                 continue  # being typed, or its outcome is on its way to the server
             target = message.spec.agent or obj["metadata"].get("labels", {}).get(
                 "orchestrator.tmux.dev/agent"
             )
+            if await self._sender_unverified(obj, message.attempts, target, now):
+                continue
             record = by_name.get((message.namespace, target or ""))
             reading = self.state.readings.get(record.uid) if record else None
             ready = bool(record and reading and reading.ready and not record.failed)
@@ -106,11 +110,6 @@ class Deliveries:
                 pane_id = record.pane_id
                 if pane_id is None:
                     continue
-                if (refusal := await self.senders.refusal(obj)) is not None:
-                    self._message_status(
-                        obj, MessagePhase.FAILED, attempts=message.attempts, reason=refusal, agent=target
-                    )
-                    continue
                 self._delivering.add(uid)
                 try:
                     result = await self.typist.type_and_submit(
@@ -124,6 +123,29 @@ class Deliveries:
                 finally:
                     self._delivering.discard(uid)
                 self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
+
+    async def _sender_unverified(
+        self, obj: KubeObject, attempts: int, target: str | None, now: datetime.datetime
+    ) -> bool:
+        """Whether a message from an agent must wait (its sender not known yet) or was refused (Failed).
+
+        The check is made when the message is first seen, moments after its creation, and its success kept
+        in status.senderVerifiedAt: a scheduled message whose sender moves to another node before it falls
+        due is still delivered."""
+        if sender_to_verify(obj) is None:
+            return False
+        meta = obj["metadata"]
+        try:
+            refusal = await self.senders.refusal(obj)
+        except Exception as error:
+            log.info("sender of message %s/%s not checked yet: %s", meta["namespace"], meta["name"], error)
+            return True
+        if refusal is not None:
+            self._message_status(obj, MessagePhase.FAILED, attempts=attempts, reason=refusal, agent=target)
+            return True
+        # Verified in memory (SenderCheck keeps the verdict); recorded by the status writer when it can.
+        self._want_status(obj, {"senderVerifiedAt": format_time(now)}, final=False)
+        return False
 
     def _typing_outcome(
         self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None
@@ -171,9 +193,13 @@ class Deliveries:
             status["deliveredAt"] = format_time(now)
         if confirmation is not None:
             status["confirmation"] = confirmation.value
-        meta = obj["metadata"]
-        uid = str(meta["uid"])
-        final = phase is not MessagePhase.PENDING
+        self._want_status(obj, status, final=phase is not MessagePhase.PENDING)
+
+    def _want_status(self, obj: KubeObject, status: dict[str, Any], *, final: bool) -> None:
+        """A message status for the writer; a final outcome (and the typist's memory of it) waits for the write."""
+        uid = str(obj["metadata"]["uid"])
+        if final:
+            self._final_queued.add(uid)
 
         def reported() -> dict[str, Any] | None:
             return (self.state.messages.get(uid) or obj).get("status")
@@ -181,6 +207,7 @@ class Deliveries:
         def written(result: KubeObject) -> None:
             self.state.messages[uid] = result
             if final:
+                self._final_queued.discard(uid)
                 self.typist.forget(uid)  # its outcome is on the server for good
 
         self.writes.want(StatusWant(_key(obj), status, reported, written, whole=False))

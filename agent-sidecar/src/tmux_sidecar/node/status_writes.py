@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tmux_orchestrator.core.backoff import WRITE_BACKOFF, retry_delay
@@ -64,7 +64,11 @@ class StatusWriter:
         self.writes = 0  # requests sent that succeeded (the soak benchmark reads it)
 
     def want(self, want: StatusWant) -> None:
-        """The status `want.key` should have from now on; replaces what was queued for it."""
+        """The status `want.key` should have from now on. A whole status replaces what was queued for the
+        object; a partial one is merged over a queued partial one (both sets of fields are ours)."""
+        queued = self._queue.get(want.key)
+        if queued is not None and not (want.whole or queued.whole):
+            want = _merged(queued, want)
         if want.patch() is None:
             self._queue.pop(want.key, None)  # the server already has it (or it changed back): nothing to do
             return
@@ -118,3 +122,11 @@ class StatusWriter:
         """Done with `want`; a newer want for the same object that arrived meanwhile stays queued."""
         if self._queue.get(key) is want:
             del self._queue[key]
+
+
+def _merged(older: StatusWant, newer: StatusWant) -> StatusWant:
+    def written(result: KubeObject) -> None:
+        older.written(result)
+        newer.written(result)
+
+    return replace(newer, wanted={**older.wanted, **newer.wanted}, written=written)
