@@ -196,7 +196,7 @@ class Deliveries:
         self._want_status(obj, status, final=phase is not MessagePhase.PENDING)
 
     def _want_status(self, obj: KubeObject, status: dict[str, Any], *, final: bool) -> None:
-        """A message status for the writer; a final outcome (and the typist's memory of it) waits for the write."""
+        """Queue a message status; a final outcome (and the typist's memory of it) waits for the write."""
         uid = str(obj["metadata"]["uid"])
         if final:
             self._final_queued.add(uid)
