@@ -133,10 +133,21 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
     assert after["metadata"]["uid"] == canary_agent["metadata"]["uid"]
     assert after["metadata"]["annotations"][STAMP] == canary_agent["metadata"]["annotations"][STAMP]
 
-    # From the watch: each agent went old → new exactly once, the canary's pause was held across the
-    # failover (no step skipped), and no agent moved twice (no step repeated).
+    _assert_each_agent_moved_once_canary_first(output.decode(), canary_agent["metadata"]["name"], new)
+
+    # Events name their occasion: each step's event exactly once, whichever replica posted it.
+    assert len(wait_events(kube, "RolloutCompleted")) == 1
+    assert len(events(kube, "RolloutStarted")) == 1 and len(events(kube, "RolloutStepAdvanced")) == 1
+    created = [e["note"].split()[2] for e in events(kube, "AgentCreated")]
+    assert len(created) == len(set(created)), "an agent was created twice"
+    assert "leading" in two.log()
+
+
+def _assert_each_agent_moved_once_canary_first(watched: str, canary_name: str, new: str) -> None:
+    """From the watch: each agent went old → new exactly once, the canary's 8 s pause was held across the
+    failover (no step skipped), and no agent moved twice (no step repeated)."""
     moves: dict[str, list[tuple[str, str]]] = {}
-    for agent in _documents(output.decode()):
+    for agent in _documents(watched):
         name, revision = agent["metadata"]["name"], agent["spec"]["revision"]
         stamp = (agent["metadata"].get("annotations") or {}).get(STAMP, "")
         seen = moves.setdefault(name, [])
@@ -148,16 +159,9 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
         revisions = [revision for revision, _ in seen]
         assert revisions[-1] == new and revisions.count(new) == len(revisions) - revisions.index(new), name
         assert len({stamp for revision, stamp in seen if revision == new}) == 1, f"{name} moved twice"
-    canary_moved = _moved_at(web[canary_agent["metadata"]["name"]], new)
-    others = [_moved_at(seen, new) for name, seen in web.items() if name != canary_agent["metadata"]["name"]]
+    canary_moved = _moved_at(web[canary_name], new)
+    others = [_moved_at(seen, new) for name, seen in web.items() if name != canary_name]
     assert all(moved - canary_moved >= 7 for moved in others), "the canary step's pause was skipped"
-
-    # Events name their occasion: each step's event exactly once, whichever replica posted it.
-    assert len(wait_events(kube, "RolloutCompleted")) == 1
-    assert len(events(kube, "RolloutStarted")) == 1 and len(events(kube, "RolloutStepAdvanced")) == 1
-    created = [e["note"].split()[2] for e in events(kube, "AgentCreated")]
-    assert len(created) == len(set(created)), "an agent was created twice"
-    assert "leading" in two.log()
 
 
 def _documents(text: str) -> Iterator[dict[str, Any]]:

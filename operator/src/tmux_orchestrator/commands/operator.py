@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--liveness-port",
         type=int,
         default=0,
-        help="serve kopf's liveness endpoint /healthz on this port (the chart's probes); default 0: not served",
+        help="serve kopf's liveness endpoint /healthz on this port (for probes); default 0: not served",
     )
     parser.add_argument(
         "--leader-elect",
