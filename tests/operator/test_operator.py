@@ -81,7 +81,8 @@ def test_demo_team_becomes_ready_with_owned_labelled_agents(
     assert (row["READY"], row["PHASE"], row["NODE"]) == ("4/4", "Running", node)
 
     # kopf writes nothing to the teams it watches: no state in annotations or status, no finalizer.
-    assert not body["metadata"].get("annotations")
+    annotations = body["metadata"].get("annotations") or {}
+    assert list(annotations) == ["kubectl.kubernetes.io/last-applied-configuration"]  # kubectl's own
     assert "kopf" not in body["status"] and not body["metadata"].get("finalizers")
     assert cluster_operator.health()["operator"] == {"role": "leader", "teams": 1}
 
