@@ -84,7 +84,8 @@ def test_demo_team_becomes_ready_with_owned_labelled_agents(
     annotations = body["metadata"].get("annotations") or {}
     assert list(annotations) == ["kubectl.kubernetes.io/last-applied-configuration"]  # kubectl's own
     assert "kopf" not in body["status"] and not body["metadata"].get("finalizers")
-    assert cluster_operator.health()["operator"] == {"role": "leader", "teams": 1}
+    health = cluster_operator.health()["operator"]
+    assert health["role"] == "leader" and health["teams"] >= 1  # type: ignore[index,operator]
 
 
 def test_scaling_adds_and_removes_the_highest_ordinals(
