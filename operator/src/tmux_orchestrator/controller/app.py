@@ -75,8 +75,10 @@ def operator_settings() -> kopf.OperatorSettings:
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
     settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_SECONDS + 30
     settings.watching.connect_timeout = 10
-    settings.networking.request_timeout = 60
-    settings.networking.connect_timeout = 10
+    # No call of kopf's waits for ever on a hung API server (the same deadlines as our own client's calls);
+    # a watch that stays silent past kopf's inactivity timeout (70 s; bookmarks come every minute) reconnects.
+    settings.networking.request_timeout = 20
+    settings.networking.connect_timeout = 5
     # Served resources are resolved once at startup: no cluster-wide watch of CRDs and namespaces (and no
     # RBAC for them). The CRDs must be installed before the operator starts.
     settings.scanning.disabled = True
