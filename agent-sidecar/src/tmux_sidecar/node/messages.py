@@ -10,9 +10,17 @@ from typing import Any
 from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
-from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
+from tmux_sidecar.delivery import (
+    MAX_ATTEMPTS,
+    DeliveryVerdict,
+    expiry_reason,
+    judge_message,
+    may_paste,
+    typed_text,
+)
 from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.pane import PaneInfo
+from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 
 from .records import AgentRecord, NodeState, pending_message
@@ -48,6 +56,9 @@ class Deliveries:
         briefing = record.spec.template.briefing
         if not briefing or record.briefed_revision == record.spec.revision:
             return
+        reading = self.state.readings.get(record.uid)
+        if not may_paste(reading.activity if reading else None):
+            return  # a dialog is open: the briefing would answer it
         result = await self.typist.type_and_submit(
             client,
             pane.pane_id,
@@ -79,7 +90,7 @@ class Deliveries:
                     obj,
                     MessagePhase.EXPIRED,
                     attempts=message.attempts,
-                    reason="ttlSeconds passed",
+                    reason=expiry_reason(reading.activity if reading else None),
                     agent=target,
                 )
             elif verdict is DeliveryVerdict.FAIL:
@@ -104,6 +115,7 @@ class Deliveries:
                         typed_text(message.spec, record.spec.team_ref.name),
                         key=uid,
                         profile=record.spec.template.profile,
+                        submitted=(record.prompt_reported if wants_hooks(record.spec.template) else None),
                     )
                 finally:
                     self._delivering.discard(uid)
