@@ -70,8 +70,8 @@ def test_three_messages_reach_each_real_cli_once_intact_as_one_prompt(
         for cli in API:
             status = settled(system, f"{cli.removesuffix('-code')}-{index}")
             assert status["phase"] == "Delivered", (cli, status)
-            # Claude Code says so itself (its UserPromptSubmit hook); the screen confirms the others.
-            evidence = ("Hook",) if cli == "claude-code" else ("Busy", "Transcript")
+            # Claude Code and Codex say so themselves (UserPromptSubmit hook); the screen confirms Aider.
+            evidence = ("Hook",) if cli in ("claude-code", "codex") else ("Busy", "Transcript")
             assert status["confirmation"] in evidence and status["attempts"] == 1, (cli, status)
     for cli, api in API.items():
         wait_for(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from support.e2e import System, member, team, wait_team_ready
-from support.fakemodel import FakeModelServer, start_fake_model
+from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import Kubectl, wait_for
 from support.processes import BIN, tmux
 from tmux_orchestrator.realagents.homes import prepare
@@ -190,6 +190,57 @@ def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
         kube.apply(message("limit", "asking", "hit the limit"))
         watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
         assert [r["text"] for r in model.received()].count("hit the limit") == 2  # the try and one retry
+    finally:
+        model.stop()
+
+
+@pytest.mark.timeout(300)
+def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
+    system: System, tmp_path: Path
+) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        member = claude_member(model, tmp_path / "claude", tools={"hooks": False})
+        kube.apply(team("unhooked", system.pool, [member]))
+        wait_team_ready(kube, "unhooked", timeout=180)
+        agent = kube.get("agent", "unhooked-claude-0")
+        assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
+        watch = StatusWatch(kube, "unhooked-claude-0")
+
+        kube.apply(message("run", "unhooked", "please run it"))
+        watch.wait("WaitingForInput", "Screen")
+        sent = kube.get("agentmessage", "run")["status"]
+        assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=unhooked:claude-0", "Enter", check=True)
+        watch.wait("Idle", "Screen")
+        assert (Path(member["workingDir"]) / "approved.txt").exists()
+
+        kube.apply(message("limit", "unhooked", "hit the limit"))
+        watch.wait("RateLimited", "Screen")  # while it retries
+        assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
+    finally:
+        model.stop()
+
+
+@pytest.mark.timeout(300)
+def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_path: Path) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        (codex,) = real_cli_members(["codex"], ensure_agents(), model, tmp_path / "agents")
+        kube.apply(team("cx", system.pool, [codex]))
+        wait_team_ready(kube, "cx", timeout=180)
+        watch = StatusWatch(kube, "cx-codex-0")
+
+        kube.apply(message("run", "cx", "please run it", to="codex"))
+        watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
+        sent = kube.get("agentmessage", "run")["status"]
+        assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=cx:codex-0", "Enter", check=True)
+        done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+        assert done["lastAssistantMessage"] == "Done."
+        assert (Path(codex["workingDir"]) / "approved.txt").exists()
     finally:
         model.stop()
 

@@ -11,12 +11,15 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tmux_orchestrator.api import Activity
+from tmux_sidecar.activity_check import CheckOutcome, check_sources
 from tmux_sidecar.hook_state import next_hook_state
 from tmux_sidecar.localapi.handlers import TeamApi
 from tmux_sidecar.localapi.identity import Caller
 from tmux_sidecar.localapi.roster import TeamAgent
 from tmux_sidecar.session_context import session_context, wants_context
 
+from .metrics import ACTIVITY_DISAGREEMENTS
 from .records import AgentRecord, NodeState
 
 log = logging.getLogger(__name__)
@@ -72,3 +75,24 @@ class HookReceiver:
         except Exception as error:  # the API server slow or away: the briefing still goes
             log.info("team of %s not read for its session context: %s", caller.agent.name, error)
             return None
+
+
+def check_activity_sources(record: AgentRecord, screen: Activity, now: datetime.datetime) -> None:
+    """Compare the agent's hook state with this pass's screen reading; a lasting disagreement is counted
+    and logged once, and its end logged."""
+    record.disagreement, outcome = check_sources(record.disagreement, record.hook, screen, now)
+    profile = record.spec.template.profile
+    if outcome is CheckOutcome.NEW and record.disagreement is not None:
+        found = record.disagreement
+        ACTIVITY_DISAGREEMENTS.labels(profile=profile, hook=found.hook.value, screen=found.screen.value).inc()
+        log.debug(
+            "%s/%s: hooks say %s, the screen (profile %s) says %s, since %s",
+            record.namespace,
+            record.name,
+            found.hook.value,
+            profile,
+            found.screen.value,
+            found.since.isoformat(),
+        )
+    elif outcome is CheckOutcome.ENDED:
+        log.debug("%s/%s: hooks and screen agree again", record.namespace, record.name)

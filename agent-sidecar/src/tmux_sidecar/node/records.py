@@ -11,6 +11,7 @@ from typing import Any
 
 from tmux_orchestrator.api import AgentMessageSpec, AgentSpec, AgentTemplate, MessagePhase
 from tmux_orchestrator.kube import KubeObject
+from tmux_sidecar.activity_check import Disagreement
 from tmux_sidecar.agent_events import AgentEvent
 from tmux_sidecar.classification import Classification, DetectorProfile
 from tmux_sidecar.converge import DesiredAgent
@@ -64,6 +65,7 @@ class AgentRecord:
     hook: HookState | None = None  # what the CLI's hooks last said (tmux-orchestrator hook)
     # Prompts UserPromptSubmit reported (monotonic time, text), newest last: delivery's own evidence.
     hook_prompts: list[tuple[float, str]] = field(default_factory=list)
+    disagreement: Disagreement | None = None  # hook state and screen reading at odds (activity_check)
 
     @property
     def uid(self) -> str:
