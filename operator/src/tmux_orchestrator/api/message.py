@@ -92,6 +92,15 @@ class AgentMessageStatus(ApiModel):
     )
     reason: str | None = Field(default=None, description="Why the message failed or expired.")
     agent: str | None = Field(default=None, description="Agent the message was resolved to.")
+    sender_verified_at: str | None = Field(
+        default=None,
+        description=(
+            "When the delivering node agent found spec.from running on the node that created the message"
+            " (label orchestrator.tmux.dev/from-node), the first time it saw the message. A message so"
+            " verified is delivered even if its sender moves to another node before it falls due."
+        ),
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 _SPEC_RULES: list[JsonValue] = [
