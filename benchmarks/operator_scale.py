@@ -40,6 +40,7 @@ from support.processes import ProjectProcess, start_operator, start_sidecar, tmu
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
 from tmux_orchestrator.kube import Resource, connect
+from tmux_sidecar.tmux.control import CONTROL_SESSION
 
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -60,21 +61,36 @@ def team(index: int, agents: int) -> dict[str, Any]:
     }
 
 
-def api_writes(cluster: LocalCluster) -> float:
-    """Total mutating requests the API server has served (all clients, all resources)."""
+def api_requests(cluster: LocalCluster) -> dict[str, float]:
+    """Requests the API server has served so far (all clients), by "VERB resource[/subresource]"."""
     pki = Pki(cluster.state_dir / "pki")
     context = ssl.create_default_context(cafile=str(pki.ca_cert))
     context.load_cert_chain(str(pki.cert("admin")), str(pki.key("admin")))
     with urllib.request.urlopen(f"{cluster.server}/metrics", context=context, timeout=10) as answer:
         text = answer.read().decode()
-    total = 0.0
+    counts: dict[str, float] = {}
     for line in text.splitlines():
         if line.startswith("apiserver_request_total{"):
             labels, value = line.rsplit(" ", 1)
-            verb = labels.split('verb="', 1)[1].split('"', 1)[0] if 'verb="' in labels else ""
-            if verb in WRITE_VERBS:
-                total += float(value)
-    return total
+            pairs = labels[len("apiserver_request_total{") : -1].split(",")
+            fields = {key: text.strip('"') for key, text in (pair.split("=", 1) for pair in pairs)}
+            resource = fields.get("resource", "") + (
+                f"/{fields['subresource']}" if fields.get("subresource") else ""
+            )
+            key = f"{fields.get('verb', '')} {resource}"
+            counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
+
+
+def api_writes(cluster: LocalCluster) -> float:
+    """Total mutating requests the API server has served (all clients, all resources)."""
+    return sum(n for key, n in api_requests(cluster).items() if key.split(" ", 1)[0] in WRITE_VERBS)
+
+
+def requests_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    """The requests of a period, busiest first (leases, watches and lists of no interest left out)."""
+    delta = {key: int(after[key] - before.get(key, 0.0)) for key in after}
+    return dict(sorted(((k, n) for k, n in delta.items() if n >= 10), key=lambda kv: -kv[1]))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -111,7 +127,7 @@ def _descends_from(pid: int, ancestor: int) -> bool:
 def tmux_server_pids(sockets: list[str]) -> list[int]:
     pids = []
     for socket in sockets:
-        answer = tmux(socket, "display-message", "-p", "#{pid}")
+        answer = tmux(socket, "display-message", "-p", "-t", CONTROL_SESSION, "#{pid}")
         if answer.returncode == 0 and answer.stdout.strip().isdigit():
             pids.append(int(answer.stdout.strip()))
     return pids
@@ -125,13 +141,15 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def time_to_ready(
-    kubeconfig: Path, names: list[str], applied_at: float, timeout: float
+    kubeconfig: Path, names: list[str], applied_at: float, timeout: float, timeline: dict[str, Any] | None
 ) -> dict[str, float]:
+    """Seconds from the apply to each team's Ready; with `timeline` (a dict to fill), also to each Agent's
+    creation (seen by a watch), its window (status.phase Starting or later) and its Running."""
     ready_at: dict[str, float] = {}
     kube = await connect(str(kubeconfig))
     async with kube:
 
-        async def watch() -> None:
+        async def watch_teams() -> None:
             async for event in kube.watch(Resource.AGENT_TEAMS, "default"):
                 for obj in event.affected:
                     conditions = {
@@ -143,8 +161,37 @@ async def time_to_ready(
                 if len(ready_at) == len(names):
                     return
 
-        await asyncio.wait_for(watch(), timeout)
+        async def watch_agents() -> None:
+            for key in ("created", "started", "running"):
+                timeline.setdefault(key, {})
+            async for event in kube.watch(Resource.AGENTS, "default"):
+                now = time.monotonic() - applied_at
+                for obj in event.affected:
+                    name = obj["metadata"]["name"]
+                    phase = (obj.get("status") or {}).get("phase")
+                    timeline["created"].setdefault(name, now)
+                    if phase in ("Starting", "Running"):
+                        timeline["started"].setdefault(name, now)
+                    if phase == "Running":
+                        timeline["running"].setdefault(name, now)
+
+        agents = asyncio.create_task(watch_agents()) if timeline is not None else None
+        try:
+            await asyncio.wait_for(watch_teams(), timeout)
+        finally:
+            if agents is not None:
+                agents.cancel()
     return ready_at
+
+
+def spread(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    return {
+        "p50": round(percentile(seconds, 0.5), 1),
+        "p95": round(percentile(seconds, 0.95), 1),
+        "all": round(max(seconds), 1),
+    }
 
 
 def main() -> int:
@@ -157,6 +204,9 @@ def main() -> int:
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor (tmux only) measurement")
+    parser.add_argument(
+        "--timeline", action="store_true", help="also watch Agents: when each was created, started, Running"
+    )
     args = parser.parse_args()
     total_agents = args.teams * args.agents_per_team
     capacity = -(-total_agents // args.nodes) + args.agents_per_team  # room for whole teams
@@ -233,11 +283,18 @@ def run(
     parts_before = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
     names = [f"team-{i:03d}" for i in range(args.teams)]
     load = os.getloadavg()
+    requests_before = api_requests(cluster)
     applied_at = time.monotonic()
     apply_all(cluster, [team(i, args.agents_per_team) for i in range(args.teams)])
-    ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
+    timeline: dict[str, Any] = {}
+    ready = asyncio.run(
+        time_to_ready(
+            cluster.kubeconfig, names, applied_at, args.timeout, timeline if args.timeline else None
+        )
+    )
     cpu_to_ready = cpu_seconds(pid) - cpu_before
     parts_after = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
+    requests = requests_between(requests_before, api_requests(cluster))
     time.sleep(20)  # let the last status writes and messages settle
     writes_before = api_writes(cluster)
     cpu_steady_before = cpu_seconds(pid)
@@ -252,10 +309,10 @@ def run(
         "cpu_seconds_apply_to_ready": {
             name: round(parts_after[name] - parts_before[name], 1) for name in parts_after
         },
-        "ready_seconds": {
-            "p50": round(percentile(list(ready.values()), 0.5), 1),
-            "p95": round(percentile(list(ready.values()), 0.95), 1),
-            "all": round(max(ready.values()), 1),
+        "api_requests_apply_to_ready": requests,
+        "ready_seconds": spread(list(ready.values())),
+        "agents_seconds_after_apply": {
+            what: spread(list(times.values())) for what, times in timeline.items()
         },
         "operator": {
             "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),

@@ -39,9 +39,7 @@ def fake_agent_argv() -> list[str]:
     return [program, "fake-agent"]
 
 
-async def _start_server(
-    index: int, teams: list[int], agents_per_team: int
-) -> tuple[ControlClient, int]:
+async def _start_server(index: int, teams: list[int], agents_per_team: int) -> tuple[ControlClient, int]:
     client = await ControlClient.connect(f"{SOCKET_PREFIX}-{index}", config_file="/dev/null")
     argv = fake_agent_argv()
     count = 0
