@@ -1,7 +1,7 @@
 """The physical floor of a fleet start: the same fake agents started straight into tmux, no orchestration.
 
 `servers` tmux servers (one per node agent in the orchestrated run), one session per team, one
-`new-window` per agent (pipelined over one control client per server, all servers at once), then waiting
+`new-window` per agent (all of a server's in one pipelined batch, all servers at once), then waiting
 until every agent's screen reads ready with the same profile the node agent uses. What is left is tmux
 forking the agents and the agents starting on the cores; anything an orchestrated start takes beyond this
 is the orchestration's cost.
@@ -40,22 +40,33 @@ def fake_agent_argv() -> list[str]:
 
 
 async def _start_server(index: int, teams: list[int], agents_per_team: int) -> tuple[ControlClient, int]:
+    """One server's agents, every `new-window` (and every tag) in one pipelined batch: the fastest way tmux
+    offers. Plain tmux commands only, so that the floor is the same whatever version of the project runs."""
     client = await ControlClient.connect(f"{SOCKET_PREFIX}-{index}", config_file="/dev/null")
     argv = fake_agent_argv()
-    count = 0
+    windows: list[tuple[str, ...]] = []
+    bootstraps = []
     for team in teams:
         session = f"team-{team:03d}"
-        await client.new_session(session, window_name="bootstrap")
-        for member in range(agents_per_team):
-            await client.new_window(
-                session,
-                f"agent-{member}",
-                argv,
-                env={"KUBECONFIG": ""},
-                user_options={AGENT_UID_OPTION: f"{session}-{member}"},
-            )
-            count += 1
-    return client, count
+        bootstraps.append(await client.new_session(session, window_name="bootstrap"))
+        windows += [
+            ("new-window", "-d", "-t", f"={session}:", "-n", f"agent-{member}", "-e", "KUBECONFIG=", *argv)
+            for member in range(agents_per_team)
+        ]
+    created = await client.run_many(windows)
+    failed = [result for result in created if result.failed]
+    if failed:
+        raise RuntimeError(f"floor: {len(failed)} windows not created: {failed[0].lines}")
+    await client.run_many([("kill-window", "-t", ref.window_id) for ref in bootstraps])
+    # Tag every agent pane so that the readiness check tells them from the control session's pane.
+    panes = await client.list_panes("#{window_id} #{session_name}")
+    tags = [
+        ("set-option", "-w", "-t", window_id, AGENT_UID_OPTION, window_id)
+        for window_id, session in (line.split(" ") for line in panes)
+        if session.startswith("team-")
+    ]
+    await client.run_many(tags)
+    return client, len(created)
 
 
 async def _ready_pids(client: ControlClient) -> list[int]:
