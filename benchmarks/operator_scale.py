@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
 import ssl
 import sys
@@ -141,15 +142,14 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def time_to_ready(
-    kubeconfig: Path, names: list[str], applied_at: float, timeout: float, timeline: dict[str, Any] | None
+    kubeconfig: Path, names: list[str], applied_at: float, timeout: float
 ) -> dict[str, float]:
-    """Seconds from the apply to each team's Ready; with `timeline` (a dict to fill), also to each Agent's
-    creation (seen by a watch), its window (status.phase Starting or later) and its Running."""
+    """Seconds from the apply to each team's Ready."""
     ready_at: dict[str, float] = {}
     kube = await connect(str(kubeconfig))
     async with kube:
 
-        async def watch_teams() -> None:
+        async def watch() -> None:
             async for event in kube.watch(Resource.AGENT_TEAMS, "default"):
                 for obj in event.affected:
                     conditions = {
@@ -161,27 +161,30 @@ async def time_to_ready(
                 if len(ready_at) == len(names):
                     return
 
-        async def watch_agents() -> None:
-            for key in ("created", "started", "running"):
-                timeline.setdefault(key, {})
-            async for event in kube.watch(Resource.AGENTS, "default"):
-                now = time.monotonic() - applied_at
-                for obj in event.affected:
-                    name = obj["metadata"]["name"]
-                    phase = (obj.get("status") or {}).get("phase")
-                    timeline["created"].setdefault(name, now)
-                    if phase in ("Starting", "Running"):
-                        timeline["started"].setdefault(name, now)
-                    if phase == "Running":
-                        timeline["running"].setdefault(name, now)
-
-        agents = asyncio.create_task(watch_agents()) if timeline is not None else None
-        try:
-            await asyncio.wait_for(watch_teams(), timeout)
-        finally:
-            if agents is not None:
-                agents.cancel()
+        await asyncio.wait_for(watch(), timeout)
     return ready_at
+
+
+async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, list[float]]:
+    """Seconds from the apply (whole seconds: the API's timestamps) to each Agent's creation, its process
+    start and its Ready, read from the Agents once all are Ready (no extra watch during the start)."""
+    kube = await connect(str(kubeconfig))
+    async with kube:
+        agents, _ = await kube.list(Resource.AGENTS, "default")
+    timeline: dict[str, list[float]] = {"created": [], "process_started": [], "ready": []}
+    for agent in agents:
+        status = agent.get("status") or {}
+        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+        stamps = {
+            "created": agent["metadata"].get("creationTimestamp"),
+            "process_started": status.get("startedAt"),
+            "ready": ready.get("lastTransitionTime"),
+        }
+        for what, stamp in stamps.items():
+            if stamp:
+                moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                timeline[what].append(moment - applied_wall)
+    return timeline
 
 
 def spread(seconds: list[float]) -> dict[str, float]:
@@ -204,9 +207,6 @@ def main() -> int:
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor (tmux only) measurement")
-    parser.add_argument(
-        "--timeline", action="store_true", help="also watch Agents: when each was created, started, Running"
-    )
     args = parser.parse_args()
     total_agents = args.teams * args.agents_per_team
     capacity = -(-total_agents // args.nodes) + args.agents_per_team  # room for whole teams
@@ -284,17 +284,13 @@ def run(
     names = [f"team-{i:03d}" for i in range(args.teams)]
     load = os.getloadavg()
     requests_before = api_requests(cluster)
-    applied_at = time.monotonic()
+    applied_at, applied_wall = time.monotonic(), time.time()
     apply_all(cluster, [team(i, args.agents_per_team) for i in range(args.teams)])
-    timeline: dict[str, Any] = {}
-    ready = asyncio.run(
-        time_to_ready(
-            cluster.kubeconfig, names, applied_at, args.timeout, timeline if args.timeline else None
-        )
-    )
+    ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
     cpu_to_ready = cpu_seconds(pid) - cpu_before
     parts_after = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
     requests = requests_between(requests_before, api_requests(cluster))
+    timeline = asyncio.run(agent_timeline(cluster.kubeconfig, applied_wall))
     time.sleep(20)  # let the last status writes and messages settle
     writes_before = api_writes(cluster)
     cpu_steady_before = cpu_seconds(pid)
@@ -311,9 +307,7 @@ def run(
         },
         "api_requests_apply_to_ready": requests,
         "ready_seconds": spread(list(ready.values())),
-        "agents_seconds_after_apply": {
-            what: spread(list(times.values())) for what, times in timeline.items()
-        },
+        "agents_seconds_after_apply": {what: spread(times) for what, times in timeline.items()},
         "operator": {
             "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),
             "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),
