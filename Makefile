@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format crds crds-check demo demo-down bench controlplane agents dev-up dev-down clean
+.PHONY: install test lint format crds crds-check demo demo-down demo-real demo-real-down bench controlplane agents dev-up dev-down clean
 
 $(BIN)/tmux-orchestrator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ demo: install controlplane
 
 demo-down: install
 	bash examples/demo-down.sh
+
+# A team of the real CLIs (Claude Code, Codex, Aider) against the fake model server: no API key.
+demo-real: install controlplane agents
+	bash examples/demo-real.sh
+
+demo-real-down: install
+	DEMO_STATE=$${DEMO_STATE:-$(CURDIR)/.dev-real} DEMO_SOCKET=$${DEMO_SOCKET:-tmux-orchestrator-demo-real} \
+		bash examples/demo-down.sh
 
 
 bench: install

@@ -25,7 +25,8 @@ start() {  # name, command...: run in the background once, remembering the pid f
   nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
   echo $! >"$pidfile"
 }
-start operator tmux-orchestrator operator --metrics-port 0
+# The operator would serve a dashboard of its own on $DASHBOARD_PORT (its environment variable): not here.
+start operator env -u DASHBOARD_PORT tmux-orchestrator operator --metrics-port 0
 start sidecar tmux-orchestrator sidecar --node demo-node --tmux-socket "$SOCKET" --capacity 20 \
   --screen-port "$SCREEN_PORT" --screen-host 127.0.0.1
 
@@ -56,14 +57,26 @@ echo "waiting for the demo team to be Ready ..."
 kubectl wait --for=condition=Ready agentteam/demo --timeout=180s
 kubectl get agentteams,agents
 
+# The team talks on its own: the PM hands out a task to each teammate with `tmux-orchestrator team send`,
+# each works on it and reports it done (`team report done`), and the PM looks at the team after each report.
+echo "waiting for the developers and QA to report their tasks done to the PM ..."
+kubectl wait --for=jsonpath='{.status.report.state}'=done agents \
+  -l 'orchestrator.tmux.dev/team=demo,orchestrator.tmux.dev/role!=pm' --timeout=120s >/dev/null
+kubectl wait --for=jsonpath='{.status.phase}'=Delivered agentmessages \
+  -l orchestrator.tmux.dev/agent=demo-pm-0 --timeout=60s >/dev/null
+kubectl get agentmessages
+kubectl agentteam status demo | sed -n '/^AGENT/,$p'
+
 cat <<MSG
 
-The demo team runs. Dashboard: http://127.0.0.1:$DASHBOARD_PORT/ (live fleet, team, screens, timeline)
+The demo team runs and talks. Dashboard: http://127.0.0.1:$DASHBOARD_PORT/ (live fleet, team, screens, timeline)
 Try:
   export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
   kubectl get agentteams -o wide; kubectl get agents -w
-  tmux -L $SOCKET attach -t demo            # watch the agents (detach: Ctrl-b d)
-  kubectl agentteam send demo pm "Status report, please"; kubectl get amsg
+  tmux -L $SOCKET attach -t demo            # watch the agents (detach: Ctrl-b d); the PM is window pm-0
+  kubectl get amsg                          # who said what to whom (AGENT, FROM)
+  kubectl agentteam send demo dev-1 "task: dark mode"   # dev-1 works on it and reports it done to the PM
+  kubectl agentteam screen demo pm-0        # the PM's screen: its tasks, the reports, its team status
   kill the PM: kill \$(kubectl get agent demo-pm-0 -o jsonpath='{.status.pid}')  # it comes back
 Logs: $STATE/logs/. Stop everything: make demo-down
 MSG

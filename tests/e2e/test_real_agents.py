@@ -88,6 +88,11 @@ def screen(system: System, cli: str) -> str:
     return tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window(cli)).stdout
 
 
+def approved(root: Path, cli: str) -> Path:
+    """The file the approved command creates in the agent's project (see `real_cli_members`)."""
+    return root / "agents" / cli.removesuffix("-code") / "project" / "approved.txt"
+
+
 def window(cli: str) -> str:
     return f"=real:{cli.removesuffix('-code')}-0"
 
@@ -127,12 +132,12 @@ def test_real_clis_report_what_they_are_doing(
 
     send(system, "please run it")
     wait_all(system, "WaitingForInput")
-    assert not any((tmp_path / "agents" / cli / "project" / "approved.txt").exists() for cli in CLIS)
+    assert not any(approved(tmp_path, cli).exists() for cli in CLIS)
     for cli in CLIS:
         tmux(system.nodes[0].socket, "send-keys", "-t", window(cli), *APPROVE[cli], check=True)
     wait_all(system, "Idle")
     for cli in CLIS:  # the approved command really ran, in each agent's working directory
-        assert (tmp_path / "agents" / cli / "project" / "approved.txt").exists(), cli
+        assert approved(tmp_path, cli).exists(), cli
 
     send(system, "hit the limit")
     wait_each(system, "RateLimited")  # each while it retries; they start and stop retrying at their own pace

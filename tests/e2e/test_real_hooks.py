@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from support.e2e import System, team, wait_team_ready
-from support.fakemodel import FakeModelServer, start_fake_model
-from support.kube import wait_for
-from support.processes import BIN
+from support.e2e import System, member, team, wait_team_ready
+from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
+from support.kube import Kubectl, wait_for
+from support.processes import BIN, tmux
 from tmux_orchestrator.realagents.homes import prepare
 from tmux_orchestrator.realagents.install import ensure_agents
 from tmux_sidecar.localapi.client import call
@@ -33,7 +33,9 @@ def model(tmp_path: Path) -> Iterator[FakeModelServer]:
     server.stop()
 
 
-def claude_member(model: FakeModelServer, root: Path) -> dict[str, Any]:
+def claude_member(
+    model: FakeModelServer, root: Path, env: dict[str, str] | None = None, **member: Any
+) -> dict[str, Any]:
     workdir = root / "project"
     workdir.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(workdir)], check=True)
@@ -45,8 +47,9 @@ def claude_member(model: FakeModelServer, root: Path) -> dict[str, Any]:
         "role": "developer",
         "command": list(launch.argv),
         "profile": "claude-code",
-        "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
+        "env": [{"name": key, "value": value} for key, value in sorted((launch.env | (env or {})).items())],
         "workingDir": str(workdir),
+        **member,
     }
 
 
@@ -101,6 +104,9 @@ def test_a_prompt_makes_real_claude_code_busy_then_idle_by_hook(
     )
     assert done["lastAssistantMessage"] == ANSWER
     assert len(model.received()) == 1  # one turn, one prompt at the model
+    # The agent's own word confirmed the delivery: its UserPromptSubmit carried the message's text.
+    message = kube.get("agentmessage", "hello")["status"]
+    assert (message["phase"], message["confirmation"], message["attempts"]) == ("Delivered", "Hook", 1)
 
     # Outside every agent pane: the node agent refuses the report, and the hook command still exits 0.
     with pytest.raises(LocalApiError) as refused:
@@ -116,6 +122,198 @@ def test_a_prompt_makes_real_claude_code_busy_then_idle_by_hook(
         check=False,
     )
     assert (spoof.returncode, spoof.stdout, spoof.stderr) == (0, "", "")
+
+
+class StatusWatch:
+    """The Agent's status as the test sees it, and every (activity, source) it went through."""
+
+    def __init__(self, kube: Kubectl, name: str) -> None:
+        self.kube, self.name = kube, name
+        self.seen: list[tuple[str | None, str | None]] = []
+
+    def now(self) -> dict[str, Any]:
+        current: dict[str, Any] = self.kube.get("agent", self.name).get("status") or {}
+        pair = (current.get("activity"), current.get("activitySource"))
+        if not self.seen or self.seen[-1] != pair:
+            self.seen.append(pair)
+        return current
+
+    def wait(self, activity: str, source: str, timeout: float = 60) -> dict[str, Any]:
+        found: dict[str, Any] = wait_for(
+            lambda: (s := self.now()).get("activity") == activity and s.get("activitySource") == source and s,
+            timeout=timeout,
+            interval=0.2,
+            message=f"{activity} by {source}; seen {self.seen}",
+        )
+        return found
+
+
+def message(name: str, team_name: str, text: str, to: str = "claude") -> dict[str, Any]:
+    return {
+        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+        "kind": "AgentMessage",
+        "metadata": {"name": name},
+        "spec": {"team": team_name, "member": to, "text": text, "deliver": "WhenIdle"},
+    }
+
+
+APPROVAL_AND_LIMIT = """rules:
+  - when: "run it"
+    tool: {command: "touch approved.txt"}
+  - when: "hit the limit"
+    status: 429
+default: {text: "Done."}
+"""
+
+
+@pytest.mark.timeout(300)
+def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
+    system: System, tmp_path: Path
+) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        # One retry: Claude Code gives up on the 429 (its StopFailure hook) within seconds.
+        member = claude_member(model, tmp_path / "claude", {"CLAUDE_CODE_MAX_RETRIES": "1"})
+        kube.apply(team("asking", system.pool, [member]))
+        wait_team_ready(kube, "asking", timeout=180)
+        watch = StatusWatch(kube, "asking-claude-0")
+
+        kube.apply(message("run", "asking", "please run it"))
+        watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
+        project = Path(member["workingDir"])
+        assert not (project / "approved.txt").exists()
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=asking:claude-0", "Enter", check=True)
+        watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+        assert (project / "approved.txt").exists()  # approved, and the command ran
+
+        kube.apply(message("limit", "asking", "hit the limit"))
+        watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
+        assert [r["text"] for r in model.received()].count("hit the limit") == 2  # the try and one retry
+    finally:
+        model.stop()
+
+
+@pytest.mark.timeout(300)
+def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
+    system: System, tmp_path: Path
+) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        member = claude_member(model, tmp_path / "claude", tools={"hooks": False})
+        kube.apply(team("unhooked", system.pool, [member]))
+        wait_team_ready(kube, "unhooked", timeout=180)
+        agent = kube.get("agent", "unhooked-claude-0")
+        assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
+        watch = StatusWatch(kube, "unhooked-claude-0")
+
+        kube.apply(message("run", "unhooked", "please run it"))
+        watch.wait("WaitingForInput", "Screen")
+        sent = kube.get("agentmessage", "run")["status"]
+        assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=unhooked:claude-0", "Enter", check=True)
+        watch.wait("Idle", "Screen")
+        assert (Path(member["workingDir"]) / "approved.txt").exists()
+
+        kube.apply(message("limit", "unhooked", "hit the limit"))
+        watch.wait("RateLimited", "Screen")  # while it retries
+        assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
+    finally:
+        model.stop()
+
+
+@pytest.mark.timeout(300)
+def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_path: Path) -> None:
+    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
+    try:
+        kube = system.kube
+        (codex,) = real_cli_members(["codex"], ensure_agents(), model, tmp_path / "agents")
+        kube.apply(team("cx", system.pool, [codex]))
+        wait_team_ready(kube, "cx", timeout=180)
+        watch = StatusWatch(kube, "cx-codex-0")
+
+        kube.apply(message("run", "cx", "please run it", to="codex"))
+        watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
+        sent = kube.get("agentmessage", "run")["status"]
+        assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
+        tmux(system.nodes[0].socket, "send-keys", "-t", "=cx:codex-0", "Enter", check=True)
+        done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+        assert done["lastAssistantMessage"] == "Done."
+        assert (Path(codex["workingDir"]) / "approved.txt").exists()
+    finally:
+        model.stop()
+
+
+BRIEFING = "You lead team recall. The code word is PLUM-42; keep dev-0 busy."
+
+
+def requests_with(dumps: Path, text: str) -> list[str]:
+    """The request bodies the fake model received (--dump-dir) that contain `text`, oldest first."""
+    bodies = [path.read_text() for path in sorted(dumps.glob("*.json"))]
+    return [body for body in bodies if text in body]
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a JSON value (a request body: its system prompt, messages and their blocks)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return []
+
+
+@pytest.mark.timeout(300)
+def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
+    system: System, tmp_path: Path
+) -> None:
+    dumps = tmp_path / "requests"
+    dumps.mkdir()
+    model = start_fake_model(tmp_path / "fake-model", 'default: {text: "Noted."}\n', "--dump-dir", str(dumps))
+    try:
+        kube = system.kube
+        lead = claude_member(model, tmp_path / "claude", name="lead", role="pm", briefing=BRIEFING)
+        kube.apply(team("recall", system.pool, [lead, member("dev")]))
+        wait_team_ready(kube, "recall", timeout=180)
+        watch = StatusWatch(kube, "recall-lead-0")
+        # Its briefing is its first prompt; the answer ends the turn.
+        wait_for(lambda: BRIEFING in [r["text"] for r in model.received()], timeout=60, message="briefed")
+        watch.wait("Idle", "Hook")
+        assert requests_with(dumps, "SessionStart hook additional context") == []  # not at startup
+
+        window = "=recall:lead-0"
+        tmux(system.nodes[0].socket, "send-keys", "-t", window, "-l", "/compact", check=True)
+        wait_for(
+            lambda: "/compact" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            timeout=20,
+            message="/compact typed",
+        )
+        tmux(system.nodes[0].socket, "send-keys", "-t", window, "Enter", check=True)
+        wait_for(
+            lambda: "Compacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            timeout=60,
+            message="compacted",
+        )
+
+        kube.apply(message("after", "recall", "what is the code word?", to="lead"))
+        wait_for(
+            lambda: "what is the code word?" in [r["text"] for r in model.received()],
+            timeout=60,
+            message="the question reached the model",
+        )
+        # The turn after compaction carries the briefing and the roster, as the hook handed them back.
+        (after,) = requests_with(dumps, "what is the code word?")
+        marker = "SessionStart hook additional context: "
+        (context,) = [text.split(marker, 1)[1] for text in strings(json.loads(after)) if marker in text]
+        assert context.startswith("[tmux-orchestrator] Your session was restarted (compact)"), context
+        assert "You are lead-0 (lead, pm) in team recall." in context
+        assert f"Your briefing:\n{BRIEFING}\n" in context
+        assert "\n- dev-0: developer, Running" in context
+        assert "\n- lead-0 (you): pm, Running" in context
+    finally:
+        model.stop()
 
 
 def test_the_hook_command_never_fails_the_cli_without_a_node_agent(tmp_path: Path) -> None:

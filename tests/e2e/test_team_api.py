@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from support.e2e import FAKE, System, agents, team, wait_team_ready
+from support.e2e import FAKE, System, agents, demo_team, team, wait_team_ready
 from support.kube import Kubectl, wait_for
 from support.processes import BIN, project_env
 
@@ -253,6 +253,56 @@ def test_checkin_arrives_when_due_across_node_agent_and_operator_restarts(
     assert delivered["phase"] == "Delivered"
 
 
+def test_a_checkin_is_delivered_after_its_sender_moved_to_another_node(
+    system: System, tmp_path: Path
+) -> None:
+    """The sender is checked when its message is new, on the node that created it; the verdict holds after
+    the whole team (sender and receiver) moved to another node before the check-in fell due."""
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    first, second = system.nodes[0], system.start_node()
+    pm = fake(logs, "idle", "run tmux-orchestrator team checkin --in 25s --to dev-0 look at CI", "idle")
+    on_first = {"orchestrator.tmux.dev/pool": system.pool, "orchestrator.tmux.dev/node": first.name}
+    manifest = team("mv", system.pool, [member("pm", pm, role="pm"), member("dev", fake(logs, "idle"))])
+    manifest["spec"]["placement"] = {"nodeSelector": on_first}
+    kube.apply(manifest)
+    wait_team_ready(kube, "mv")
+    say(kube, "mv-pm-0", "go")
+    (checkin,) = wait_for(
+        lambda: [m for m in messages(kube) if (m.get("status") or {}).get("senderVerifiedAt")] or None,
+        timeout=60,
+        message="the check-in, its sender verified by the node agent that delivers it",
+    )
+    assert (checkin["spec"]["from"], checkin["metadata"]["labels"]["orchestrator.tmux.dev/from-node"]) == (
+        "mv-pm-0",
+        first.name,
+    )
+    due = datetime.datetime.fromisoformat(checkin["spec"]["deliverAfter"].replace("Z", "+00:00"))
+
+    manifest["spec"]["placement"] = {"nodeSelector": {**on_first, "orchestrator.tmux.dev/node": second.name}}
+    kube.apply(manifest)
+    wait_for(
+        lambda: all(
+            a["spec"]["nodeName"] == second.name and (a.get("status") or {}).get("phase") == "Running"
+            for a in agents(kube, "mv").values()
+        ),
+        timeout=60,
+        message="the team runs on the second node",
+    )
+    moved = datetime.datetime.now(datetime.UTC)
+    assert moved < due, "the team must have moved before the check-in fell due for this test to mean anything"
+    wait_for(
+        lambda: "[check-in from pm-0] look at CI" in received(logs, "mv-dev-0"),
+        timeout=60,
+        message="the check-in arrived on the second node",
+    )
+    status = kube.get("amsg", checkin["metadata"]["name"])["status"]
+    assert status["phase"] == "Delivered", status
+    delivered = datetime.datetime.fromisoformat(status["deliveredAt"].replace("Z", "+00:00"))
+    assert delivered >= due
+
+
 def test_monitoring_check_ins_arrive_on_schedule(system: System, tmp_path: Path) -> None:
     kube = system.kube
     logs = tmp_path / "agents"
@@ -315,6 +365,80 @@ def test_mcp_tools_are_listed_and_called_from_inside_a_pane(system: System, tmp_
         timeout=60,
         message="dev-0 got the message sent through MCP",
     )
+
+
+def logging_to(log_dir: Path, command: list[str]) -> list[str]:
+    """`command` (a fake agent) with --log into a file named by the pane's TMUX_ORCHESTRATOR_AGENT."""
+    return ["sh", "-c", f'exec "$@" --log "{log_dir}/$TMUX_ORCHESTRATOR_AGENT.log"', "sh", *command]
+
+
+def test_the_demo_team_talks_pm_hands_out_tasks_and_hears_the_reports(system: System, tmp_path: Path) -> None:
+    """examples/demo-team.yaml as `make demo` applies it: nobody says a word after the apply."""
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    manifest = demo_team(system.pool)
+    for item in manifest["spec"]["members"]:
+        item["command"] = logging_to(logs, item["command"])
+    kube.apply(manifest)
+    tasks = {
+        "demo-dev-0": "task: the todo API (GET and POST /todos) with tests",
+        "demo-dev-1": "task: the todo list page, calling the API",
+        "demo-qa-0": "task: an end-to-end test that adds a todo",
+    }
+    for agent, task in tasks.items():
+        wait_for(
+            lambda agent=agent, task=task: f"[from pm-0] {task}" in received(logs, agent),
+            timeout=90,
+            message=f"{agent} got its task from the PM",
+        )
+    reports = {
+        f"[from {agent.removeprefix('demo-')}] report done: {task.removeprefix('task: ')}"
+        for agent, task in tasks.items()
+    }
+    wait_for(
+        lambda: reports <= set(received(logs, "demo-pm-0")), timeout=90, message="the PM heard each report"
+    )
+    briefings = {item["name"]: item.get("briefing") for item in manifest["spec"]["members"]}
+    # Each message arrived once: the briefing (the agent's own, not answered), then the task; the PM heard
+    # its briefing, then the three reports.
+    assert received(logs, "demo-dev-0") == [briefings["dev"], f"[from pm-0] {tasks['demo-dev-0']}"]
+    assert received(logs, "demo-qa-0") == [f"[from pm-0] {tasks['demo-qa-0']}"]
+    pm_heard = received(logs, "demo-pm-0")
+    assert pm_heard[0] == briefings["pm"] and sorted(pm_heard[1:]) == sorted(reports)
+
+    # kubectl shows who said what to whom: AGENT, FROM and PHASE columns.
+    table = kube.run("get", "amsg", "--no-headers").stdout.splitlines()
+    rows = sorted(tuple(row.split()[1:4]) for row in table)
+    assert rows == sorted(
+        [(agent, "demo-pm-0", "Delivered") for agent in tasks]
+        + [("demo-pm-0", agent, "Delivered") for agent in tasks]
+    ), table
+    wait_for(
+        lambda: all(
+            (a.get("status") or {}).get("report", {}).get("state") == "done"
+            for name, a in agents(kube, "demo").items()
+            if name != "demo-pm-0"
+        ),
+        message="the REPORT of each developer and QA is done",
+    )
+    status = agentteam(kube, "status", "demo")
+    assert status.returncode == 0, status.stderr
+    for agent, task in tasks.items():
+        (row,) = [line for line in status.stdout.splitlines() if line.split()[:1] == [agent]]
+        assert f"done: {task.removeprefix('task: ')}" in row, status.stdout
+
+    # The PM looked at the team after each report (`team status` in its pane): the last look shows all done.
+    def last_look() -> list[str] | None:
+        looks = [e for e in runs(logs, "demo-pm-0") if e["run"] == "tmux-orchestrator team status"]
+        return looks[-1]["output"] if len(looks) == 3 else None
+
+    roster = wait_for(last_look, timeout=60, message="the PM's team status after the third report")
+    for agent, task in tasks.items():
+        (row,) = [line for line in roster if line.split()[:1] == [agent.removeprefix("demo-")]]
+        assert f"done: {task.removeprefix('task: ')}" in row, roster
+    sends = [e for e in runs(logs, "demo-pm-0") if " team send " in e["run"]]
+    assert [e["status"] for e in sends] == ["exit 0"] * 3, sends
 
 
 def agentteam(kube: Kubectl, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

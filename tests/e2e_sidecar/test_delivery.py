@@ -74,3 +74,38 @@ def test_a_message_the_agent_does_not_take_fails_and_is_typed_only_once(
     pane = kube.get("agent", "a1")["status"]["paneId"]
     screen = tmux(tmux_socket, "capture-pane", "-p", "-t", pane).stdout
     assert screen.count("4. report back") == 1  # in the input once: never typed again
+
+
+def test_a_message_sent_now_never_answers_an_open_dialog(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmp_path: Path, tmux_socket: str
+) -> None:
+    """`deliver: Now` into an approval dialog waits until the dialog is gone (the paste and its Enter would
+    answer it); one whose ttlSeconds pass first expires, saying a dialog was open."""
+    log = tmp_path / "received.jsonl"
+    kube.apply(agent_manifest("a1", node_name, [*FAKE, "--log", str(log), "--step", "approve"]))
+    wait_for(
+        lambda: (kube.get("agent", "a1").get("status") or {}).get("activity") == "WaitingForInput",
+        message="a1 WaitingForInput",
+    )
+    text = "1. run the tests first, then report"  # typed into the dialog, "1" and Enter would say yes
+    kube.apply(message_manifest("short", node_name, "a1", "yes", deliver="Now", ttlSeconds=3))
+    kube.apply(message_manifest("held", node_name, "a1", text, deliver="Now"))
+    expired = wait_for(
+        lambda: (s := message_status(kube, "short")).get("phase") not in (None, "Pending") and s,
+        timeout=30,
+        message="short out of Pending",
+    )
+    assert expired["phase"] == "Expired", expired
+    assert expired["reason"] == "ttlSeconds passed while the agent waited for an answer to a dialog"
+    assert message_status(kube, "held").get("phase") in (None, "Pending")
+    pane = kube.get("agent", "a1")["status"]["paneId"]
+    screen = tmux(tmux_socket, "capture-pane", "-p", "-t", pane).stdout
+    assert "Do you want to proceed?" in screen and "approved" not in screen
+    assert received(log) == []
+
+    tmux(tmux_socket, "send-keys", "-t", pane, "3", check=True)  # a person says no
+    status = settled(kube, "held")
+    assert status["phase"] == "Delivered", status
+    assert received(log) == [text]
+    screen = tmux(tmux_socket, "capture-pane", "-p", "-t", pane).stdout
+    assert "declined" in screen and "approved" not in screen

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from support.processes import BIN
-from tmux_orchestrator.realagents.homes import prepare
 from tmux_orchestrator.realagents.install import AgentBinaries
+from tmux_orchestrator.realagents.team import real_cli_member
 
 
 @dataclass
@@ -96,22 +96,14 @@ def real_cli_members(
     clis: Iterable[str], binaries: AgentBinaries, model: FakeModelServer, root: Path
 ) -> list[dict[str, Any]]:
     """A developer member per real CLI, each in its own git project and prepared HOME, using `model`."""
-    members = []
-    for cli in clis:
-        workdir = root / cli / "project"
-        workdir.mkdir(parents=True)
-        subprocess.run(["git", "init", "-q", str(workdir)], check=True)
-        launch = prepare(
-            cli, binaries=binaries, home=root / cli / "home", workdir=workdir, base_url=model.url
+    return [
+        real_cli_member(
+            cli,
+            name=cli.removesuffix("-code"),
+            role="developer",
+            binaries=binaries,
+            root=root,
+            base_url=model.url,
         )
-        members.append(
-            {
-                "name": cli.removesuffix("-code"),
-                "role": "developer",
-                "command": list(launch.argv),
-                "profile": cli,
-                "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
-                "workingDir": str(workdir),
-            }
-        )
-    return members
+        for cli in clis
+    ]

@@ -140,6 +140,36 @@ async def test_bracketed_paste_keeps_line_breaks(tmux: ControlClient, tmp_path: 
     assert await eventually(received) == ["line one\nline two\x1b[1m"]
 
 
+async def test_each_message_is_answered_by_the_on_message_commands_after_its_work(
+    tmux: ControlClient, tmp_path: Path
+) -> None:
+    """The demo team's developers: read the briefing (the idle step), then work on each further message and
+    answer it with a command that sees the message."""
+    log = tmp_path / "agent.jsonl"
+    answers = tmp_path / "answers.txt"
+    command = f'printf "%s|" "$FAKE_AGENT_MESSAGE" >>{answers}'
+    ref = await tmux.new_window(
+        SESSION,
+        "agent",
+        fake_agent("--step", "idle", "--busy-on-message", "0.5", "--on-message", command, "--log", str(log)),
+    )
+    await wait_for_activity(tmux, ref.pane_id, Activity.IDLE)
+    for text in ("the briefing, which the idle step waits for", "task: one", "task: two $HOME"):
+        await tmux.send_literal(ref.pane_id, text)
+        await tmux.send_enter(ref.pane_id)
+    await wait_for_activity(tmux, ref.pane_id, Activity.BUSY)
+
+    async def answered() -> str:
+        text = answers.read_text() if answers.exists() else ""
+        return text if text.count("|") >= 2 else ""
+
+    assert await eventually(answered) == "task: one|task: two $HOME|"  # each once, in order, as written
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["text"] for e in entries if "text" in e][1:] == ["task: one", "task: two $HOME"]
+    assert [(e["run"], e["status"]) for e in entries if "run" in e] == [(command, "exit 0")] * 2
+    await screen_contains(tmux, ref.pane_id, f"Bash({command})")
+
+
 @pytest.mark.parametrize(
     ("args", "status", "signal_number"),
     [

@@ -12,7 +12,7 @@ MAX_ATTEMPTS = 3
 
 
 class DeliveryVerdict(StrEnum):
-    WAIT = "Wait"  # target not ready (or not idle for WhenIdle)
+    WAIT = "Wait"  # target not ready, waiting for an answer to a dialog, or (WhenIdle) not idle
     DELIVER = "Deliver"
     EXPIRE = "Expire"
     FAIL = "Fail"  # attempts exhausted
@@ -44,11 +44,25 @@ def judge_message(
         return DeliveryVerdict.HOLD
     if message.attempts >= MAX_ATTEMPTS:
         return DeliveryVerdict.FAIL
-    if not agent_ready:
+    if not agent_ready or not may_paste(activity):
         return DeliveryVerdict.WAIT
     if message.spec.deliver is DeliverWhen.WHEN_IDLE and activity is not Activity.IDLE:
         return DeliveryVerdict.WAIT
     return DeliveryVerdict.DELIVER
+
+
+def may_paste(activity: Activity | None) -> bool:
+    """Whether text may be pasted into the agent now. Never while a dialog waits for a choice (an approval, a
+    question, a first-run screen): the paste would answer the dialog, so even `deliver: Now` waits until the
+    agent leaves WaitingForInput, and expires after ttlSeconds if it never does."""
+    return activity is not Activity.WAITING_FOR_INPUT
+
+
+def expiry_reason(activity: Activity | None) -> str:
+    """Why a message expired: a dialog that was never answered is named, since a person has to act on it."""
+    if activity is Activity.WAITING_FOR_INPUT:
+        return "ttlSeconds passed while the agent waited for an answer to a dialog"
+    return "ttlSeconds passed"
 
 
 def deliver_after(spec: AgentMessageSpec) -> datetime.datetime | None:

@@ -17,12 +17,17 @@ follows a script of steps, given with `--step` (repeatable, `;` separates steps 
     exit [CODE]                 exit with CODE (default 0)
     signal NAME                 die by signal NAME (TERM, KILL, INT, SEGV, ...)
 
-After the last step it keeps showing its last state and reading input. Every message it receives is shown as
-`> received: <text>` (control characters escaped, see `escape_for_screen`) and, with `--log FILE`, appended
-to FILE as a JSON line, so delivery can be verified exactly. Its input line (fake_agent_input) reads the
-terminal in raw mode like a real terminal UI: CR (the Enter key) submits, LF (Ctrl-J) is a line break inside
-the message, bracketed paste is understood; `--paste-burst`, `--submit-each-line`, `--collapse-pastes` and
-`--ignore-enter` switch on the input behaviours of Codex, Aider and Claude Code, and a deaf agent.
+After the last step it keeps showing its last state and reading input. `--on-message COMMAND` (repeatable)
+runs COMMAND like a `run` step after each message the script does not wait for (a message that ends an
+`idle` step belongs to the script), after the work `--busy-on-message` gives it, with the message in
+$FAKE_AGENT_MESSAGE: how the demo team's PM and developers talk through `tmux-orchestrator team`.
+
+Every message it receives is shown as `> received: <text>` (control characters escaped, see
+`escape_for_screen`) and, with `--log FILE`, appended to FILE as a JSON line, so delivery can be verified
+exactly. Its input line (fake_agent_input) reads the terminal in raw mode like a real terminal UI: CR (the
+Enter key) submits, LF (Ctrl-J) is a line break inside the message, bracketed paste is understood;
+`--paste-burst`, `--submit-each-line`, `--collapse-pastes` and `--ignore-enter` switch on the input
+behaviours of Codex, Aider and Claude Code, and a deaf agent.
 
 Only the standard library is imported, so it starts in a few tens of milliseconds.
 """
@@ -116,6 +121,8 @@ class FakeAgent:
     def __init__(self, args: argparse.Namespace, steps: list[Step]) -> None:
         self.steps = steps
         self.busy_on_message: float = args.busy_on_message
+        self.on_message: list[str] = list(args.on_message)
+        self.answering: list[str] = []  # messages whose --on-message commands wait for the work to end
         self.log_path: str | None = args.log
         self.reset_time: str = args.reset_time
         self.exit_at = time.monotonic() + args.exit_after if args.exit_after is not None else None
@@ -173,10 +180,13 @@ class FakeAgent:
             return
         self.step_deadline = None
 
-    def run_command(self, command: str) -> None:
+    def run_command(self, command: str, message: str | None = None) -> None:
         """A tool call: the command runs as a child of this process (so inside the agent's pane), the
-        screen shows it busy meanwhile, then the command's output and exit status."""
+        screen shows it busy meanwhile, then the command's output and exit status. `message` (the one being
+        answered) is in the command's $FAKE_AGENT_MESSAGE."""
         import subprocess
+
+        env = None if message is None else {**os.environ, "FAKE_AGENT_MESSAGE": message}
 
         before = (self.mode, self.mode_word)
         self.say(f"⏺ Bash({command})")
@@ -185,6 +195,7 @@ class FakeAgent:
         try:
             done = subprocess.run(
                 ["/bin/sh", "-c", command],
+                env=env,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -264,13 +275,20 @@ class FakeAgent:
 
             with open(self.log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps({"text": text, "time": time.time()}) + "\n")
+        # The message a waiting step waits for moves the script on; any other one is answered.
+        for_the_script = self.wait_for_input and self.work_until is None
         if self.busy_on_message > 0:
             if self.work_until is None:
                 self.mode_before_work = self.mode
             self.set_mode("busy")
             self.work_until = time.monotonic() + self.busy_on_message
-        elif self.wait_for_input:
+            if not for_the_script:
+                self.answering.append(text)
+            return
+        if for_the_script:
             self.step_done()
+        else:
+            self.answer_message(text)
 
     def work_done(self) -> None:
         self.work_until = None
@@ -279,6 +297,13 @@ class FakeAgent:
             self.step_done()
         else:
             self.set_mode(self.mode_before_work)
+        answering, self.answering = self.answering, []
+        for text in answering:
+            self.answer_message(text)
+
+    def answer_message(self, text: str) -> None:
+        for command in self.on_message:
+            self.run_command(command, message=text)
 
     # --- screen -----------------------------------------------------------------------------------
 
@@ -425,6 +450,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         metavar="SECONDS",
         help="work this long after each message",
+    )
+    parser.add_argument(
+        "--on-message",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="after each message no step waits for, run COMMAND with it in $FAKE_AGENT_MESSAGE (repeatable)",
     )
     parser.add_argument("--log", metavar="FILE", help="append every received message to FILE as a JSON line")
     parser.add_argument("--title", default="Fake Agent", help="name shown in the welcome line")

@@ -8,7 +8,8 @@ something happens; the screen is read every pass. Fresh hook state wins; when no
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -17,18 +18,31 @@ from tmux_orchestrator.api import Activity, ActivitySource
 HOOK_FRESH_FOR: Final = datetime.timedelta(seconds=60)
 MAX_ASSISTANT_MESSAGE_CHARS: Final = 2000
 
-# The events the node agent asks Claude Code to report (settings `hooks` keys).
+# The events the node agent asks Claude Code to report (settings `hooks` keys). Claude Code 2.1.332 fires
+# PermissionRequest as its approval dialog opens (Notification permission_prompt follows seconds later) and
+# StopFailure (error "rate_limit") once it gives up retrying a 429 (captured in tests/data/hooks).
 HOOK_EVENTS: Final = (
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PermissionRequest",
     "Stop",
+    "StopFailure",
     "Notification",
     "SessionStart",
     "SessionEnd",
 )
 
+# Claude Code 2.1.332 reports a collapsed paste wrapped in its own tags (captured from its UserPromptSubmit):
+# "\n\n<pasted_content id="f6d4">\n<the text>\n</pasted_content id="f6d4">\n".
+_PASTED = re.compile(
+    r'\A\s*<pasted_content id="[^"]*">\n(?P<text>.*)\n</pasted_content id="[^"]*">\s*\Z', re.DOTALL
+)
+
 _BUSY_EVENTS: Final = frozenset({"UserPromptSubmit", "PreToolUse", "PostToolUse"})
+# Inside a turn (hook: Busy) the screen sees what no hook reports at the time: the CLI retrying a rate
+# limit (StopFailure comes only when it gives up) or a dialog with no hook of its own.
+_SCREEN_REFINES_BUSY: Final = frozenset({Activity.RATE_LIMITED, Activity.WAITING_FOR_INPUT})
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,23 @@ def next_hook_state(
 def chosen_activity(
     hook: HookState | None, screen: Activity, now: datetime.datetime
 ) -> tuple[Activity, ActivitySource]:
-    """Fresh hook state wins; otherwise the screen's reading."""
-    if hook is not None and hook.activity is not None and now - hook.at <= HOOK_FRESH_FOR:
-        return hook.activity, ActivitySource.HOOK
-    return screen, ActivitySource.SCREEN
+    """Fresh hook state wins, except that a Busy turn may be read more exactly from the screen (retrying, a
+    dialog); a stale or missing hook state leaves it to the screen."""
+    if hook is None or hook.activity is None or now - hook.at > HOOK_FRESH_FOR:
+        return screen, ActivitySource.SCREEN
+    if hook.activity is Activity.BUSY and screen in _SCREEN_REFINES_BUSY:
+        return screen, ActivitySource.SCREEN
+    return hook.activity, ActivitySource.HOOK
+
+
+def prompt_reported(prompts: Sequence[tuple[float, str]], text: str, since: float) -> bool:
+    """Whether a UserPromptSubmit at or after `since` carried `text` (surrounding blank space aside: the
+    CLI may trim what it submits); `prompts` are (time, prompt) pairs as the hooks reported them."""
+    wanted = text.strip()
+    return any(at >= since and _as_typed(prompt).strip() == wanted for at, prompt in prompts)
+
+
+def _as_typed(prompt: str) -> str:
+    """The prompt as it was typed: a collapsed paste's tags taken off."""
+    match = _PASTED.match(prompt)
+    return match["text"] if match else prompt

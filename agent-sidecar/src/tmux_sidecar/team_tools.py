@@ -5,7 +5,12 @@ Flags as the CLIs take them (from their --help): Claude Code 2.1.332 `--mcp-conf
 servers from JSON files or strings", variadic, so it goes last where it cannot swallow a prompt argument);
 Codex 0.171.0 `-c, --config <key=value>` ("dotted path … value parsed as TOML"), right after the program.
 Hooks: Claude Code 2.1.332 `--settings <file-or-json>` ("Path to a settings JSON file or a JSON string to
-load additional settings from"), a file the node agent writes in its own runtime directory.
+load additional settings from"), a file the node agent writes in its own runtime directory. Codex 0.171.0
+has hooks too (feature `hooks`, stable, on), the same event names and payloads, read from `-c hooks.EVENT=…`
+("/<session-flags>/config.toml"); hooks it has not been told to trust wait behind a "Hooks need review"
+dialog at start unless `--dangerously-bypass-hook-trust` ("Run enabled hooks without requiring persisted
+hook trust for this invocation … Intended only for automation that already vets hook sources"): the node
+agent wrote these hooks itself. It clamps a SessionEnd hook's timeout to 3 s, with a startup warning.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from tmux_sidecar.hook_state import HOOK_EVENTS
 SERVER_NAME: Final = "tmux_orchestrator"
 # profile → the program the profile reads; by default only that program is given the tools.
 MCP_PROFILES: Final = {"claude-code": "claude", "codex": "codex"}
+HOOK_PROFILES: Final = MCP_PROFILES  # the CLIs with hooks (both, in the pinned versions)
+_HOOK_TIMEOUT: Final = 10  # seconds; the hook command gives up on the node agent after 2
+_SESSION_END_TIMEOUT: Final = 3  # Codex's limit for SessionEnd
 
 
 def wants_mcp(template: AgentTemplate) -> bool:
@@ -35,24 +43,36 @@ def wants_mcp(template: AgentTemplate) -> bool:
 
 
 def wants_hooks(template: AgentTemplate) -> bool:
-    """members[].tools.hooks, else on for claude-code when the command runs `claude`."""
-    if template.profile != "claude-code":
+    """members[].tools.hooks, else on for claude-code and codex when the command runs that CLI."""
+    program = HOOK_PROFILES.get(template.profile)
+    if program is None:
         return False
     chosen = template.tools.hooks if template.tools is not None else None
     if chosen is not None:
         return chosen
-    return template.command[0].rsplit("/", 1)[-1] == "claude"
+    return template.command[0].rsplit("/", 1)[-1] == program
+
+
+def _hook_handler(hook_program: Sequence[str], event: str) -> dict[str, object]:
+    """The handler that runs `tmux-orchestrator hook EVENT`."""
+    prefix = " ".join(shlex.quote(part) for part in hook_program)
+    timeout = _SESSION_END_TIMEOUT if event == "SessionEnd" else _HOOK_TIMEOUT
+    return {"type": "command", "command": f"{prefix} {event}", "timeout": timeout}
 
 
 def hook_settings(hook_program: Sequence[str]) -> dict[str, object]:
     """Claude Code settings whose hooks run `tmux-orchestrator hook EVENT` for every event we read."""
-    prefix = " ".join(shlex.quote(part) for part in hook_program)
-    return {
-        "hooks": {
-            event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}", "timeout": 10}]}]
-            for event in HOOK_EVENTS
-        }
-    }
+    return {"hooks": {event: [{"hooks": [_hook_handler(hook_program, event)]}] for event in HOOK_EVENTS}}
+
+
+def codex_hook_arguments(hook_program: Sequence[str]) -> list[str]:
+    """Codex's `-c hooks.EVENT=[…]` overrides for the same hooks, and the trust bypass they need."""
+    arguments = []
+    for event in HOOK_EVENTS:
+        # A TOML inline table; JSON strings and numbers are valid TOML values.
+        handler = ", ".join(f"{k} = {json.dumps(v)}" for k, v in _hook_handler(hook_program, event).items())
+        arguments += ["-c", f"hooks.{event}=[{{hooks = [{{{handler}}}]}}]"]
+    return [*arguments, "--dangerously-bypass-hook-trust"]
 
 
 def agent_command(
@@ -60,13 +80,16 @@ def agent_command(
     mcp_server: Sequence[str],
     env: Mapping[str, str] | None = None,
     settings_path: str | None = None,
+    hook_program: Sequence[str] | None = None,
 ) -> list[str]:
     """The pane's argv; `mcp_server` is the argv of `tmux-orchestrator mcp`, `env` what it must be given
-    (a CLI may start its MCP servers with a reduced environment); `settings_path` the hooks' settings file
-    (given only when `wants_hooks`)."""
+    (a CLI may start its MCP servers with a reduced environment); `settings_path` Claude Code's hooks
+    settings file and `hook_program` the argv of `tmux-orchestrator hook` (given only when `wants_hooks`)."""
     command = list(template.command)
     if settings_path is not None:
         command += ["--settings", settings_path]
+    if hook_program is not None and template.profile == "codex":
+        command[1:1] = codex_hook_arguments(hook_program)
     if not wants_mcp(template):
         return command
     program, *args = mcp_server

@@ -38,7 +38,7 @@ PENDING, DELIVERED, EXPIRED, FAILED = (
     MessagePhase.EXPIRED,
     MessagePhase.FAILED,
 )
-BUSY, IDLE = Activity.BUSY, Activity.IDLE
+BUSY, IDLE, DIALOG = Activity.BUSY, Activity.IDLE, Activity.WAITING_FOR_INPUT
 V = DeliveryVerdict
 LAST = MAX_ATTEMPTS
 # fmt: off
@@ -49,6 +49,9 @@ CASES = [
     Case("WhenIdle waits while busy",    WHEN_IDLE, None,      0,      1,     True,  BUSY,     V.WAIT),
     Case("WhenIdle waits while unknown", WHEN_IDLE, None,      0,      1,     True,  None,     V.WAIT),
     Case("Now waits until ready",        NOW,       None,      0,      1,     False, IDLE,     V.WAIT),
+    Case("Now waits out a dialog",       NOW,       None,      0,      1,     True,  DIALOG,   V.WAIT),
+    Case("WhenIdle waits out a dialog",  WHEN_IDLE, None,      0,      1,     True,  DIALOG,   V.WAIT),
+    Case("a dialog never answered",      NOW,       None,      0,      TTL,   True,  DIALOG,   V.EXPIRE),
     Case("a retry still delivers",       NOW,       PENDING,   LAST-1, 1,     True,  IDLE,     V.DELIVER),
     Case("EXPIRE after ttlSeconds",      NOW,       None,      0,      TTL,   True,  IDLE,     V.EXPIRE),
     Case("EXPIRE beats FAIL",            NOW,       PENDING,   LAST,   TTL+1, True,  IDLE,     V.EXPIRE),

@@ -18,19 +18,36 @@ from tmux_sidecar.hook_state import (
     chosen_activity,
     event_activity,
     next_hook_state,
+    prompt_reported,
     trimmed_message,
 )
 
 T0 = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=datetime.UTC)
-CAPTURED = Path(__file__).parents[2] / "data" / "hooks" / "claude-code-2.1.332.txt"
+HOOKS = Path(__file__).parents[2] / "data" / "hooks"
+CAPTURED = HOOKS / "claude-code-2.1.332.txt"
+
+
+def captured_run(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The events one captured run of the CLI sent to its hooks, in order."""
+    events = []
+    for line in path.read_text().splitlines():
+        event, payload = line.split(" ", 1)
+        events.append((event, json.loads(payload)))
+    return events
 
 
 def captured() -> dict[str, dict[str, Any]]:
-    events = {}
-    for line in CAPTURED.read_text().splitlines():
-        event, payload = line.split(" ", 1)
-        events[event] = json.loads(payload)
-    return events
+    return dict(captured_run(CAPTURED))
+
+
+def activities(path: Path) -> list[tuple[str, Activity | None]]:
+    """Each captured event with the activity the hook state holds after it."""
+    state: HookState | None = None
+    seen = []
+    for event, payload in captured_run(path):
+        state = next_hook_state(state, event, payload, T0)
+        seen.append((event, state.activity if state else None))
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -72,6 +89,30 @@ def test_the_captured_claude_code_turn_is_busy_then_idle_with_its_answer() -> No
     assert next_hook_state(state, "SessionEnd", events["SessionEnd"], later) is state
 
 
+def test_a_captured_approval_is_waiting_for_input_until_the_tool_runs() -> None:
+    # Claude Code 2.1.332 asked to approve `touch approved.txt`, then approved by Enter.
+    assert activities(HOOKS / "claude-code-2.1.332-permission.txt") == [
+        ("SessionStart", None),
+        ("UserPromptSubmit", Activity.BUSY),
+        ("PreToolUse", Activity.BUSY),
+        ("PermissionRequest", Activity.WAITING_FOR_INPUT),
+        ("Notification", Activity.WAITING_FOR_INPUT),  # permission_prompt, seconds after the dialog opened
+        ("PostToolUse", Activity.BUSY),
+        ("Stop", Activity.IDLE),
+        ("SessionEnd", Activity.IDLE),  # the tmux server went away: nothing new about activity
+    ]
+
+
+def test_a_captured_rate_limit_is_rate_limited_when_the_cli_gives_up() -> None:
+    # Claude Code 2.1.332 with CLAUDE_CODE_MAX_RETRIES=2 against a model answering 429 every time.
+    assert activities(HOOKS / "claude-code-2.1.332-rate-limit.txt") == [
+        ("SessionStart", None),
+        ("UserPromptSubmit", Activity.BUSY),
+        ("StopFailure", Activity.RATE_LIMITED),
+        ("SessionEnd", Activity.RATE_LIMITED),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -107,6 +148,11 @@ def test_last_assistant_message_is_trimmed(text: object, expected: str | None) -
             1,
             (Activity.WAITING_FOR_INPUT, ActivitySource.HOOK),
         ),
+        # Inside a turn the screen sees retries and dialogs before (or without) a hook.
+        (Activity.BUSY, Activity.RATE_LIMITED, 5, (Activity.RATE_LIMITED, ActivitySource.SCREEN)),
+        (Activity.BUSY, Activity.WAITING_FOR_INPUT, 5, (Activity.WAITING_FOR_INPUT, ActivitySource.SCREEN)),
+        (Activity.IDLE, Activity.RATE_LIMITED, 5, (Activity.IDLE, ActivitySource.HOOK)),
+        (Activity.RATE_LIMITED, Activity.IDLE, 5, (Activity.RATE_LIMITED, ActivitySource.HOOK)),
     ],
 )
 def test_fresh_hook_state_wins_and_the_screen_decides_after(
@@ -114,3 +160,39 @@ def test_fresh_hook_state_wins_and_the_screen_decides_after(
 ) -> None:
     state = HookState(hook, T0) if hook is not None else None
     assert chosen_activity(state, screen, T0 + datetime.timedelta(seconds=age)) == expected
+
+
+@pytest.mark.parametrize(
+    ("prompts", "text", "since", "reported"),
+    [
+        ([(5.0, "say hello")], "say hello", 5.0, True),
+        ([(5.0, "say hello\n")], "say hello", 1.0, True),
+        ([(4.9, "say hello")], "say hello", 5.0, False),  # before the paste: an earlier, equal message
+        ([(6.0, "say hello again")], "say hello", 5.0, False),
+        ([(6.0, "line one\nline two")], "line one\nline two", 5.0, True),
+        ([], "say hello", 0.0, False),
+        # A collapsed paste as Claude Code 2.1.332 reported it: the text inside its tags.
+        (
+            [
+                (
+                    6.0,
+                    '\n\n<pasted_content id="f6d4">\nPlan for today:\n- one\nthree\n'
+                    '</pasted_content id="f6d4">\n',
+                )
+            ],
+            "Plan for today:\n- one\nthree",
+            5.0,
+            True,
+        ),
+        (
+            [(6.0, '\n\n<pasted_content id="f6d4">\nPlan for today:\n- two\n</pasted_content id="f6d4">\n')],
+            "Plan for today:\n- one",
+            5.0,
+            False,
+        ),
+    ],
+)
+def test_a_prompt_hook_confirms_only_the_same_text_after_the_paste(
+    prompts: list[tuple[float, str]], text: str, since: float, reported: bool
+) -> None:
+    assert prompt_reported(prompts, text, since) is reported

@@ -9,7 +9,7 @@ import pytest
 
 from tmux_orchestrator.team_view import in_the_future, parse_duration
 from tmux_sidecar.fake_agent import ScriptError, Step, parse_step
-from tmux_sidecar.localapi.messages import message_body, reply_to, sender_refusal
+from tmux_sidecar.localapi.messages import message_body, reply_to, sender_refusal, sender_to_verify
 from tmux_sidecar.localapi.protocol import LocalApiError
 from tmux_sidecar.localapi.roster import TeamAgent, resolve_target
 
@@ -91,6 +91,30 @@ def test_a_message_is_typed_only_when_its_sender_is_on_the_node_that_sent_it(
 ) -> None:
     result = sender_refusal("web-pm-0", from_node, agent)
     assert result == refusal if refusal is None else refusal in (result or "")
+
+
+TO_VERIFY = [
+    ("new-from-an-agent", {"from": "web-pm-0"}, {}, "web-pm-0"),
+    ("pending-after-a-try", {"from": "web-pm-0"}, {"phase": "Pending", "attempts": 1}, "web-pm-0"),
+    ("from-a-person", {}, {}, None),
+    ("verified-when-new", {"from": "web-pm-0"}, {"senderVerifiedAt": "2030-01-01T00:00:00Z"}, None),
+    ("already-delivered", {"from": "web-pm-0"}, {"phase": "Delivered"}, None),
+    ("already-failed", {"from": "web-pm-0"}, {"phase": "Failed"}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "sender"), [c[1:] for c in TO_VERIFY], ids=[c[0] for c in TO_VERIFY]
+)
+def test_a_sender_is_verified_once_while_its_message_is_new_and_the_verdict_holds(
+    spec: dict[str, Any], status: dict[str, Any], sender: str | None
+) -> None:
+    message = {
+        "metadata": {"name": "m"},
+        "spec": {"agent": "web-dev-0", "text": "x", **spec},
+        "status": status,
+    }
+    assert sender_to_verify(message) == sender
 
 
 def _message(to: str, sender: str | None, created: str, delivered: str | None = None) -> dict[str, Any]:

@@ -84,7 +84,9 @@ HOOKS = [
     ("opted-out", hooks_template(["claude"], hooks=False), False),
     ("opted-in-wrapper", hooks_template(["my-claude"], hooks=True), True),
     ("fake-agent-with-claude-profile", hooks_template(["tmux-orchestrator", "fake-agent"]), False),
-    ("codex-not-yet", hooks_template(["codex"], "codex", hooks=True), False),
+    ("codex-by-default", hooks_template(["codex", "--no-daemon"], "codex"), True),
+    ("codex-opted-out", hooks_template(["codex"], "codex", hooks=False), False),
+    ("aider", hooks_template(["aider"], "aider", hooks=True), False),
     ("shell", hooks_template(["bash"], "shell"), False),
 ]
 
@@ -105,6 +107,28 @@ def test_hook_settings_run_the_hook_command_for_each_event() -> None:
             ]
         }
     ]
+
+
+def test_codex_gets_the_same_hooks_as_config_overrides_with_the_trust_bypass() -> None:
+    program = ["/my venv/bin/tmux-orchestrator", "hook"]
+    argv = agent_command(hooks_template(["codex", "--no-daemon"], "codex"), SERVER, ENV, None, program)
+    assert argv[0] == "codex" and argv[-1] == "--no-daemon"
+    assert "--dangerously-bypass-hook-trust" in argv
+    overrides = [
+        argv[i + 1] for i, part in enumerate(argv) if part == "-c" and argv[i + 1].startswith("hooks.")
+    ]
+    # Codex parses each value as TOML: the same events and handlers as Claude Code's settings file.
+    parsed = {
+        key: tomllib.loads(f"value = {value}")["value"] for key, value in (o.split("=", 1) for o in overrides)
+    }
+    assert {key.removeprefix("hooks.") for key in parsed} == set(HOOK_EVENTS)
+    assert parsed["hooks.Stop"] == hook_settings(program)["hooks"]["Stop"]  # type: ignore[index]
+    assert parsed["hooks.SessionEnd"][0]["hooks"][0]["timeout"] == 3  # Codex's limit for SessionEnd
+
+
+def test_without_a_hook_program_codex_runs_as_written() -> None:
+    argv = agent_command(hooks_template(["codex", "--no-daemon"], "codex", hooks=False), SERVER, ENV)
+    assert "--dangerously-bypass-hook-trust" not in argv and not any("hooks." in part for part in argv)
 
 
 def test_settings_go_before_the_variadic_mcp_config() -> None:

@@ -113,6 +113,10 @@ class TeamApi:
             return {"you": me.short, "messages": inbox(messages, me)}
         raise LocalApiError(ErrorCode.BAD_REQUEST, f"unknown operation {operation!r}")
 
+    async def teammates(self, caller: Caller) -> list[TeamAgent]:
+        """The caller's team as it sees it (the hooks' session context reads it too)."""
+        return await self._agents(caller)
+
     async def _agents(self, caller: Caller) -> list[TeamAgent]:
         team = caller.agent.team
         objects, _ = await self.kube.list(

@@ -55,6 +55,17 @@ def sender_refusal(sender: str, from_node: str | None, sender_agent: Mapping[str
     return None
 
 
+def sender_to_verify(message: Mapping[str, Any]) -> str | None:
+    """The agent a pending message is from, while the delivering node agent has not yet found it on the node
+    that created the message; None for a person's message and for one already verified (its status says
+    when), so the verdict made when the message was new holds after its sender moved."""
+    sender = (message.get("spec") or {}).get("from")
+    status = message.get("status") or {}
+    if not sender or status.get("senderVerifiedAt") or status.get("phase") not in (None, "Pending"):
+        return None
+    return str(sender)
+
+
 def report_text(state: str, note: str | None, workspace: Mapping[str, Any] | None = None) -> str:
     """What the PM is told when an agent reports blocked, needs-review or done; with the branch to review
     when the agent works in its own worktree."""

@@ -1,7 +1,9 @@
-"""Before a message from an agent is typed: was it sent by the node agent of the sender's node? (edge: Kube)
+"""Is a new message from an agent really from it: was it created by the node agent of the sender's node?
+(edge: Kube)
 
 The admission policy lets a node agent create messages only labelled with its own node (`from-node`);
-whether the agent named in spec.from runs on that node is checked here, by the node agent that delivers.
+whether the agent named in spec.from runs on that node is checked here, by the node agent that delivers, the
+first time it sees the message (moments after its creation); the verdict is kept in the message's status.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from tmux_orchestrator.kube import Kube, KubeObject, Resource, is_not_found
 
-from .messages import LABEL_FROM_NODE, sender_refusal
+from .messages import LABEL_FROM_NODE, sender_refusal, sender_to_verify
 
 
 class SenderCheck:
@@ -22,8 +24,8 @@ class SenderCheck:
     async def refusal(self, message: Mapping[str, Any]) -> str | None:
         """Why the message must not be typed, or None; the API server is asked once per message."""
         meta = message["metadata"]
-        sender = (message.get("spec") or {}).get("from")
-        if not sender:
+        sender = sender_to_verify(message)
+        if sender is None:
             return None
         uid = str(meta["uid"])
         if uid not in self._verdicts:

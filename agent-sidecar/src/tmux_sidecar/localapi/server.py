@@ -27,9 +27,10 @@ _READ_TIMEOUT = 10.0
 
 
 class HookSink(Protocol):
-    """Takes a hook event of the calling agent (the node agent records it for the next status pass)."""
+    """Takes a hook event of the calling agent (the node agent records it for the next status pass) and
+    answers what the hook should hand back to the CLI (e.g. additionalContext), usually nothing."""
 
-    def __call__(self, caller: Caller, event: str, payload: Mapping[str, Any]) -> None: ...
+    async def __call__(self, caller: Caller, event: str, payload: Mapping[str, Any]) -> Mapping[str, Any]: ...
 
 
 def default_socket_path(node: str) -> str:
@@ -112,17 +113,16 @@ class LocalApiServer:
             if not isinstance(args, dict):
                 raise LocalApiError(ErrorCode.BAD_REQUEST, "args must be a JSON object")
             if operation is Operation.HOOK:
-                return ok(self._hook(caller, args))
+                return ok(await self._hook(caller, args))
             return ok(await self.api.handle(caller, operation, args))
         except LocalApiError as error:
             return failure(error)
 
-    def _hook(self, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
+    async def _hook(self, caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
         event, payload = args.get("event"), args.get("payload")
         if not isinstance(event, str) or not event:
             raise LocalApiError(ErrorCode.BAD_REQUEST, "event must be a hook event name, e.g. Stop")
         if not isinstance(payload, dict):
             raise LocalApiError(ErrorCode.BAD_REQUEST, "payload must be the hook's JSON object")
-        if self.hooks is not None:
-            self.hooks(caller, event, payload)
-        return {"agent": caller.agent.short, "event": event}
+        answer = await self.hooks(caller, event, payload) if self.hooks is not None else {}
+        return {**answer, "agent": caller.agent.short, "event": event}

@@ -16,8 +16,6 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from tmux_orchestrator.api import Activity
 from tmux_orchestrator.api.constants import GROUP
@@ -25,7 +23,6 @@ from tmux_orchestrator.kube import Kube
 from tmux_orchestrator.kube.events import EventRecorder
 from tmux_sidecar.classification import Classification
 from tmux_sidecar.converge import plan_windows
-from tmux_sidecar.hook_state import next_hook_state
 from tmux_sidecar.localapi.handlers import TeamApi
 from tmux_sidecar.localapi.identity import Caller, pane_callers
 from tmux_sidecar.localapi.server import LocalApiServer
@@ -37,6 +34,7 @@ from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
 from tmux_sidecar.tmux.snapshot import ServerSnapshot, take_snapshot
 from tmux_sidecar.workspace import hold_until_ready
 
+from .hooks import HookReceiver
 from .messages import Deliveries
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, register_node
@@ -90,9 +88,9 @@ class NodeAgent:
             asyncio.create_task(self.events.run(), name="events"),
         ]
         if self.config.api_socket:
-            api = LocalApiServer(
-                self.config.api_socket, TeamApi(self.kube, node), self._callers, node, hooks=self._hook
-            )
+            team = TeamApi(self.kube, node)
+            hooks = HookReceiver(self.state, self.wake, team)
+            api = LocalApiServer(self.config.api_socket, team, self._callers, node, hooks=hooks)
             tasks.append(asyncio.create_task(api.serve(), name="local-api"))
         try:
             await asyncio.gather(*tasks)
@@ -169,23 +167,6 @@ class NodeAgent:
         """Agent panes by pane pid, as last observed: who may use the local API."""
         panes = self._last_snapshot.panes if self._last_snapshot is not None else ()
         return pane_callers(panes, {uid: record.obj for uid, record in self.state.agents.items()})
-
-    def _hook(self, caller: Caller, event: str, payload: Mapping[str, Any]) -> None:
-        """A hook event of an agent in one of our panes: remember it and report it in a pass now."""
-        record = next(
-            (
-                r
-                for r in self.state.agents.values()
-                if r.name == caller.agent.name and r.namespace == caller.namespace
-            ),
-            None,
-        )
-        if record is None:
-            return
-        moment = datetime.datetime.now(datetime.UTC)
-        record.hook = next_hook_state(record.hook, event, payload, moment)
-        log.debug("%s/%s hook %s", record.namespace, record.name, event)
-        self.wake.set()
 
     def _record_exit(self, pane: PaneInfo, observed_at: float) -> None:
         record = self.state.agents.get(pane.agent_uid or "")

@@ -10,9 +10,18 @@ from typing import Any
 from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
-from tmux_sidecar.delivery import MAX_ATTEMPTS, DeliveryVerdict, judge_message, typed_text
+from tmux_sidecar.delivery import (
+    MAX_ATTEMPTS,
+    DeliveryVerdict,
+    expiry_reason,
+    judge_message,
+    may_paste,
+    typed_text,
+)
+from tmux_sidecar.localapi.messages import sender_to_verify
 from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.pane import PaneInfo
+from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 
 from .records import AgentRecord, NodeState, pending_message
@@ -48,6 +57,9 @@ class Deliveries:
         briefing = record.spec.template.briefing
         if not briefing or record.briefed_revision == record.spec.revision:
             return
+        reading = self.state.readings.get(record.uid)
+        if not may_paste(reading.activity if reading else None):
+            return  # a dialog is open: the briefing would answer it
         result = await self.typist.type_and_submit(
             client,
             pane.pane_id,
@@ -68,6 +80,8 @@ class Deliveries:
             target = message.spec.agent or obj["metadata"].get("labels", {}).get(
                 "orchestrator.tmux.dev/agent"
             )
+            if await self._sender_unverified(obj, message.attempts, target, now):
+                continue
             record = by_name.get((message.namespace, target or ""))
             reading = self.state.readings.get(record.uid) if record else None
             ready = bool(record and reading and reading.ready and not record.failed)
@@ -79,7 +93,7 @@ class Deliveries:
                     obj,
                     MessagePhase.EXPIRED,
                     attempts=message.attempts,
-                    reason="ttlSeconds passed",
+                    reason=expiry_reason(reading.activity if reading else None),
                     agent=target,
                 )
             elif verdict is DeliveryVerdict.FAIL:
@@ -91,11 +105,6 @@ class Deliveries:
                 pane_id = record.pane_id
                 if pane_id is None:
                     continue
-                if (refusal := await self.senders.refusal(obj)) is not None:
-                    await self._message_status(
-                        obj, MessagePhase.FAILED, attempts=message.attempts, reason=refusal, agent=target
-                    )
-                    continue
                 self._delivering.add(uid)
                 try:
                     result = await self.typist.type_and_submit(
@@ -104,12 +113,49 @@ class Deliveries:
                         typed_text(message.spec, record.spec.team_ref.name),
                         key=uid,
                         profile=record.spec.template.profile,
+                        submitted=(record.prompt_reported if wants_hooks(record.spec.template) else None),
                     )
                 finally:
                     self._delivering.discard(uid)
                 final = await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
                 if final:
                     self.typist.forget(uid)
+
+    async def _sender_unverified(
+        self, obj: KubeObject, attempts: int, target: str | None, now: datetime.datetime
+    ) -> bool:
+        """Whether a message from an agent must wait (its sender not known yet) or was refused (Failed).
+
+        The check is made when the message is first seen, moments after its creation, and its success kept
+        in status.senderVerifiedAt: a scheduled message whose sender moves to another node before it falls
+        due is still delivered."""
+        if sender_to_verify(obj) is None:
+            return False
+        meta = obj["metadata"]
+        try:
+            refusal = await self.senders.refusal(obj)
+        except Exception as error:
+            log.info("sender of message %s/%s not checked yet: %s", meta["namespace"], meta["name"], error)
+            return True
+        if refusal is not None:
+            await self._message_status(
+                obj, MessagePhase.FAILED, attempts=attempts, reason=refusal, agent=target
+            )
+            return True
+        try:
+            verified = await self.kube.patch_status(
+                Resource.AGENT_MESSAGES,
+                meta["name"],
+                {"senderVerifiedAt": format_time(now)},
+                meta["namespace"],
+            )
+        except Exception as error:
+            log.info(
+                "message %s/%s: sender verified, not recorded: %s", meta["namespace"], meta["name"], error
+            )
+            return False  # verified in memory; recorded on a later pass
+        self.state.messages[meta["uid"]] = verified
+        return False
 
     async def _typing_outcome(
         self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None

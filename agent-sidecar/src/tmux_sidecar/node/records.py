@@ -11,11 +11,12 @@ from typing import Any
 
 from tmux_orchestrator.api import AgentMessageSpec, AgentSpec, AgentTemplate, MessagePhase
 from tmux_orchestrator.kube import KubeObject
+from tmux_sidecar.activity_check import Disagreement
 from tmux_sidecar.agent_events import AgentEvent
 from tmux_sidecar.classification import Classification, DetectorProfile
 from tmux_sidecar.converge import DesiredAgent
 from tmux_sidecar.delivery import PendingMessage
-from tmux_sidecar.hook_state import HookState
+from tmux_sidecar.hook_state import HookState, prompt_reported
 from tmux_sidecar.restart import RestartDecision
 
 
@@ -62,6 +63,9 @@ class AgentRecord:
     last_lines: tuple[str, ...] = ()
     events: list[AgentEvent] = field(default_factory=list)  # decided, not posted yet (see NodeAgent)
     hook: HookState | None = None  # what the CLI's hooks last said (tmux-orchestrator hook)
+    # Prompts UserPromptSubmit reported (monotonic time, text), newest last: delivery's own evidence.
+    hook_prompts: list[tuple[float, str]] = field(default_factory=list)
+    disagreement: Disagreement | None = None  # hook state and screen reading at odds (activity_check)
 
     @property
     def uid(self) -> str:
@@ -80,6 +84,10 @@ class AgentRecord:
         """The pane the API server was last told about."""
         pane = (self.reported or {}).get("paneId")
         return str(pane) if pane else None
+
+    def prompt_reported(self, text: str, since: float) -> bool:
+        """Whether the CLI's prompt hook reported `text` since the monotonic time `since`."""
+        return prompt_reported(self.hook_prompts, text, since)
 
     def desired(self) -> DesiredAgent:
         return DesiredAgent(

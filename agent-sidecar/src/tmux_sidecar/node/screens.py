@@ -14,6 +14,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -109,4 +110,9 @@ def screen_app(kube: Kube, node_agent: NodeAgent) -> Starlette:
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    return Starlette(routes=[Route(SCREEN_PATH, screen), Route("/healthz", healthz)])
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)  # nothing secret in them
+
+    return Starlette(
+        routes=[Route(SCREEN_PATH, screen), Route("/healthz", healthz), Route("/metrics", metrics)]
+    )

@@ -28,6 +28,7 @@ from tmux_sidecar.pane import PaneInfo
 from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
+from .hooks import check_activity_sources
 from .records import AgentRecord, template_hash
 from .windows import missing_program
 
@@ -85,6 +86,7 @@ async def sync_agent_status(
     )
     previous = AgentStatus.model_validate(reported) if reported else None
     screen = reading.activity if reading else Activity.UNKNOWN
+    check_activity_sources(record, screen, now)
     activity, source = chosen_activity(record.hook, screen, now)
     status = compute_agent_status(
         generation=record.obj["metadata"].get("generation"),

@@ -46,6 +46,8 @@ class TypingTimings:
     retry_enter_after: float = 1.0  # the text still in the input, screen unchanged this long: Enter again
     max_enters: int = 3
     confirm_timeout: float = 6.0
+    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit).
+    hook_grace: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,14 @@ class Typist:
         self._outcomes: dict[str, TypingResult] = {}
 
     async def type_and_submit(
-        self, client: ControlClient, pane_id: str, text: str, *, key: str, profile: str
+        self,
+        client: ControlClient,
+        pane_id: str,
+        text: str,
+        *,
+        key: str,
+        profile: str,
+        submitted: Callable[[str, float], bool] | None = None,
     ) -> TypingResult | None:
         """Type `text` (identified by `key`) into the pane and confirm the agent took it.
 
@@ -96,6 +105,7 @@ class Typist:
                 buffer=safe_name(f"tmo-{key}"),
                 timings=self.timings,
                 on_paste=pasting,
+                submitted=submitted,
             )
         except TmuxError as error:
             log.info("typing into %s failed: %s", pane_id, error)
@@ -130,24 +140,35 @@ async def type_message(
     buffer: str,
     timings: TypingTimings = TypingTimings(),
     on_paste: Callable[[], None] = lambda: None,
+    submitted: Callable[[str, float], bool] | None = None,
 ) -> TypingResult:
     """Paste `text` into the pane, submit it and confirm that the agent took it.
 
-    `on_paste` runs just before the paste is sent: from then on the text may be in the pane. TmuxError
-    passes through.
+    `on_paste` runs just before the paste is sent: from then on the text may be in the pane. `submitted(text,
+    since)` says whether the CLI's prompt hook reported exactly `text` since the monotonic time `since`: the
+    agent's own word, which confirms before the screen does. TmuxError passes through.
     """
     if (refused := unsafe_text(text)) is not None:
         return TypingResult(typed=False, failure=refused, detail=refused.value)
     if await client.display("#{pane_dead}", pane_id) == "1":
         raise TmuxError(f"pane {pane_id} is dead: nothing typed")  # left Pending, typed later
     before_typing = await client.capture_pane(pane_id)
+    pasted_at = time.monotonic()
     on_paste()
     await paste_text(client, pane_id, text, buffer)
     drafted = await _wait_drawn(client, pane_id, text, profile=profile, before=before_typing, timings=timings)
     if drafted is None:
         return TypingResult(typed=True, failure=DeliveryFailure.NOT_SHOWN, detail="screen did not change")
+    hooked = None if submitted is None else (lambda: submitted(text, pasted_at))
     return await _submit(
-        client, pane_id, text, drafted=drafted, classify=classify, profile=profile, timings=timings
+        client,
+        pane_id,
+        text,
+        drafted=drafted,
+        classify=classify,
+        profile=profile,
+        timings=timings,
+        hooked=hooked,
     )
 
 
@@ -184,18 +205,33 @@ async def _submit(
     classify: ScreenClassifier,
     profile: str,
     timings: TypingTimings,
+    hooked: Callable[[], bool] | None = None,
 ) -> TypingResult:
     await client.send_enter(pane_id)
     enters = 1
     start = time.monotonic()
+    # The screen's confirmation, held for `hook_grace` while the CLI's own (hook) may still come.
+    by_screen: tuple[float, TypingResult] | None = None
     since_enter: list[tuple[float, list[str]]] = []
     while True:
         await asyncio.sleep(timings.poll)
+        if hooked is not None and hooked():
+            return TypingResult(
+                True, DeliveryConfirmation.HOOK, None, enters, "UserPromptSubmit carried the text"
+            )
+        if by_screen is not None:
+            if time.monotonic() - by_screen[0] >= timings.hook_grace:
+                return by_screen[1]
+            continue
         lines = await client.capture_pane(pane_id)
         now = time.monotonic()
         verdict = judge_submission(drafted, lines, classify(lines), text, profile)
         if verdict.state is SubmissionState.TAKEN:
-            return TypingResult(True, verdict.confirmation, None, enters, verdict.detail)
+            taken = TypingResult(True, verdict.confirmation, None, enters, verdict.detail)
+            if hooked is None:
+                return taken
+            by_screen = (now, taken)  # the hook's word is the better evidence: give it a moment
+            continue
         since_enter.append((now, lines))
         stuck = verdict.state is SubmissionState.IN_INPUT and settled(since_enter, timings.retry_enter_after)
         if stuck and enters < timings.max_enters:

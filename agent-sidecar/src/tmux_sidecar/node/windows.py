@@ -100,8 +100,12 @@ def _launch(
     if (known := agents.get(agent.uid)) is not None:
         env |= identity_env(known.namespace, TeamAgent.from_object(known.obj), api_socket)
     tools_env = {ENV_SOCKET: api_socket} if api_socket else None
-    settings = _write_hook_settings(agent.uid, api_socket) if wants_hooks(template) else None
-    argv = agent_command(template, _mcp_server(), tools_env, settings)
+    # Hooks report to the local API: without one there is nobody to tell.
+    hook_program = [_program(), "hook"] if api_socket and wants_hooks(template) else None
+    settings = None
+    if hook_program is not None and api_socket and template.profile == "claude-code":
+        settings = _write_hook_settings(agent.uid, api_socket, hook_program)
+    argv = agent_command(template, _mcp_server(), tools_env, settings, hook_program)
     options = {
         AGENT_UID_OPTION: agent.uid,
         REVISION_OPTION: agent.revision,
@@ -155,21 +159,23 @@ def _started(action: TmuxAction, agents: Mapping[str, AgentRecord]) -> None:
         record.events.append(started)
 
 
-def _write_hook_settings(uid: str, api_socket: str | None) -> str | None:
-    """The window's hooks settings file, beside the local API socket (never in the user's files)."""
-    if not api_socket:
-        return None  # no local API to report to
+def _write_hook_settings(uid: str, api_socket: str, hook_program: list[str]) -> str:
+    """Claude Code's hooks settings file for the window, beside the local API socket (never in the
+    user's files)."""
     path = os.path.join(os.path.dirname(api_socket), "hooks", f"{uid}.json")
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    program = shutil.which("tmux-orchestrator") or "tmux-orchestrator"
     with open(path, "w", encoding="utf-8") as file:
-        json.dump(hook_settings([program, "hook"]), file)
+        json.dump(hook_settings(hook_program), file)
     return path
 
 
+def _program() -> str:
+    """Our own installation's `tmux-orchestrator`, by absolute path, so any pane finds it."""
+    return shutil.which("tmux-orchestrator") or "tmux-orchestrator"
+
+
 def _mcp_server() -> list[str]:
-    """`tmux-orchestrator mcp` by the absolute path of our own installation, so any pane finds it."""
-    return [shutil.which("tmux-orchestrator") or "tmux-orchestrator", "mcp"]
+    return [_program(), "mcp"]
 
 
 def environment(template: AgentTemplate) -> dict[str, str]:

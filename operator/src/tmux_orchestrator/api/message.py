@@ -27,6 +27,7 @@ class DeliveryConfirmation(StrEnum):
 
     BUSY = "Busy"  # the input area no longer held the text and the agent went Busy
     TRANSCRIPT = "Transcript"  # the input area no longer held the text and it entered the transcript
+    HOOK = "Hook"  # the CLI's own prompt hook (UserPromptSubmit) reported the text as submitted
 
 
 class AgentMessageSpec(ApiModel):
@@ -47,7 +48,10 @@ class AgentMessageSpec(ApiModel):
     )
     deliver: DeliverWhen = Field(
         default=DeliverWhen.WHEN_IDLE,
-        description="WhenIdle waits until the agent is Idle; Now types at once.",
+        description=(
+            "WhenIdle waits until the agent is Idle; Now types at once, except into a dialog waiting for"
+            " a choice (WaitingForInput), which the text would answer: it waits until the dialog is gone."
+        ),
     )
     ttl_seconds: int = Field(
         default=3600,
@@ -88,6 +92,15 @@ class AgentMessageStatus(ApiModel):
     )
     reason: str | None = Field(default=None, description="Why the message failed or expired.")
     agent: str | None = Field(default=None, description="Agent the message was resolved to.")
+    sender_verified_at: str | None = Field(
+        default=None,
+        description=(
+            "When the delivering node agent found spec.from running on the node that created the message"
+            " (label orchestrator.tmux.dev/from-node), the first time it saw the message. A message so"
+            " verified is delivered even if its sender moves to another node before it falls due."
+        ),
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 _SPEC_RULES: list[JsonValue] = [

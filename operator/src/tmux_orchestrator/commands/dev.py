@@ -1,5 +1,5 @@
-"""`tmux-orchestrator dev build|up|down|status|gomod|agents`: the local control plane and the real agent CLIs
-for development and tests."""
+"""`tmux-orchestrator dev build|up|down|status|gomod|agents|real-team|capture`: the local control plane
+and the real agent CLIs for development, tests and `make demo-real`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="install (or find cached) the pinned Claude Code, Codex and Aider; prints their bin dir",
     )
     agents.add_argument("--check", action="store_true", help="also run each CLI and print its version")
+    real_team = sub.add_parser(
+        "real-team",
+        help="print the AgentTeam of `make demo-real` (Claude Code, Codex, Aider against a fake model)",
+    )
+    real_team.add_argument("--model-url", required=True, help="the fake model server, http://127.0.0.1:PORT")
+    real_team.add_argument("--dir", type=Path, required=True, help="where the agents' HOMEs and projects go")
+    real_team.add_argument("--name", default="demo-real", help="the team's name (default demo-real)")
     capture = sub.add_parser(
         "capture", help="capture the real CLIs' screens in every state into tests/data/screens (slow)"
     )
@@ -53,6 +60,21 @@ def run(args: argparse.Namespace) -> int:
             for command, version in install.installed_versions(agents).items():
                 print(f"{command}: {version}", file=sys.stderr)
         print(agents.directory)
+        return 0
+    if args.action == "real-team":
+        import yaml
+
+        from tmux_orchestrator.realagents import install, team
+
+        try:
+            agents = install.ensure_agents()
+        except install.InstallError as error:
+            print(f"dev real-team: {error}", file=sys.stderr)
+            return 1
+        manifest = team.demo_team(
+            args.name, binaries=agents, root=args.dir.resolve(), base_url=args.model_url
+        )
+        print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
         return 0
     if args.action == "capture":
         from tmux_orchestrator.realagents import capture as screens
