@@ -216,16 +216,20 @@ async def soak(
         apply_all(cluster, [team(i, logs) for i in range(teams)])
         await settle(kube, teams, {}, timeout=900)
         started = time.monotonic()
+        quiet_before = api_writes(cluster)
         await asyncio.sleep(args.warmup_minutes * 60)  # the warm-up: caches filled, first statuses written
+        quiet_writes = api_writes(cluster) - quiet_before
         rss_start = {name: rss_mb(p.process.pid) for name, p in processes.items() if p.process}
         churn = Churn(kube, teams, random.Random(args.seed))
         churn_seconds = args.minutes * 60
         churn_start = time.monotonic()
-        writes_before, writes_segments, restarted = api_writes(cluster), 0.0, False
+        writes_before, writes_segments, restarted, restart_seconds = api_writes(cluster), 0.0, False, 0.0
         while (elapsed := time.monotonic() - churn_start) < churn_seconds:
             if not restarted and elapsed >= churn_seconds / 2:
                 writes_segments += api_writes(cluster) - writes_before
+                restart_started = time.monotonic()
                 await asyncio.to_thread(restart_component, cluster, "kube-apiserver")
+                restart_seconds = time.monotonic() - restart_started
                 writes_before, restarted = 0.0, True  # its counters start again from 0
             await churn.tick()
             await asyncio.sleep(args.tick)
@@ -275,11 +279,18 @@ async def soak(
         "message_phases": dict(phases),
         "failed_reasons": {str(k): v for k, v in reasons.items()},
         "messages_not_final": sorted(n for n in churn.sent if phase_of.get(n, "Pending") == "Pending")[:20],
-        "messages_delivered_not_received": sorted(n for n in delivered if received[n] == 0),
+        "messages_delivered_not_received": sorted(
+            n for n in delivered if n in churn.sent and received[n] == 0
+        ),
         "messages_received_twice": sorted(n for n, count in received.items() if count > 1),
         "rss_mb_after_warmup": {k: round(v, 1) for k, v in rss_start.items()},
         "rss_mb_end_of_churn": {k: round(v, 1) for k, v in rss_end.items()},
         "rss_growth_percent": {k: round(100 * (rss_end[k] - v) / v, 1) for k, v in rss_start.items() if v},
+        "api_server_restarted": restarted,
+        "api_server_restart_seconds": round(restart_seconds, 1),
+        "api_writes_per_agent_per_minute_quiet": round(
+            quiet_writes / len(wanted) / max(args.warmup_minutes, 1e-9), 3
+        ),
         "api_writes": writes,
         "api_writes_per_agent_per_minute": round(writes / len(wanted) / args.minutes, 3),
     }
