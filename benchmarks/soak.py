@@ -11,7 +11,8 @@ settles. Reported:
   * messages lost (never final: still Pending after the settle; or Delivered but never received by the fake
     agent) and double-delivered (received more than once), from the fake agents' own logs; Failed messages
     with their reasons (a text typed into a process that was killed before it confirmed fails, visibly),
-  * node agent and operator RSS growth from the end of the warm-up to the end,
+  * node agent and operator RSS growth from the end of the warm-up to the end; a process that exits is
+    started again, as its Deployment or DaemonSet would, and counted,
   * API writes per agent per minute over the churn (the API server's own counter, summed over its restart).
 
     .venv/bin/python benchmarks/soak.py [--agents 200] [--nodes 4] [--minutes 30] [--warmup-minutes 2]
@@ -221,6 +222,7 @@ async def soak(
         quiet_writes = api_writes(cluster) - quiet_before
         rss_start = {name: rss_mb(p.process.pid) for name, p in processes.items() if p.process}
         churn = Churn(kube, teams, random.Random(args.seed))
+        exits: Counter[str] = Counter()
         churn_seconds = args.minutes * 60
         churn_start = time.monotonic()
         writes_before, writes_segments, restarted, restart_seconds = api_writes(cluster), 0.0, False, 0.0
@@ -231,10 +233,14 @@ async def soak(
                 await asyncio.to_thread(restart_component, cluster, "kube-apiserver")
                 restart_seconds = time.monotonic() - restart_started
                 writes_before, restarted = 0.0, True  # its counters start again from 0
+            for name, process in processes.items():
+                if not process.running:  # what a Deployment or DaemonSet would do: start it again
+                    exits[name] += 1
+                    process.start()
             await churn.tick()
             await asyncio.sleep(args.tick)
         writes = writes_segments + api_writes(cluster) - writes_before
-        rss_end = {name: rss_mb(p.process.pid) for name, p in processes.items() if p.process}
+        rss_end = {name: rss_mb(p.process.pid) for name, p in processes.items() if p.process and p.running}
         agents, messages = await settle(kube, teams, churn.sent, timeout=args.settle_minutes * 60)
         wanted = await expected_agents(kube, teams)
     by_name = {a["metadata"]["name"]: a for a in agents}
@@ -285,7 +291,12 @@ async def soak(
         "messages_received_twice": sorted(n for n, count in received.items() if count > 1),
         "rss_mb_after_warmup": {k: round(v, 1) for k, v in rss_start.items()},
         "rss_mb_end_of_churn": {k: round(v, 1) for k, v in rss_end.items()},
-        "rss_growth_percent": {k: round(100 * (rss_end[k] - v) / v, 1) for k, v in rss_start.items() if v},
+        "rss_growth_percent": {
+            k: round(100 * (rss_end[k] - v) / v, 1)
+            for k, v in rss_start.items()
+            if v and k in rss_end and not exits[k]
+        },
+        "process_exits_restarted": dict(exits),  # node agents or operator that exited during the churn
         "api_server_restarted": restarted,
         "api_server_restart_seconds": round(restart_seconds, 1),
         "api_writes_per_agent_per_minute_quiet": round(
