@@ -29,8 +29,8 @@ from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
 from tmux_orchestrator.kube import Resource, connect
 
-NODE = "bench-node"
-SOCKET = "tmo-bench-crash"
+NODE = f"bench-node-{os.getpid()}"  # two runs at once must not share a node's sockets
+SOCKET = f"tmo-bench-crash-{os.getpid()}"
 
 
 def agent(index: int) -> dict[str, Any]:
