@@ -167,25 +167,37 @@ async def time_to_ready(
 
 
 async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, list[float]]:
-    """Seconds from the apply (whole seconds: the API's timestamps) to each Agent's creation, its process
-    start and its Ready, read from the Agents once all are Ready (no extra watch during the start)."""
+    """Where the time goes, per Agent, from the API's timestamps (whole seconds), read once all are Ready
+    (no extra watch during the start): apply → created (the operator), created → process started (the
+    node agent and tmux), started → Ready (the agent's CLI coming up, seen and reported)."""
     kube = await connect(str(kubeconfig))
     async with kube:
         agents, _ = await kube.list(Resource.AGENTS, "default")
-    timeline: dict[str, list[float]] = {"created": [], "process_started": [], "ready": []}
+    timeline: dict[str, list[float]] = {
+        "apply_to_created": [],
+        "created_to_process_started": [],
+        "process_started_to_ready": [],
+        "apply_to_ready": [],
+    }
     for agent in agents:
         status = agent.get("status") or {}
         ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
-        stamps = {
-            "created": agent["metadata"].get("creationTimestamp"),
-            "process_started": status.get("startedAt"),
-            "ready": ready.get("lastTransitionTime"),
-        }
-        for what, stamp in stamps.items():
-            if stamp:
-                moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-                timeline[what].append(moment - applied_wall)
+        created = _seconds(agent["metadata"].get("creationTimestamp"))
+        started = _seconds(status.get("startedAt"))
+        running = _seconds(ready.get("lastTransitionTime"))
+        if created is None or started is None or running is None:
+            continue
+        timeline["apply_to_created"].append(created - applied_wall)
+        timeline["created_to_process_started"].append(started - created)
+        timeline["process_started_to_ready"].append(running - started)
+        timeline["apply_to_ready"].append(running - applied_wall)
     return timeline
+
+
+def _seconds(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def spread(seconds: list[float]) -> dict[str, float]:
