@@ -91,7 +91,7 @@ async def test_many_objects_at_once_one_object_in_order_latest_last() -> None:
 
 
 @pytest.mark.timeout(10)
-async def test_a_crash_report_goes_ahead_of_queued_updates() -> None:
+async def test_a_crash_report_is_written_at_once_ahead_of_queued_updates() -> None:
     server = RecordingServer()
     writer = StatusWriter(server, writers=1)  # type: ignore[arg-type]
     async with running(writer):
@@ -100,6 +100,8 @@ async def test_a_crash_report_goes_ahead_of_queued_updates() -> None:
         for index in range(20):
             writer.want(want(server, f"busy{index}", "Running"))
         writer.want(want(server, "busy7", "Crashed"), urgent=True)
+        # Sent at once, beside the writer that is still waiting for its answer.
+        await until(lambda: server.in_flight == {"first", "busy7"})
         server.release.set()
         await until(lambda: len(writer) == 0 and not server.in_flight)
     assert [name for name, _ in server.sent[:2]] == ["first", "busy7"]

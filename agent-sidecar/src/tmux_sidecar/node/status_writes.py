@@ -68,6 +68,7 @@ class StatusWriter:
         self._writers = writers
         self._queue: dict[WriteKey, StatusWant] = {}
         self._writing: set[WriteKey] = set()
+        self._urgent: set[asyncio.Task[None]] = set()  # urgent writes under way (kept from the GC)
         self._more = asyncio.Event()
         self.failures = 0  # writes failed in a row because the server did not answer
         self.writes = 0  # requests sent that succeeded (the soak benchmark reads it)
@@ -75,7 +76,8 @@ class StatusWriter:
     def want(self, want: StatusWant, *, urgent: bool = False) -> None:
         """The status `want.key` should have from now on. A whole status replaces what was queued for the
         object; a partial one is merged over a queued partial one (both sets of fields are ours). An
-        `urgent` one (a crash) goes to the front of the line."""
+        `urgent` one (a crash) is written at once, beside the writers (which may all be busy with routine
+        updates), or first in line if its object is being written."""
         queued = self._queue.get(want.key)
         if queued is not None and not (want.whole or queued.whole):
             want = _merged(queued, want)
@@ -85,6 +87,10 @@ class StatusWriter:
         if urgent:
             self._queue.pop(want.key, None)
             self._queue = {want.key: want, **self._queue}
+            if want.key not in self._writing:
+                task = asyncio.create_task(self._write_now(want.key), name=f"urgent status {want.key}")
+                self._urgent.add(task)
+                task.add_done_callback(self._urgent.discard)
         else:
             self._queue[want.key] = want  # an existing key keeps its place in line
         self._more.set()
@@ -99,6 +105,19 @@ class StatusWriter:
         async with asyncio.TaskGroup() as writers:
             for number in range(self._writers):
                 writers.create_task(self._writer(), name=f"status-writer-{number}")
+
+    async def _write_now(self, key: WriteKey) -> None:
+        """Write the want queued for `key` now, unless a writer took it meanwhile."""
+        want = self._queue.get(key)
+        if want is None or key in self._writing:
+            return
+        self._writing.add(key)
+        try:
+            written = await self._write(key, want)
+        finally:
+            self._writing.discard(key)
+        if not written:
+            self._more.set()  # still queued: the writers retry it with their backoff
 
     def _next(self) -> tuple[WriteKey, StatusWant] | None:
         """The first queued want whose object no other writer is writing."""
@@ -145,6 +164,7 @@ class StatusWriter:
             log.info("API server answers again: status of %s written, %d queued", key, len(self._queue) - 1)
         self.failures = 0
         self.writes += 1
+        log.debug("status of %s written", key)
         self._drop(key, want)
         want.written(result)
         return True
