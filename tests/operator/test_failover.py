@@ -143,6 +143,30 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
     assert "leading" in two.log()
 
 
+def test_a_leader_stopped_gracefully_hands_over_at_once(
+    replicas: dict[str, Operator], nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    """SIGTERM (a rolling update, a drained node): the leader stops acting, then releases the Lease, so
+    the standby takes over without waiting for the Lease to expire (15 s)."""
+    one, two = replicas["one"], replicas["two"]
+    one.start()
+    wait_for(lambda: holder(kube) == "one", timeout=20, message="one holds the Lease")
+    two.start()
+    wait_for(lambda: role(two) == "standby", timeout=20, message="two serves /healthz as a standby")
+    one.stop()
+    stopped = time.monotonic()
+    wait_for(lambda: holder(kube) == "two", timeout=15, interval=0.2, message="two holds the Lease")
+    took = time.monotonic() - stopped
+    print(f"the standby held the Lease {took:.1f} s after the leader was stopped")
+    assert took < 10, "the standby waited for the Lease to expire: it was not released"
+    assert "released Lease" in one.log()
+
+    nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
+    kube.apply(team("web", namespace, member("pm")))
+    wait_ready(kube, "web", 1)
+    assert role(two) == "leader"
+
+
 def _assert_each_agent_moved_once_canary_first(watched: str, canary_name: str, new: str) -> None:
     """From the watch: each agent went old → new exactly once, the canary's 8 s pause was held across the
     failover (no step skipped), and no agent moved twice (no step repeated)."""
