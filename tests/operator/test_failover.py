@@ -167,6 +167,37 @@ def test_a_leader_stopped_gracefully_hands_over_at_once(
     assert role(two) == "leader"
 
 
+def test_a_frozen_leader_that_wakes_after_a_takeover_stops_without_acting(
+    replicas: dict[str, Operator], nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    """The leader frozen (SIGSTOP: a long GC pause, a suspended VM) past the Lease's duration: the standby
+    takes over; the old leader, thawed, finds it could not renew in time and exits (code 1) instead of
+    acting on what it saw before the freeze."""
+    one, two = replicas["one"], replicas["two"]
+    one.start()
+    wait_for(lambda: holder(kube) == "one", timeout=20, message="one holds the Lease")
+    two.start()
+    wait_for(lambda: role(two) == "standby", timeout=20, message="two serves /healthz as a standby")
+    nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
+    kube.apply(team("web", namespace, member("pm"), member("dev", 1)))
+    wait_ready(kube, "web", 2)
+
+    assert one.process is not None
+    one.process.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: holder(kube) == "two", timeout=40, interval=0.5, message="two took over")
+        patch = [{"op": "replace", "path": "/spec/members/1/replicas", "value": 2}]
+        kube.run("patch", "agentteam", "web", "--type=json", "-p", json.dumps(patch))
+        wait_ready(kube, "web", 3)
+    finally:
+        one.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: not one.running, timeout=20, message="the old leader exited")
+    assert one.process.returncode == 1
+    assert "exiting: could not renew Lease" in one.log()
+    assert holder(kube) == "two" and role(two) == "leader"
+    assert sorted(agents(kube, "web")) == ["web-dev-0", "web-dev-1", "web-pm-0"]
+
+
 def _assert_each_agent_moved_once_canary_first(watched: str, canary_name: str, new: str) -> None:
     """From the watch: each agent went old → new exactly once, the canary's 8 s pause was held across the
     failover (no step skipped), and no agent moved twice (no step repeated)."""
