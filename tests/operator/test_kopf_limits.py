@@ -1,14 +1,9 @@
-"""What keeps kopf from being the operator's only runtime, shown against the real API server.
+"""What keeps kopf from being the operator's only runtime, shown against the real API server (see
+docs/architecture.md, "Why kopf is not the operator's only runtime").
 
-1. After a watch gap that ends in a relist (410 Gone: here the API server restarted, its watch cache begins
-   after the resourceVersion kopf resumes from), kopf's index keeps an object deleted during the gap, and
-   kopf's event handlers never hear of the deletion. `Kube.watch` answers the same relist with a RESYNC that
-   drops it. This is why Agents, TmuxNodes, Leases, ControllerRevisions and AgentMessages are not kopf
-   indexes, and why AgentTeams (which do come through kopf) are checked against a listing by
-   `Controller.resync_teams`.
-2. A kopf timer (or daemon) puts a finalizer on every object it serves: teams could not be deleted while no
-   operator runs, and a standby replica would write to every team. Pauses and deadlines stay timers of the
-   Controller's work queue (`plan.requeue_after`)."""
+A kopf timer (or daemon) puts a finalizer on every object it serves: teams could not be deleted while no
+operator runs, and a standby replica would write to every team. Pauses and deadlines stay timers of the
+Controller's work queue (`plan.requeue_after`)."""
 
 from __future__ import annotations
 
