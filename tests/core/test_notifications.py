@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tmux_orchestrator.api import Activity, AgentPhase, AgentTeamSpec, MessagePhase, WorkspaceStatus
+from tmux_orchestrator.api import (
+    Activity,
+    ActivitySource,
+    AgentPhase,
+    AgentTeamSpec,
+    MessagePhase,
+    WorkspaceStatus,
+)
 from tmux_orchestrator.core.agents import AgentView
 from tmux_orchestrator.core.events import EventReason, EventType
 from tmux_orchestrator.core.naming import ANNOTATION_BRIEFED_INCARNATION, BRIEFED_INITIAL
@@ -115,6 +122,26 @@ def test_recovery_briefing_content_and_target() -> None:
         "- web-pm-0 (pm, pm): Running, Busy",
     ):
         assert expected in text
+
+
+def test_recovery_briefing_says_who_reported_each_activity_and_its_last_answer() -> None:
+    agents = team({"restarts": 2})
+    dev = agents[2]
+    assert dev.observed is not None and dev.observed.status is not None
+    answered = dev.observed.status.model_copy(
+        update={
+            "activity": Activity.IDLE,
+            "activity_source": ActivitySource.HOOK,
+            "last_assistant_message": "Done: the invoice table renders.\nWaiting for review.",
+        }
+    )
+    agents[2] = replace(dev, observed=replace(dev.observed, status=answered))
+    (message,) = [m for m in notify(agents).messages if m.kind is NotificationKind.RECOVERY_BRIEFING]
+    assert (
+        "- web-dev-1 (dev, developer): Running, Idle (by hook), revision rev0000000\n"
+        "  last answer: Done: the invoice table renders. Waiting for review.\n"
+    ) in message.spec.text
+    assert "- web-dev-0 (dev, developer): Running, Busy, revision rev0000000\n" in message.spec.text
 
 
 def test_briefing_name_is_stable_for_one_incarnation_and_new_for_the_next() -> None:

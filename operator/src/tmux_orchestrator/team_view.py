@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import textwrap
 from typing import Any
 
 from .core.clock import format_time
@@ -54,6 +55,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _one_line(text: str | None, width: int = 60) -> str:
+    return textwrap.shorten(text, width, placeholder="…") if text and text.strip() else "-"
+
+
 def render_status(result: dict[str, Any]) -> str:
     rows = []
     for agent in result["agents"]:
@@ -64,14 +69,26 @@ def render_status(result: dict[str, Any]) -> str:
                 agent["agent"] + (" (you)" if agent.get("you") else ""),
                 agent["role"],
                 agent.get("phase") or "-",
-                agent.get("activity") or "-",
+                (agent.get("activity") or "-")
+                + (f" ({agent['activitySource'].lower()})" if agent.get("activitySource") else ""),
                 agent.get("since") or "-",
                 (report.get("state", "-") + (f": {report['note']}" if report.get("note") else "")),
                 f"{last['from']}: {last['text']} [{last['phase']}]" if last else "-",
                 agent.get("branch") or "-",
+                _one_line(agent.get("lastAssistantMessage")),
             ]
         )
-    header = ["AGENT", "ROLE", "PHASE", "ACTIVITY", "SINCE", "REPORT", "LAST MESSAGE", "BRANCH"]
+    header = [
+        "AGENT",
+        "ROLE",
+        "PHASE",
+        "ACTIVITY",
+        "SINCE",
+        "REPORT",
+        "LAST MESSAGE",
+        "BRANCH",
+        "LAST ANSWER",
+    ]
     return f"team {result['team']}\n" + _table(header, rows)
 
 

@@ -492,3 +492,38 @@ def test_a_plugin_that_is_not_a_profile_is_refused(tmp_path: Path, monkeypatch: 
     install_plugin(tmp_path, monkeypatch, "PROFILE = 42\n")
     with pytest.raises(InvalidProfileError, match="my-agent"):
         load_profile("my-agent")
+
+
+# Claude Code 2.1.332's retry line for each status the fake model answered (captured; docs/architecture.md,
+# "Claude Code retries"): the first two attempts do not name the status, so they cannot read RateLimited.
+CLAUDE_RETRY_LINES = [
+    ("✻ API error · retrying in 2s · attempt 1/10", Activity.BUSY),  # 429, 529, 500, 502, 503 alike
+    ("✻ API error · retrying in 1s · attempt 2/10", Activity.BUSY),
+    ("✻ 429 fake model: rate_limit_error · retrying in 3s · attempt 3/10", Activity.RATE_LIMITED),
+    ("✻ 529 fake model: overloaded_error · retrying in 3s · attempt 3/10", Activity.RATE_LIMITED),
+    ("✻ 500 fake model: api_error · retrying in 2s · attempt 3/10", Activity.BUSY),
+    ("✻ 502 fake model: api_error · retrying in 3s · attempt 3/10", Activity.BUSY),
+    ("✻ 503 fake model: api_error · retrying in 5s · attempt 4/10", Activity.BUSY),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "activity"), CLAUDE_RETRY_LINES, ids=[line for line, _ in CLAUDE_RETRY_LINES]
+)
+def test_claude_code_retry_reads_rate_limited_only_when_the_line_names_a_limit(
+    line: str, activity: Activity
+) -> None:
+    rule = "─" * 60
+    prompt = "\u276f "  # Claude Code's input prompt marker
+    lines = (
+        f"{prompt}this is broken",
+        "",
+        line,
+        "",
+        rule,
+        prompt,
+        rule,
+        "  ⏸ manual mode on · esc to interrupt",
+    )
+    reading = load_profile("claude-code").classify(PaneSnapshot(lines, ALIVE))
+    assert reading.activity is activity, reading.detail

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tmux_orchestrator.team_view import in_the_future, parse_duration
+from tmux_orchestrator.team_view import in_the_future, parse_duration, render_status
 from tmux_sidecar.fake_agent import ScriptError, Step, parse_step
-from tmux_sidecar.localapi.messages import message_body, reply_to, sender_refusal, sender_to_verify
+from tmux_sidecar.localapi.messages import message_body, reply_to, roster, sender_refusal, sender_to_verify
 from tmux_sidecar.localapi.protocol import LocalApiError
-from tmux_sidecar.localapi.roster import TeamAgent, resolve_target
+from tmux_sidecar.localapi.roster import TeamAgent, resolve_target, team_agents
 
 PM = TeamAgent("web-pm-0", "web", "pm", 0, "pm", node="n1", uid="u-pm")
 DEV = [TeamAgent(f"web-dev-{i}", "web", "dev", i, "developer", node="n1", uid=f"u-dev-{i}") for i in range(3)]
@@ -170,3 +170,35 @@ def test_fake_agent_run_step() -> None:
     )
     with pytest.raises(ScriptError):
         parse_step("run")
+
+
+def test_team_status_says_who_reported_the_activity_and_the_last_answer() -> None:
+    answer = "Merged dev-1's branch; the billing page tests pass.\n\nNext I will review dev-2's work."
+    objects = [
+        {
+            "metadata": {"name": "web-dev-1", "uid": "u1"},
+            "spec": {"teamRef": {"name": "web"}, "member": "dev", "ordinal": 1, "role": "developer"},
+            "status": {
+                "phase": "Running",
+                "activity": "Idle",
+                "activitySource": "Hook",
+                "lastAssistantMessage": answer,
+            },
+        },
+        {
+            "metadata": {"name": "web-qa-0", "uid": "u2"},
+            "spec": {"teamRef": {"name": "web"}, "member": "qa", "ordinal": 0, "role": "qa"},
+            "status": {"phase": "Running", "activity": "Busy", "activitySource": "Screen"},
+        },
+    ]
+    agents = team_agents(objects, "web")
+    result = roster(agents, [], agents[0])
+    rows = {row["agent"]: row for row in result["agents"]}
+    assert (rows["dev-1"]["activitySource"], rows["dev-1"]["lastAssistantMessage"]) == ("Hook", answer)
+    assert (rows["qa-0"]["activitySource"], rows["qa-0"]["lastAssistantMessage"]) == ("Screen", None)
+    header, dev, qa = render_status(result).splitlines()[1:]
+    assert header.split()[-2:] == ["LAST", "ANSWER"]
+    assert "Idle (hook)" in dev and dev.endswith(
+        "Merged dev-1's branch; the billing page tests pass. Next I…"
+    )
+    assert "Busy (screen)" in qa and qa.endswith("-")

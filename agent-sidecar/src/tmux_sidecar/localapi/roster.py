@@ -30,7 +30,9 @@ class TeamAgent:
     uid: str | None = None
     phase: str | None = None
     activity: str | None = None
+    activity_source: str | None = None  # Hook or Screen: who said so
     since: str | None = None  # when the activity last changed
+    last_assistant_message: str | None = None  # its last answer, as its Stop hook reported it
     report: Mapping[str, Any] | None = None
     workspace: Mapping[str, Any] | None = None  # status.workspace: path, branch, head, dirty, aheadOfBase
 
@@ -53,7 +55,9 @@ class TeamAgent:
             uid=obj["metadata"].get("uid"),
             phase=status.get("phase"),
             activity=status.get("activity"),
+            activity_source=status.get("activitySource"),
             since=status.get("lastActivityTime"),
+            last_assistant_message=status.get("lastAssistantMessage"),
             report=status.get("report"),
             workspace=status.get("workspace"),
         )

@@ -27,6 +27,7 @@ from tmux_sidecar.localapi.handlers import TeamApi
 from tmux_sidecar.localapi.identity import Caller, pane_callers
 from tmux_sidecar.localapi.server import LocalApiServer
 from tmux_sidecar.pane import PaneInfo, first_panes
+from tmux_sidecar.readings import ScreenReadings
 from tmux_sidecar.restart import RestartAction
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxError
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
@@ -65,6 +66,7 @@ class NodeAgent:
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
+        self.screen_readings = ScreenReadings()  # ... nor read again
         self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
 
     @property
@@ -221,7 +223,7 @@ class NodeAgent:
             pane = by_uid.get(uid)
             reading: Classification | None = None
             if pane is not None and (pane_snapshot := snapshot.pane_snapshot(pane.pane_id)) is not None:
-                reading = record.profile.classify(pane_snapshot)
+                reading = self.screen_readings.classify(uid, record.profile, pane_snapshot)
                 self.state.readings[uid] = reading
             if pane is not None and pane.exit_known and record.exit_decision is None:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
@@ -241,6 +243,7 @@ class NodeAgent:
             )
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
+        self.screen_readings.keep_only(records)
         # Status writes are independent of each other: one slow write must not delay a crash report.
         await asyncio.gather(*reports)
         busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}

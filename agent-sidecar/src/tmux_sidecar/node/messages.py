@@ -7,9 +7,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from tmux_orchestrator.api import DeliveryConfirmation, MessagePhase
+from tmux_orchestrator.api import Activity, DeliveryConfirmation, MessagePhase
 from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.kube import Kube, KubeObject, Resource
+from tmux_sidecar.classification import Classification
 from tmux_sidecar.delivery import (
     MAX_ATTEMPTS,
     DeliveryVerdict,
@@ -18,6 +19,7 @@ from tmux_sidecar.delivery import (
     may_paste,
     typed_text,
 )
+from tmux_sidecar.hook_state import chosen_activity
 from tmux_sidecar.localapi.messages import sender_to_verify
 from tmux_sidecar.localapi.senders import SenderCheck
 from tmux_sidecar.pane import PaneInfo
@@ -25,7 +27,7 @@ from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 
 from .records import AgentRecord, NodeState, pending_message
-from .typing import TypingResult, Typist
+from .typing import TypingResult, Typist, screen_classifier
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,11 @@ class Deliveries:
         briefing = record.spec.template.briefing
         if not briefing or record.briefed_revision == record.spec.revision:
             return
-        reading = self.state.readings.get(record.uid)
-        if not may_paste(reading.activity if reading else None):
+        now = datetime.datetime.now(datetime.UTC)
+        if not may_paste(delivery_activity(record, self.state.readings.get(record.uid), now)):
             return  # a dialog is open: the briefing would answer it
+        if not await no_dialog_on_screen(client, pane.pane_id, record.spec.template.profile):
+            return
         result = await self.typist.type_and_submit(
             client,
             pane.pane_id,
@@ -85,15 +89,14 @@ class Deliveries:
             record = by_name.get((message.namespace, target or ""))
             reading = self.state.readings.get(record.uid) if record else None
             ready = bool(record and reading and reading.ready and not record.failed)
-            verdict = judge_message(
-                message, agent_ready=ready, activity=reading.activity if reading else None, now=now
-            )
+            activity = delivery_activity(record, reading, now)
+            verdict = judge_message(message, agent_ready=ready, activity=activity, now=now)
             if verdict is DeliveryVerdict.EXPIRE:
                 await self._message_status(
                     obj,
                     MessagePhase.EXPIRED,
                     attempts=message.attempts,
-                    reason=expiry_reason(reading.activity if reading else None),
+                    reason=expiry_reason(activity),
                     agent=target,
                 )
             elif verdict is DeliveryVerdict.FAIL:
@@ -105,6 +108,8 @@ class Deliveries:
                 pane_id = record.pane_id
                 if pane_id is None:
                     continue
+                if not await no_dialog_on_screen(client, pane_id, record.spec.template.profile):
+                    continue  # a dialog opened since the last pass: wait for it to be answered
                 self._delivering.add(uid)
                 try:
                     result = await self.typist.type_and_submit(
@@ -214,3 +219,24 @@ class Deliveries:
             return False
         self.state.messages[meta["uid"]] = result
         return True
+
+
+def delivery_activity(
+    record: AgentRecord | None, reading: Classification | None, now: datetime.datetime
+) -> Activity | None:
+    """The activity deliveries go by: the agent's status activity (fresh hook state wins), but a dialog if
+    either the hooks or the screen show one (Claude Code's PermissionRequest hook fires before the dialog is
+    drawn; the screen shows it while the hook state still says Busy)."""
+    if record is None or reading is None:
+        return None
+    chosen, _ = chosen_activity(record.hook, reading.activity, now)
+    if Activity.WAITING_FOR_INPUT in (chosen, reading.activity):
+        return Activity.WAITING_FOR_INPUT
+    return chosen
+
+
+async def no_dialog_on_screen(client: ControlClient, pane_id: str, profile: str) -> bool:
+    """Right before a paste, on a fresh capture: no dialog the paste would answer (the last pass's reading
+    can be a second old, and a tool call's approval can open in between)."""
+    lines = await client.capture_pane(pane_id)
+    return may_paste(screen_classifier(profile)(lines).activity)

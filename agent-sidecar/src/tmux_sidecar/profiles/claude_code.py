@@ -7,7 +7,8 @@ approval, the trust question, the API key question) whose last line is "Enter to
 or "Esc to cancel".
 Above the input area sits the status line: a spinner glyph and a word with "…" while it works
 ("✽ Pondering… (7s · ↓ 6 tokens)"), the retry of a failed request ("✻ 429 … · retrying in 8s ·
-attempt 5/10"), or the finished turn ("✻ Worked for 40s · done 8:29 PM"). The footer says
+attempt 5/10"; the first two retries say only "API error", whatever the status), or the finished turn
+("✻ Worked for 40s · done 8:29 PM"). The footer says
 "esc to interrupt" while it works or retries, in every permission mode ("⏸ manual mode on · …",
 "⏵⏵ auto mode on …"), but not while a draft is in the input.
 """
@@ -38,10 +39,13 @@ _INTERRUPT = re.compile(r"esc to interrupt", re.IGNORECASE)
 _SPINNER = re.compile(r"^\s*[·✢✳✶✻✽*+]\s*[A-Z][\w-]*…")
 # Retrying a failed request: "✻ 429 rate_limit_error · retrying in 8s · attempt 5/10".
 _RETRYING = re.compile(r"retrying in (?P<when>\d+\s*[smh]?)\S*\s*·\s*attempt\s+\d+/\d+", re.IGNORECASE)
-# A retry is the provider limiting us (429, 529 overloaded, or a bare "API error · retrying in 28s") unless
-# its line names a server failure (500, 502, 503, 504, api_error). Claude Code 2.1.332 draws the bare line
-# for the first retries of a 500 too, so those read as RateLimited until the status is named (attempt ~4).
+# A retry is the provider limiting us only when its line says so ("429 … rate_limit_error", "529 …
+# overloaded_error"). Claude Code 2.1.332 draws the same bare "API error · retrying in 2s · attempt 1/10"
+# for the first two retries of a 429, a 529 and a 5xx alike (captured, docs/architecture.md "Claude Code
+# retries"); that line reads Busy (it is working on the request, nobody has to act) until attempt 3 names
+# the status, about 3 s later.
 _SERVER_ERROR = re.compile(r"\b50[0234]\b|api_error|internal server error", re.IGNORECASE)
+_LIMIT_NAMED = re.compile(r"\b429\b|\b529\b|rate.?limit|overloaded", re.IGNORECASE)
 # "Claude usage limit reached. Your limit will reset at 3pm", "5-hour limit reached ∙ resets 3pm"; plain
 # mentions of rate limits in the transcript ("add rate limiting") must not match.
 _USAGE_LIMIT = re.compile(r"usage limit reached|limit reached\W.*\breset|rate limit reached", re.IGNORECASE)
@@ -64,14 +68,17 @@ def read_claude_code_screen(lines: Sequence[str], process: ProcessFacts) -> Scre
         return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="dialog waiting for a choice")
     if found(_SELECTED, recent[-8:]) or (found(_CHOICE, recent) and found(_QUESTION, recent)):
         return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="approval prompt")
+    if picker_without_input(recent):
+        return ScreenReading(Activity.WAITING_FOR_INPUT, True, detail="picker waiting for a choice")
     status = status_lines(lines)
     retry = find(_RETRYING, status)
     if retry is not None:
-        if _SERVER_ERROR.search(retry.string):
-            return ScreenReading(Activity.BUSY, True, detail="retrying after a server error")
-        return ScreenReading(
-            Activity.RATE_LIMITED, True, retry["when"].strip(), detail="retrying after a limit"
-        )
+        if _LIMIT_NAMED.search(retry.string):
+            return ScreenReading(
+                Activity.RATE_LIMITED, True, retry["when"].strip(), detail="retrying after a limit"
+            )
+        named = "a server error" if _SERVER_ERROR.search(retry.string) else "an API error it has not named"
+        return ScreenReading(Activity.BUSY, True, detail=f"retrying after {named}")
     if found(_SPINNER, status) or found(_INTERRUPT, recent):
         return ScreenReading(Activity.BUSY, True, detail="working status line")
     latest = latest_entry(lines)
@@ -80,6 +87,14 @@ def read_claude_code_screen(lines: Sequence[str], process: ProcessFacts) -> Scre
     if ((found(_RULE, recent) or found(_BOX, recent)) and found(_PROMPT, recent)) or found(_FOOTER, recent):
         return ScreenReading(Activity.IDLE, True, detail="input prompt")
     return ScreenReading(Activity.UNKNOWN, False, detail="no Claude Code screen recognised")
+
+
+def picker_without_input(recent: Sequence[str]) -> bool:
+    """A list with a selection marker and no input area under it: the onboarding theme picker, whose
+    choices sit above a long preview ("Choose the text style", the marked "Auto (match terminal)", then
+    "Syntax theme: …")."""
+    marks = [index for index, line in enumerate(recent) if _SELECTED.match(line)]
+    return bool(marks) and not any(_RULE.match(line) for line in recent[marks[-1] :])
 
 
 def input_area_top(lines: Sequence[str]) -> int:

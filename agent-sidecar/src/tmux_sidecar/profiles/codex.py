@@ -4,10 +4,14 @@ Codex draws its composer (a U+203A marker, then "Ask Codex to do anything" or a 
 in almost every state, so the composer alone says little. What decides:
 - a dialog's last line ("Press enter to confirm or esc to cancel" under an approval, "enter continue · esc
   back" under the trust question, "enter to submit answer" under a question);
-- the working line "• Working (3s • esc to interrupt)", or "• Server is busy, reconnecting 2/5 (…)" when a
+- the working line "• Working (3s • esc to interrupt)", or "• Server is busy, reconnecting 2/20 (…)" when a
   request is retried (a 429 shows "Too Many Requests" under it: rate limited);
 - while an answer streams there is no working line at all: the newest transcript entry is the answer
-  ("• …") without the "Worked for 40s • 20:31" line that closes every finished turn.
+  ("• …") without the "Worked for 40s • 20:31" line that closes every finished turn;
+- at startup Codex 0.171 draws its composer and "? for shortcuts" before its session is configured (from
+  0.4 s to several seconds under load); a paste then was seen taken without being drawn, surfacing later
+  glued to the next message. The session is ready once the footer names the model and the folder
+  ("  gpt-5-codex default · ~/project"): until then the screen reads as starting (not ready).
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ _INTERRUPT = re.compile(r"esc to interrupt|tab to queue message", re.IGNORECASE)
 _USAGE_LIMIT = re.compile(r"hit your usage limit|usage limit reached", re.IGNORECASE)
 _COMPOSER = re.compile(r"^\s*[›▌](?:\s|$)")  # noqa: RUF001
 _FOOTER = re.compile(r"\? for shortcuts|context left|⏎ send", re.IGNORECASE)
+# The footer line of a configured session: model (and reasoning effort), then the folder.
+_MODEL_FOOTER = re.compile(r"^\s+\S+(?:\s+\S+)?\s+·\s+[~/]")
+# Older Codex footers ("⏎ send   ⌃J newline   100% context left") had no model line; they are ready as drawn.
+_OLD_FOOTER = re.compile(r"context left|⏎ send", re.IGNORECASE)
 # Transcript entries: user (composer marker), answer or tool "• …", error "■ …", notice "✔ …"; a finished
 # turn ends with "Worked for …".
 _ENTRY = re.compile(r"^\s*(?:[•■✔⚠]|›)\s")  # noqa: RUF001
@@ -61,6 +69,8 @@ def read_codex_screen(lines: Sequence[str], process: ProcessFacts) -> ScreenRead
     if answer_streaming(above):
         return ScreenReading(Activity.BUSY, True, detail="answer streaming")
     if found(_COMPOSER, recent) or found(_FOOTER, recent):
+        if not found(_MODEL_FOOTER, recent) and not found(_OLD_FOOTER, recent):
+            return ScreenReading(Activity.UNKNOWN, False, detail="starting: no model · folder footer yet")
         return ScreenReading(Activity.IDLE, True, detail="composer prompt")
     return ScreenReading(Activity.UNKNOWN, False, detail="no Codex screen recognised")
 

@@ -12,6 +12,7 @@ it again (operator restarted, stale cache) is an AlreadyExists, never a second m
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,8 +109,14 @@ def _message(
 
 def _describe(agent: AgentView) -> str:
     activity = agent.activity.value if agent.activity else "Unknown"
+    status = agent.status
+    if status is not None and status.activity_source is not None:
+        activity += f" (by {status.activity_source.value.lower()})"  # its own hooks, or its screen
     state = f"{agent.phase.value}, {activity}, revision {agent.revision or '-'}"
-    return f"- {agent.name} ({agent.key.member}, {agent.key.role}): {state}"
+    line = f"- {agent.name} ({agent.key.member}, {agent.key.role}): {state}"
+    if status is not None and status.last_assistant_message:
+        line += "\n  last answer: " + textwrap.shorten(status.last_assistant_message, 200, placeholder="…")
+    return line
 
 
 def _branch_line(agent: AgentView) -> str | None:

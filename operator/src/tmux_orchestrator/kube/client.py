@@ -384,6 +384,19 @@ class Kube:
             raise
         return dict(self.api_client.sanitize_for_serialization(lease))
 
+    async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> KubeObject:
+        """Create a Lease (409 AlreadyExists when someone else created it first)."""
+        self._write(WriteVerb.CREATE, "leases")
+        # A plain-dict body is serialized as is; the signature asks for the generated model.
+        lease = await self.coordination.create_namespaced_lease(namespace, dict(body))  # type: ignore[arg-type]
+        return dict(self.api_client.sanitize_for_serialization(lease))
+
+    async def replace_lease(self, name: str, namespace: str, body: Mapping[str, Any]) -> KubeObject:
+        """Replace a Lease; `body.metadata.resourceVersion` makes it a compare-and-swap (409 if it moved)."""
+        self._write(WriteVerb.PATCH, "leases")
+        lease = await self.coordination.replace_namespaced_lease(name, namespace, dict(body))  # type: ignore[arg-type]
+        return dict(self.api_client.sanitize_for_serialization(lease))
+
     async def create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
         """Post a core/v1 Event (AlreadyExists passes through: named events are posted once)."""
         self._write(WriteVerb.CREATE, "events")

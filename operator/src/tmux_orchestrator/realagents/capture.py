@@ -84,6 +84,10 @@ class Session:
             self.capture(step)
         elif step.kind is StepKind.INTERRUPT:
             self.interrupt(step)
+        elif step.kind is StepKind.EARLY:
+            screen = self.screen()
+            if step.text not in screen:
+                self.capture(step, screen)
         elif step.kind is StepKind.OPTIONAL and self.shows(step.text, step.seconds):
             self.capture(step)
             self.tmux("send-keys", "-t", self.name, *step.keys.split())
@@ -114,13 +118,13 @@ class Session:
                     f"{self.name} ({self.scenario}): {text!r} not on screen after {seconds:.0f}s:\n"
                     + self.screen()
                 )
-            time.sleep(0.25)
+            time.sleep(0.05)  # quick: a state like Codex starting lasts a fraction of a second
 
-    def capture(self, step: Step) -> None:
+    def capture(self, step: Step, screen: str | None = None) -> None:
         assert step.expected is not None
         self.counts[step.state] = self.counts.get(step.state, 0) + 1
         name = f"{step.state}-{self.counts[step.state]}.txt"
-        (self.target / name).write_text(self.screen())
+        (self.target / name).write_text(self.screen() if screen is None else screen)
         self.manifest.append({"file": name, "activity": step.expected.value, "scenario": self.scenario})
         print(f"[capture]   {name}: {step.expected.value}", file=sys.stderr, flush=True)
 

@@ -3,12 +3,12 @@
 What each CLI needs (found by running the pinned versions, see docs/operations.md):
 
 - Claude Code: `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`; in `~/.claude.json` `hasCompletedOnboarding`
-  (else it checks it can reach api.anthropic.com and exits), the key's last 20 characters under
-  `customApiKeyResponses.approved` (else "Detected a custom API key … Do you want to use this API key?",
-  preselected No), and `hasTrustDialogAccepted` for the working directory (else "Quick safety check: Is this
-  a project you created or one you trust?", preselected "No, exit"), and `hasSeenAutoDefaultNudge` (else
-  "Make auto mode your default permission mode?"). `~/.claude/settings.json` sets the
-  permission mode to manual ("default"), so tool calls ask for approval (auto mode is the default).
+  (else onboarding: a theme picker, then "Security notes: … Press Enter to continue"), the key's last 20
+  characters under `customApiKeyResponses.approved` (else "Detected a custom API key … Do you want to use
+  this API key?", preselected No), and `hasTrustDialogAccepted` for the working directory (else "Quick
+  safety check: Is this a project you created or one you trust?", preselected "No, exit"), and
+  `hasSeenAutoDefaultNudge` (else "Make auto mode your default permission mode?"). `~/.claude/settings.json`
+  sets the permission mode to manual ("default"), so tool calls ask for approval (auto mode is the default).
 - Codex: `CODEX_HOME/config.toml` with a `model_providers` entry whose `base_url` is the fake server and
   `wire_api = "responses"`, the key in the env var named by `env_key`, `approval_policy = "on-request"`, and
   the working directory `trust_level = "trusted"` (else "Trust this folder?" in a git repository); started
@@ -17,7 +17,8 @@ What each CLI needs (found by running the pinned versions, see docs/operations.m
   model warning ("Open documentation url for more info?"), no release notes question, no .gitignore question
   and no update check; `~/.aider.model.metadata.json` describes the fake model (else Aider tries to fetch
   litellm's price list from the internet at every start, prints the failure, and warns of an unknown model);
-  `LITELLM_LOCAL_MODEL_COST_MAP` keeps litellm itself from fetching it.
+  `LITELLM_LOCAL_MODEL_COST_MAP` keeps litellm itself from fetching it. Aider asks 10% of its users (by the
+  uuid in `~/.aider/analytics.json`) "Allow collection of anonymous analytics to help improve aider?".
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def prepare(
     """Write the CLI's config into `home` (created) and say how to start it in `workdir`.
 
     `skip` leaves first-run answers out, to see the dialogs: "trust" (the folder), "apikey" (Claude Code's
-    key question), "nudge" (Claude Code's auto mode offer), "config" (Codex's whole config: its sign-in
-    screen; Aider's config file)."""
+    key question), "nudge" (Claude Code's auto mode offer), "onboarding" (Claude Code's theme picker and
+    security notes), "config" (Codex's whole config: its sign-in screen; Aider's config file), "analytics"
+    (Aider: an analytics id in the share it asks, so with "config" the question always comes)."""
     home.mkdir(parents=True, exist_ok=True)
     workdir.mkdir(parents=True, exist_ok=True)
     base_url = base_url.rstrip("/")
@@ -80,7 +82,7 @@ def _claude_code(
     # hasSeenAutoDefaultNudge: else, with the manual permission mode set, "Make auto mode your default
     # permission mode?" is asked at start.
     state: dict[str, object] = {
-        "hasCompletedOnboarding": True,
+        "hasCompletedOnboarding": "onboarding" not in skip,
         "hasSeenAutoDefaultNudge": "nudge" not in skip,
     }
     if "apikey" not in skip:
@@ -158,6 +160,11 @@ gitignore: false
             }
         }
         (home / ".aider.model.metadata.json").write_text(json.dumps(metadata, indent=1) + "\n")
+    if "analytics" in skip:
+        # Aider asks when the id's first 6 hex digits are within its 10% share (aider/analytics.py).
+        analytics = {"uuid": "00000000-0000-4000-8000-000000000000", "asked_opt_in": False}
+        (home / ".aider").mkdir(exist_ok=True)
+        (home / ".aider" / "analytics.json").write_text(json.dumps(analytics) + "\n")
     env = {"HOME": str(home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     argv = (
         str(binaries.path("aider")),

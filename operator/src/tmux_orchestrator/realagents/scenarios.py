@@ -42,6 +42,7 @@ class StepKind(StrEnum):
     CAPTURE = "capture"  # save the screen as <state>-<n>.txt
     INTERRUPT = "interrupt"  # press keys until this text shows (or, `gone`, is gone): a key can be lost
     OPTIONAL = "optional"  # a dialog that shows only sometimes: if this text shows, capture it, press keys
+    EARLY = "early"  # a state that passes quickly: capture it unless this text already shows
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,36 @@ def optional(text: str, state: str, names: str, seconds: float = 5) -> Step:
     return Step(StepKind.OPTIONAL, text, seconds, state, Activity.WAITING_FOR_INPUT, names)
 
 
+def early(unless: str, state: str, expected: Activity) -> Step:
+    return Step(StepKind.EARLY, unless, state=state, expected=expected)
+
+
 def send(text: str) -> tuple[Step, ...]:
     # Enter as its own key after the typed text settled (Codex takes a quick Enter as part of a paste).
     return (sleep(1), type_(text), sleep(1.5), keys("Enter"))
 
 
 IDLE, BUSY, WAITING, LIMITED = Activity.IDLE, Activity.BUSY, Activity.WAITING_FOR_INPUT, Activity.RATE_LIMITED
+STARTING = Activity.UNKNOWN  # drawn, but not ready for input yet
 
 CLAUDE_CODE = (
+    Scenario(
+        "onboarding",
+        (
+            screen("Choose the text style"),
+            sleep(2),
+            capture("firstrun-theme", WAITING),
+            keys("Enter"),
+            screen("Press Enter to continue"),
+            sleep(1),
+            capture("firstrun-securitynotes", WAITING),
+            keys("Enter"),
+            screen("? for shortcuts"),
+            sleep(1),
+            capture("idle", IDLE),
+        ),
+        frozenset({"onboarding"}),
+    ),
     Scenario(
         "first run",
         (
@@ -190,8 +213,13 @@ CLAUDE_CODE = (
             keys("Escape"),
             sleep(3),
             capture("idle", IDLE),
+            # The first two retries read "API error · retrying in 2s · attempt 1/10" for a 429, a 529 and a
+            # 5xx alike; from attempt 3 on the line names the status (docs/architecture.md, "Claude Code
+            # retries").
             *send("hit the limit"),
-            screen("attempt 2/"),
+            screen("attempt 1/"),
+            capture("retrying", BUSY),
+            screen("attempt 3/"),
             capture("ratelimited", LIMITED),
             screen("attempt 4/"),
             capture("ratelimited", LIMITED),
@@ -202,14 +230,16 @@ CLAUDE_CODE = (
             keys("C-u"),
             *send("overloaded"),
             screen("attempt 2/"),
+            capture("retrying", BUSY),
+            screen("attempt 3/"),
             capture("ratelimited", LIMITED),
             interrupt("Escape", gone="esc to interrupt"),
             sleep(2),
             keys("C-u"),
             *send("this is broken"),
-            # The first retries read "API error · retrying in 2s · attempt 2/10" for a 500 as for a 529: only
-            # from about the fourth attempt on does the line name the status.
-            screen("attempt 4/", 120),
+            screen("attempt 1/"),
+            capture("retrying", BUSY),
+            screen("attempt 3/", 120),
             capture("retrying5xx", BUSY),
             screen("API Error", 600),
             sleep(1),
@@ -253,8 +283,11 @@ CODEX = (
     Scenario(
         "states",
         (
+            # Composer drawn, session not configured yet: no "model · folder" footer (0.4 s to seconds).
             screen("? for shortcuts"),
-            sleep(2),
+            early("gpt-5-codex", "starting", STARTING),
+            screen("gpt-5-codex"),
+            sleep(1),
             capture("idle", IDLE),
             type_("please refactor the parser"),
             sleep(1),
@@ -311,8 +344,11 @@ AIDER = (
     Scenario(
         "first run",
         (
-            # Aider asks a share of its users (by chance) whether it may collect analytics.
-            optional("Allow collection of anonymous analytics", "firstrun-analytics", "n Enter", 15),
+            # Aider asks 10% of its users (by their analytics id) whether it may collect analytics.
+            screen("Allow collection of anonymous analytics"),
+            capture("firstrun-analytics", WAITING),
+            type_("n"),
+            keys("Enter"),
             screen("Add .aider* to .gitignore"),
             capture("firstrun-gitignore", WAITING),
             keys("Enter"),
@@ -323,7 +359,7 @@ AIDER = (
             screen("Would you like to see what's new in this version?"),
             capture("firstrun-releasenotes", WAITING),
         ),
-        frozenset({"config"}),
+        frozenset({"config", "analytics"}),
     ),
     Scenario(
         "states",
