@@ -36,7 +36,9 @@ SOCKET = "tmo-bench-crash"
 def agent(index: int) -> dict[str, Any]:
     recovery = {"backoffSeconds": 1, "maxBackoffSeconds": 1, "maxRestarts": 1000, "windowSeconds": 60}
     name = f"bench-dev-{index}"
-    return agent_manifest(name, NODE, team="bench", ordinal=index, namespace="default", recovery=recovery)
+    # An ordinal is below 100 (the API's limit on replicas): 100 agents per team.
+    team = f"bench-{index // 100}"
+    return agent_manifest(name, NODE, team=team, ordinal=index % 100, namespace="default", recovery=recovery)
 
 
 async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
@@ -68,6 +70,7 @@ async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
         await until(lambda: sum(1 for s in statuses.values() if s.get("phase") == "Running") == agents)
         all_running = time.monotonic() - started
         latencies: list[float] = []
+        load = [round(x, 2) for x in os.getloadavg()]
         for round_ in range(kills):
             name = f"bench-dev-{round_ % agents}"
             await until(
@@ -83,6 +86,7 @@ async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
     return {
         "agents": agents,
         "kills": kills,
+        "load_average_at_first_kill": load,
         "all_running_seconds": round(all_running, 2),
         "crash_to_status_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),

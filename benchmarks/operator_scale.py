@@ -7,10 +7,15 @@ servers on this machine), one operator. Measures
   * operator CPU seconds and peak RSS over the whole run,
   * API writes per agent per minute in steady state, counted by the API server itself
     (`apiserver_request_total` for POST/PUT/PATCH/DELETE/APPLY from every client: operator, node agents,
-    controller manager) over a quiet window after everything was Ready.
+    controller manager) over a quiet window after everything was Ready,
+  * the floor, in the same run and before the orchestrated start: the same agents started straight into as
+    many tmux servers with no operator and no node agent (benchmarks/tmux_floor.py), and
+    orchestrated/floor, the cost of the orchestration,
+  * CPU seconds of every part from apply to all Ready (operator, node agents, API server, tmux servers and
+    the agents), which says where the time beyond the floor goes.
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
-        [--steady-seconds 60]
+        [--steady-seconds 60] [--no-floor]
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
 import ssl
 import sys
@@ -29,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import apply_all, cluster_with_crds, percentile, write_result
+from tmux_floor import measure_floor
 
 from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
 from tmux_orchestrator.kube import Resource, connect
+from tmux_sidecar.tmux.control import CONTROL_SESSION
 
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -54,26 +62,76 @@ def team(index: int, agents: int) -> dict[str, Any]:
     }
 
 
-def api_writes(cluster: LocalCluster) -> float:
-    """Total mutating requests the API server has served (all clients, all resources)."""
+def api_requests(cluster: LocalCluster) -> dict[str, float]:
+    """Requests the API server has served so far (all clients), by "VERB resource[/subresource]"."""
     pki = Pki(cluster.state_dir / "pki")
     context = ssl.create_default_context(cafile=str(pki.ca_cert))
     context.load_cert_chain(str(pki.cert("admin")), str(pki.key("admin")))
     with urllib.request.urlopen(f"{cluster.server}/metrics", context=context, timeout=10) as answer:
         text = answer.read().decode()
-    total = 0.0
+    counts: dict[str, float] = {}
     for line in text.splitlines():
         if line.startswith("apiserver_request_total{"):
             labels, value = line.rsplit(" ", 1)
-            verb = labels.split('verb="', 1)[1].split('"', 1)[0] if 'verb="' in labels else ""
-            if verb in WRITE_VERBS:
-                total += float(value)
-    return total
+            pairs = labels[len("apiserver_request_total{") : -1].split(",")
+            fields = {key: text.strip('"') for key, text in (pair.split("=", 1) for pair in pairs)}
+            resource = fields.get("resource", "") + (
+                f"/{fields['subresource']}" if fields.get("subresource") else ""
+            )
+            key = f"{fields.get('verb', '')} {resource}"
+            counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
+
+
+def api_writes(cluster: LocalCluster) -> float:
+    """Total mutating requests the API server has served (all clients, all resources)."""
+    return sum(n for key, n in api_requests(cluster).items() if key.split(" ", 1)[0] in WRITE_VERBS)
+
+
+def requests_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    """The requests of a period, busiest first (leases, watches and lists of no interest left out)."""
+    delta = {key: int(after[key] - before.get(key, 0.0)) for key in after}
+    return dict(sorted(((k, n) for k, n in delta.items() if n >= 10), key=lambda kv: -kv[1]))
 
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its live descendants (a tmux server and its agents)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or _descends_from(int(entry.name), pid):
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return False
+        if pid == ancestor:
+            return True
+    return False
+
+
+def tmux_server_pids(sockets: list[str]) -> list[int]:
+    pids = []
+    for socket in sockets:
+        answer = tmux(socket, "display-message", "-p", "-t", CONTROL_SESSION, "#{pid}")
+        if answer.returncode == 0 and answer.stdout.strip().isdigit():
+            pids.append(int(answer.stdout.strip()))
+    return pids
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -86,6 +144,7 @@ def peak_rss_mb(pid: int) -> float:
 async def time_to_ready(
     kubeconfig: Path, names: list[str], applied_at: float, timeout: float
 ) -> dict[str, float]:
+    """Seconds from the apply to each team's Ready."""
     ready_at: dict[str, float] = {}
     kube = await connect(str(kubeconfig))
     async with kube:
@@ -106,6 +165,38 @@ async def time_to_ready(
     return ready_at
 
 
+async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, list[float]]:
+    """Seconds from the apply (whole seconds: the API's timestamps) to each Agent's creation, its process
+    start and its Ready, read from the Agents once all are Ready (no extra watch during the start)."""
+    kube = await connect(str(kubeconfig))
+    async with kube:
+        agents, _ = await kube.list(Resource.AGENTS, "default")
+    timeline: dict[str, list[float]] = {"created": [], "process_started": [], "ready": []}
+    for agent in agents:
+        status = agent.get("status") or {}
+        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+        stamps = {
+            "created": agent["metadata"].get("creationTimestamp"),
+            "process_started": status.get("startedAt"),
+            "ready": ready.get("lastTransitionTime"),
+        }
+        for what, stamp in stamps.items():
+            if stamp:
+                moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                timeline[what].append(moment - applied_wall)
+    return timeline
+
+
+def spread(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    return {
+        "p50": round(percentile(seconds, 0.5), 1),
+        "p95": round(percentile(seconds, 0.95), 1),
+        "all": round(max(seconds), 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,9 +206,17 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (tmux only) measurement")
     args = parser.parse_args()
     total_agents = args.teams * args.agents_per_team
     capacity = -(-total_agents // args.nodes) + args.agents_per_team  # room for whole teams
+    floor = (
+        None
+        if args.no_floor
+        else asyncio.run(measure_floor(args.teams, args.agents_per_team, args.nodes, args.timeout))
+    )
+    if floor is not None:
+        print(f"floor: {floor}", file=sys.stderr, flush=True)
     with (
         tempfile.TemporaryDirectory(prefix="tmo-bench-scale-") as tmp,
         cluster_with_crds(Path(tmp)) as cluster,
@@ -140,28 +239,58 @@ def main() -> int:
         ]
         operator = start_operator(cluster.kubeconfig, work)
         try:
-            result = run(cluster, operator, args, total_agents)
+            result = run(cluster, operator, sidecars, args, total_agents)
         finally:
             operator.stop()
             for index, sidecar in enumerate(sidecars):
                 sidecar.stop()
                 tmux(f"tmo-bench-scale-{index}", "kill-server")
+    if floor is not None:
+        result["floor"] = floor
+        result["orchestrated_over_floor"] = round(
+            result["ready_seconds"]["all"] / floor["all_ready_seconds"], 2
+        )
     write_result("operator_scale", result)
     return 0
 
 
+def component_cpu(
+    cluster: LocalCluster, operator_pid: int, sidecar_pids: list[int], tmux_pids: list[int]
+) -> dict[str, float]:
+    """CPU seconds used so far by each part of the system."""
+    return {
+        "operator": cpu_seconds(operator_pid),
+        "node_agents": sum(cpu_seconds(pid) for pid in sidecar_pids),
+        "api_server": cpu_seconds(cluster.pids["kube-apiserver"]),
+        "etcd": cpu_seconds(cluster.pids["etcd"]),
+        "tmux_and_agents": sum(tree_cpu_seconds(pid) for pid in tmux_pids),
+    }
+
+
 def run(
-    cluster: LocalCluster, operator: ProjectProcess, args: argparse.Namespace, total_agents: int
+    cluster: LocalCluster,
+    operator: ProjectProcess,
+    sidecars: list[ProjectProcess],
+    args: argparse.Namespace,
+    total_agents: int,
 ) -> dict[str, Any]:
     time.sleep(5)  # nodes registered, operator watching
     assert operator.process is not None
     pid = operator.process.pid
+    sidecar_pids = [s.process.pid for s in sidecars if s.process is not None]
+    tmux_pids = tmux_server_pids([f"tmo-bench-scale-{index}" for index in range(args.nodes)])
     cpu_before = cpu_seconds(pid)
+    parts_before = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
     names = [f"team-{i:03d}" for i in range(args.teams)]
-    applied_at = time.monotonic()
+    load = os.getloadavg()
+    requests_before = api_requests(cluster)
+    applied_at, applied_wall = time.monotonic(), time.time()
     apply_all(cluster, [team(i, args.agents_per_team) for i in range(args.teams)])
     ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
     cpu_to_ready = cpu_seconds(pid) - cpu_before
+    parts_after = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
+    requests = requests_between(requests_before, api_requests(cluster))
+    timeline = asyncio.run(agent_timeline(cluster.kubeconfig, applied_wall))
     time.sleep(20)  # let the last status writes and messages settle
     writes_before = api_writes(cluster)
     cpu_steady_before = cpu_seconds(pid)
@@ -172,11 +301,13 @@ def run(
         "teams": args.teams,
         "agents": total_agents,
         "nodes": args.nodes,
-        "ready_seconds": {
-            "p50": round(percentile(list(ready.values()), 0.5), 1),
-            "p95": round(percentile(list(ready.values()), 0.95), 1),
-            "all": round(max(ready.values()), 1),
+        "load_average_at_apply": [round(x, 2) for x in load],
+        "cpu_seconds_apply_to_ready": {
+            name: round(parts_after[name] - parts_before[name], 1) for name in parts_after
         },
+        "api_requests_apply_to_ready": requests,
+        "ready_seconds": spread(list(ready.values())),
+        "agents_seconds_after_apply": {what: spread(times) for what, times in timeline.items()},
         "operator": {
             "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),
             "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tmux_sidecar.profiles import CLAUDE_CODE
+from tmux_sidecar.readings import ScreenReadings
 from tmux_sidecar.tmux.control import ControlClient, PaneRef
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, ServerSnapshot, take_snapshot
@@ -100,24 +101,29 @@ def is_agent(pane: PaneInfo) -> bool:
     return pane.agent_uid is not None
 
 
-async def control_pass(client: ControlClient, previous: ServerSnapshot | None = None) -> ServerSnapshot:
-    """A full observation pass: snapshot, then every agent pane classified."""
+async def control_pass(
+    client: ControlClient, previous: ServerSnapshot | None = None, readings: ScreenReadings | None = None
+) -> ServerSnapshot:
+    """An observation pass as the node agent runs it: snapshot, then every agent pane read (panes whose
+    screen and process are unchanged since `previous` keep their reading); without `previous` a full one."""
+    readings = readings or ScreenReadings()
     snapshot = await take_snapshot(client, capture=is_agent, previous=previous)
     for pane in snapshot.panes:
         pane_snapshot = snapshot.pane_snapshot(pane.pane_id)
         if pane_snapshot is not None:
-            CLAUDE_CODE.classify(pane_snapshot)
+            readings.classify(pane.pane_id, CLAUDE_CODE, pane_snapshot)
     return snapshot
 
 
 async def incremental_passes(client: ControlClient, passes: int, interval: float) -> list[Timing]:
     """Passes `interval` seconds apart, each reusing the screens of agents that printed nothing since."""
     timings = []
-    previous = await control_pass(client)
+    readings = ScreenReadings()
+    previous = await control_pass(client, readings=readings)
     for _ in range(passes):
         await asyncio.sleep(interval)
         cpu, wall = cpu_now(client.info.pid), time.perf_counter()
-        previous = await control_pass(client, previous)
+        previous = await control_pass(client, previous, readings)
         timings.append(
             Timing(
                 round((time.perf_counter() - wall) * 1000, 2),

@@ -45,7 +45,7 @@ def test_chart_crds_are_the_crds_generated_from_the_models() -> None:
 
 
 MISTAKES: dict[str, tuple[dict[str, str], str]] = {
-    "unknown-key": ({"operator.replicas": "2"}, "additional properties 'replicas' not allowed"),
+    "unknown-key": ({"operator.replica": "2"}, "additional properties 'replica' not allowed"),
     "socket-volume": ({"sidecar.tmuxSocket.volume": "nfs"}, "value must be one of 'emptyDir', 'hostPath'"),
     "negative-capacity": ({"sidecar.capacity": "-1"}, "/sidecar/capacity"),
     "metrics-port-0": ({"operator.metrics.port": "0"}, "/operator/metrics/port"),
@@ -77,10 +77,10 @@ RESTRICTED = {
 }
 
 
-def test_operator_is_one_recreated_replica_with_probes_and_a_restricted_security_context() -> None:
+def test_operator_is_two_leader_elected_replicas_with_kopf_probes_and_a_restricted_security_context() -> None:
     deployment = one(render("t", "tmo"), "Deployment", "-operator")
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # never two operators at once
+    assert deployment["spec"]["replicas"] == 2
+    assert "strategy" not in deployment["spec"]  # RollingUpdate: new pods wait as standbys
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -88,9 +88,17 @@ def test_operator_is_one_recreated_replica_with_probes_and_a_restricted_security
     main = container(deployment)
     assert main["securityContext"] == RESTRICTED
     assert main["args"][:2] == ["operator", "--metrics-port=8080"]
-    assert main["ports"] == [{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]
+    assert {"--leader-elect", "--leader-election-lease=t-tmux-orchestrator-operator"} <= set(main["args"])
+    assert "--liveness-port=8081" in main["args"]
+    assert {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}} in main[
+        "env"
+    ]
+    assert main["ports"] == [
+        {"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "healthz", "containerPort": 8081, "protocol": "TCP"},
+    ]
     for probe in ("livenessProbe", "readinessProbe"):
-        assert main[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+        assert main[probe]["httpGet"] == {"path": "/healthz", "port": "healthz"}
 
 
 def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_where_values_say() -> None:

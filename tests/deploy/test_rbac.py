@@ -25,6 +25,8 @@ HERE = "<release namespace>"
 OTHER = "default"
 LEASES = "kube-node-lease"
 ALL = "<all namespaces>"
+LEADER_LEASE = "<release>-tmux-orchestrator-operator"
+"""`resource@name`: a request for that one object (the operator's leader election Lease)."""
 
 # (account, verb, resource[/subresource], namespace, allowed)
 CAN_I: list[tuple[str, str, str, str, bool]] = [
@@ -66,6 +68,12 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("operator", "watch", "leases.coordination.k8s.io", LEASES, True),
     ("operator", "get", "leases.coordination.k8s.io", LEASES, True),  # an expired one is read again
     ("operator", "patch", "leases.coordination.k8s.io", LEASES, False),
+    # Leader election among its replicas: one Lease in its own namespace.
+    ("operator", "create", "leases.coordination.k8s.io", HERE, True),
+    ("operator", "update", f"leases.coordination.k8s.io@{LEADER_LEASE}", HERE, True),
+    ("operator", "get", f"leases.coordination.k8s.io@{LEADER_LEASE}", HERE, True),
+    ("operator", "update", "leases.coordination.k8s.io@someone-elses", HERE, False),
+    ("operator", "create", "leases.coordination.k8s.io", OTHER, False),
     ("operator", "create", "events", HERE, True),
     ("operator", "patch", "events", HERE, False),
     ("operator", "create", "events", OTHER, True),  # about TmuxNodes (cluster-scoped), e.g. NodeLost
@@ -87,7 +95,9 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
 def _case_id(account: str, verb: str, resource: str, where: str, allowed: bool) -> str:
     name, _, subresource = resource.partition("/")
     scope = {HERE: "here", ALL: "anywhere"}.get(where, where)
-    target = name.split(".")[0] + (f"-{subresource}" if subresource else "")
+    kind, _, object_name = name.partition("@")
+    target = kind.split(".")[0] + (f"-{subresource}" if subresource else "")
+    target += "-" + object_name.replace("<release>-tmux-orchestrator-", "its-") if object_name else ""
     return f"{account}-{'may' if allowed else 'may-not'}-{verb}-{target}-{scope}"
 
 
@@ -105,6 +115,7 @@ def test_service_account_permissions(
 ) -> None:
     sa = installation.operator if account == "operator" else installation.sidecar
     name, _, subresource = resource.partition("/")
+    name = name.replace("@", "/").replace("<release>", installation.release)
     scope = (
         ["--all-namespaces"] if where == ALL else ["-n", installation.namespace if where == HERE else where]
     )
@@ -182,9 +193,11 @@ def test_operator_with_its_token_brings_the_demo_team_to_ready(
     kubeconfig = token_kubeconfig(
         kubectl, control_plane.server, installation.operator, tmp_path / "operator.kubeconfig"
     )
-    operator = project_command(
-        ["operator", "--namespace", namespace, "--metrics-port", "0"], kubeconfig, tmp_path / "operator.log"
-    )
+    # As the chart runs it: leader-elected, the Lease in its own namespace.
+    lease = f"{installation.release}-tmux-orchestrator-operator"
+    argv = ["operator", "--namespace", namespace, "--metrics-port", "0", "--leader-elect"]
+    argv += ["--leader-election-namespace", namespace, "--leader-election-lease", lease]
+    operator = project_command(argv, kubeconfig, tmp_path / "operator.log")
     processes.append(operator.start())
 
     team = yaml.safe_load((REPO / "examples" / "demo-team.yaml").read_text())
@@ -218,3 +231,4 @@ def test_operator_with_its_token_brings_the_demo_team_to_ready(
     )
     for process in processes:
         no_forbidden(process)
+    assert kube.get("lease", lease)["spec"]["holderIdentity"], "the operator did not elect itself"

@@ -12,6 +12,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
 from support.processes import BIN, ProjectProcess, tmux
@@ -68,6 +70,24 @@ def test_agent_runs_in_a_window_with_pane_and_pid(
     assert ready["Ready"] == "True" and node["status"]["agents"] == 1
     lease = kube.in_namespace("kube-node-lease").get("lease", f"tmuxnode-{node_name}")
     assert lease["spec"]["holderIdentity"] == node_name
+
+
+def test_many_agents_at_once_come_up_each_in_one_window(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    # Three teams (tmux sessions) of eight agents, in one apply: the node agent creates their windows
+    # together (one pipelined batch) and every agent must come up exactly once, in its own team's session.
+    names = {f"t{team}-a{i}": f"team{team}" for team in range(3) for i in range(8)}
+    manifests = [agent(name, node_name, team=team, session=team) for name, team in names.items()]
+    kube.apply("---\n".join(yaml.safe_dump(m) for m in manifests))
+    pids = {name: running(kube, name, timeout=90)["pid"] for name in names}
+    assert len(set(pids.values())) == len(names)
+    assert windows(tmux_socket) == sorted(f"{names[n]}:{n} {pid}" for n, pid in pids.items())
+    tags = tmux(tmux_socket, "list-windows", "-a", "-F", "#{window_name} #{@orchestrator-agent-uid}").stdout
+    uids = {name: kube.get("agent", name)["metadata"]["uid"] for name in names}
+    assert sorted(line for line in tags.splitlines() if line.startswith("t")) == sorted(
+        f"{name} {uid}" for name, uid in uids.items()
+    )
 
 
 def test_killed_process_is_crashed_then_restarted(

@@ -3,9 +3,10 @@ node agents (stand_in_node.py) in place of the real node agent, so the operator 
 
 from __future__ import annotations
 
+import json
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,14 @@ RENEW_SECONDS = 2.0
 @dataclass
 class Operator(ProjectProcess):
     metrics_port: int = 0
+    liveness_port: int = 0
+
+    def health(self) -> dict[str, object]:
+        """kopf's liveness endpoint: 200 and the probe results (an HTTPError otherwise)."""
+        url = f"http://127.0.0.1:{self.liveness_port}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            result: dict[str, object] = json.loads(answer.read())
+        return result
 
     def metrics(self) -> dict[str, float]:
         """Every sample of /metrics, keyed `name{label="value",...}` (labels sorted)."""
@@ -74,8 +83,10 @@ class Nodes:
             )
 
 
-def operator_process(control_plane: LocalCluster, log_path: Path, *namespaces: str) -> Operator:
-    port = free_port()
+def operator_process(
+    control_plane: LocalCluster, log_path: Path, *namespaces: str, extra: Sequence[str] = ()
+) -> Operator:
+    port, liveness = free_port(), free_port()
     argv = [
         sys.executable,
         "-m",
@@ -83,9 +94,11 @@ def operator_process(control_plane: LocalCluster, log_path: Path, *namespaces: s
         "operator",
         f"--kubeconfig={control_plane.kubeconfig}",
         f"--metrics-port={port}",
+        f"--liveness-port={liveness}",
         *(f"--namespace={namespace}" for namespace in namespaces),
+        *extra,
     ]
-    return Operator(argv, log_path, metrics_port=port)
+    return Operator(argv, log_path, metrics_port=port, liveness_port=liveness)
 
 
 @pytest.hookimpl(wrapper=True)

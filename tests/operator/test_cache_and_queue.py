@@ -140,3 +140,44 @@ async def test_requeue_after_and_backoff_on_failure() -> None:
     assert times["timer"][1] - times["timer"][0] >= 0.05
     gaps = [b - a for a, b in zip(times["failing"], times["failing"][1:], strict=False)]
     assert gaps[0] >= 0.02 and all(gap >= 0.04 for gap in gaps[1:])
+
+
+async def test_a_pass_that_hangs_does_not_hold_up_other_keys_and_is_cancelled_at_its_deadline() -> None:
+    """One worker, one key whose pass hangs (as on an API call nobody answers): the other key is served
+    once the hung pass has had its `detach_after`, and the hung pass is cancelled at `pass_timeout` and
+    tried again with backoff — never two passes over the hung key at once."""
+    loop = asyncio.get_running_loop()
+    started: dict[str, list[float]] = {"hung": [], "other": []}
+    cancelled: list[float] = []
+    running: set[str] = set()
+    never = asyncio.Event()
+
+    async def process(key: str) -> float | None:
+        assert key not in running, "two passes over one key at once"
+        started[key].append(loop.time())
+        if key == "hung":
+            running.add(key)
+            try:
+                await never.wait()
+            except asyncio.CancelledError:
+                cancelled.append(loop.time())
+                raise
+            finally:
+                running.discard(key)
+        return None
+
+    queue: WorkQueue[str] = WorkQueue(
+        "test", process, workers=1, backoff=(0.05, 0.05), detach_after=0.1, pass_timeout=0.5
+    )
+    task = asyncio.create_task(queue.run())
+    queue.add("hung")
+    await until(lambda: bool(started["hung"]))
+    queue.add("other")
+    await until(lambda: bool(started["other"]))
+    assert started["other"][0] - started["hung"][0] < 0.4, "the other key waited for the hung pass"
+    await until(lambda: len(started["hung"]) >= 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled[0] - started["hung"][0] >= 0.5
+    assert started["hung"][1] >= cancelled[0] + 0.05

@@ -13,7 +13,8 @@ import pytest
 
 from tmux_sidecar.delivery import message_text
 from tmux_sidecar.fake_agent import escape_for_screen
-from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, TmuxCommandError
+from tmux_sidecar.tmux.control import ControlClient, ControlClosedError, PaneRef, TmuxCommandError
+from tmux_sidecar.tmux.windows import NewWindow
 
 from .conftest import SESSION, eventually, fake_agent, screen_contains
 
@@ -120,6 +121,28 @@ async def test_window_user_options_and_respawn(tmux: ControlClient) -> None:
 
     await tmux.kill_window(ref.window_id)
     assert not any(line.startswith(ref.pane_id + " ") for line in await tmux.list_panes(fmt))
+
+
+async def test_many_windows_at_once_each_once_with_its_own_options(tmux: ControlClient) -> None:
+    windows = [
+        NewWindow(
+            SESSION, f"agent-{i}", ["sleep", "60"], user_options={"@orchestrator-agent-uid": f"uid-{i}"}
+        )
+        for i in range(40)
+    ]
+    windows.insert(7, NewWindow("no-such-session", "lost", ["sleep", "60"], user_options={"@x": "y"}))
+    results = await tmux.new_windows(windows)
+    failed = results.pop(7)
+    assert isinstance(failed, TmuxCommandError) and "no-such-session" in str(failed)
+    refs = [r for r in results if isinstance(r, PaneRef)]
+    assert len(refs) == 40
+    listing = await tmux.list_panes("#{window_name} #{window_id} #{pane_pid} #{@orchestrator-agent-uid}")
+    agents = sorted(line for line in listing if line.startswith("agent-"))
+    expected = sorted(f"agent-{i} {ref.window_id} {ref.pid} uid-{i}" for i, ref in enumerate(refs))
+    assert agents == expected  # every window once, running, tagged as its own
+    with pytest.raises(ValueError):  # nothing is sent when one of them cannot reach tmux
+        await tmux.new_windows([NewWindow(SESSION, "fine", ["true"]), NewWindow(SESSION, "x; y", ["true"])])
+    assert not any(line.startswith("fine ") for line in await tmux.list_panes("#{window_name} "))
 
 
 async def test_unsafe_names_never_reach_tmux(tmux: ControlClient) -> None:

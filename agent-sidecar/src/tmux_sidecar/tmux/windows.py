@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from .commands import (
     PANE_REF_FORMAT,
@@ -14,6 +15,35 @@ from .commands import (
     window_target,
 )
 from .server import ServerCommands
+from .transport import TmuxCommandError, TmuxError
+
+
+@dataclass(frozen=True)
+class NewWindow:
+    """A window to create: at the end of `session`, named `name`, running `command` (an argv)."""
+
+    session: str
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str] | None = None
+    cwd: str | None = None
+    user_options: Mapping[str, str] | None = None
+    """Window options (e.g. {"@orchestrator-agent-uid": uid}) set right after it is created."""
+
+
+def _new_window_command(window: NewWindow) -> tuple[str, ...]:
+    return (
+        "new-window",
+        "-d",
+        "-P",
+        "-F",
+        PANE_REF_FORMAT,
+        "-t",
+        session_target(window.session) + ":",  # a new index in that session
+        "-n",
+        require_safe_name(window.name),
+        *start_arguments(window.command, window.env, window.cwd),
+    )
 
 
 class WindowCommands(ServerCommands):
@@ -58,23 +88,36 @@ class WindowCommands(ServerCommands):
 
         `user_options` (e.g. {"@orchestrator-agent-uid": uid}) are set on the window right after.
         """
-        lines = await self.run(
-            "new-window",
-            "-d",
-            "-P",
-            "-F",
-            PANE_REF_FORMAT,
-            "-t",
-            session_target(session) + ":",  # a new index in that session
-            "-n",
-            require_safe_name(name),
-            *start_arguments(command, env, cwd),
-        )
-        ref = parse_pane_ref(lines)
-        if user_options:
-            await self.set_window_options(ref.window_id, user_options)
-        self._started(ref)
-        return ref
+        (result,) = await self.new_windows([NewWindow(session, name, command, env, cwd, user_options)])
+        if isinstance(result, TmuxError):
+            raise result
+        return result
+
+    async def new_windows(self, windows: Sequence[NewWindow]) -> list[PaneRef | TmuxError]:
+        """Many windows in two pipelined round trips however many there are: every `new-window`, then the
+        user options of every window that was created. Each gets its window (PaneRef) or the error that
+        stopped it; one that fails does not stop the others. A name or variable that cannot reach tmux is
+        a ValueError, raised before anything is sent."""
+        commands = [_new_window_command(window) for window in windows]  # ValueError before anything is sent
+        results: list[PaneRef | TmuxError] = []
+        options: list[tuple[str, ...]] = []
+        owners: list[int] = []  # index into `windows` of each option command
+        for index, answer in enumerate(await self.run_many(commands)):
+            if answer.failed:
+                results.append(TmuxCommandError(answer.command, "\n".join(answer.lines) or "failed"))
+                continue
+            ref = parse_pane_ref(answer.lines)
+            results.append(ref)
+            for option, value in (windows[index].user_options or {}).items():
+                options.append(("set-option", "-w", "-t", window_target(ref.window_id), option, value))
+                owners.append(index)
+        for index, answer in zip(owners, await self.run_many(options), strict=True):
+            if answer.failed and not isinstance(results[index], TmuxError):
+                results[index] = TmuxCommandError(answer.command, "\n".join(answer.lines) or "failed")
+        for outcome in results:
+            if isinstance(outcome, PaneRef):
+                self._started(outcome)
+        return results
 
     async def kill_window(self, window_id: str) -> None:
         await self.run("kill-window", "-t", window_target(window_id))

@@ -38,16 +38,49 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow promote, abort, restart and send from the dashboard (each audited as an Event)",
     )
+    parser.add_argument(
+        "--liveness-port",
+        type=int,
+        default=0,
+        help="serve kopf's liveness endpoint /healthz on this port (for probes); default 0: not served",
+    )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="run as one of several replicas: only the holder of a coordination Lease acts, the others "
+        "wait as standbys and take over when it stops renewing",
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        metavar="NS",
+        help="namespace of the leader election Lease (default $POD_NAMESPACE, else default)",
+    )
+    parser.add_argument(
+        "--leader-election-lease",
+        default="tmux-orchestrator-operator",
+        metavar="NAME",
+        help="name of the leader election Lease (default tmux-orchestrator-operator)",
+    )
+    parser.add_argument(
+        "--leader-election-id",
+        default=None,
+        metavar="ID",
+        help="this replica's identity in the Lease (default: host name plus a random suffix)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
+    import socket
+    import uuid
 
     import kopf
 
-    from tmux_orchestrator.controller.app import OperatorOptions, run_operator
+    from tmux_orchestrator.controller.app import LeaderElection, OperatorOptions, run_operator
+    from tmux_orchestrator.controller.leader import LeadershipLost
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
     if not args.verbose:  # kopf logs every handler call ("Handler ... succeeded") at INFO
@@ -60,6 +93,19 @@ def run(args: argparse.Namespace) -> int:
         dashboard_port=args.dashboard_port,
         dashboard_host=args.dashboard_host,
         dashboard_actions=args.dashboard_actions,
+        liveness_port=args.liveness_port,
+        leader_election=LeaderElection(
+            namespace=args.leader_election_namespace,
+            lease=args.leader_election_lease,
+            # Unique per process: a restarted replica must not mistake the Lease of its past life for its own.
+            identity=args.leader_election_id or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}",
+        )
+        if args.leader_elect
+        else None,
     )
-    asyncio.run(run_operator(options))
+    try:
+        asyncio.run(run_operator(options))
+    except LeadershipLost as lost:
+        logging.getLogger("tmux_orchestrator.operator").error("exiting: %s", lost)
+        return 1
     return 0

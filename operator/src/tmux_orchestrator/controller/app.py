@@ -1,10 +1,11 @@
-"""The operator process: kopf for AgentTeams, the Controller for everything it watches and writes.
+"""The operator process: kopf for AgentTeams and the liveness endpoint, the Controller for everything it
+watches and writes, and (with leader election) a Lease that lets only one replica run the Controller.
 
-kopf's own state is kept out of the way of the schema and of garbage collection:
-- progress and diff-base in annotations under our prefix (the CRDs' structural schemas would prune a
-  `status.kopf` field, making kopf retry forever), never in status;
-- no finalizers: no deletion handler (children go by ownerReference garbage collection) and no kopf
-  daemons or timers (they add finalizers); the per-team timer is the Controller's work queue;
+kopf writes nothing to the objects it watches, so a standby replica writes nothing at all:
+- only watching handlers (on.event) and a probe: no create/update/resume handlers, whose progress and
+  diff-base kopf would store in the team's annotations, and no finalizers (no deletion handler: children
+  go by ownerReference garbage collection; no kopf daemons or timers, which add finalizers); the per-team
+  timer is the Controller's work queue;
 - handlers return nothing (a returned value would be written to status.<handler id>);
 - kopf posts only warnings and errors as Events; the Controller posts its own, named ones.
 """
@@ -15,17 +16,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import kopf
 
 from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.core.leadership import LeaseTiming
 from tmux_orchestrator.dashboard import DashboardOptions, start_dashboard
 from tmux_orchestrator.kube.client import Kube, Resource, connect
 
-from .cache import ObjectKey
 from .controller import Controller, ControllerConfig
+from .leader import LeaderElector, LeadershipLost
 from .metrics import count_write, serve_metrics
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,18 @@ class OperatorOptions:
     """None: no dashboard."""
     dashboard_host: str = "0.0.0.0"
     dashboard_actions: bool = False
+    liveness_port: int = 0
+    """kopf's liveness endpoint (/healthz) for the Deployment's probes; 0: not served."""
+    leader_election: LeaderElection | None = None
+    """None: this process acts alone (run only one)."""
+
+
+@dataclass(frozen=True)
+class LeaderElection:
+    namespace: str
+    lease: str
+    identity: str
+    timing: LeaseTiming = field(default_factory=LeaseTiming)
 
 
 def operator_settings() -> kopf.OperatorSettings:
@@ -61,8 +75,10 @@ def operator_settings() -> kopf.OperatorSettings:
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
     settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_SECONDS + 30
     settings.watching.connect_timeout = 10
-    settings.networking.request_timeout = 60
-    settings.networking.connect_timeout = 10
+    # No call of kopf's waits for ever on a hung API server (the same deadlines as our own client's calls);
+    # a watch that stays silent past kopf's inactivity timeout (70 s; bookmarks come every minute) reconnects.
+    settings.networking.request_timeout = 20
+    settings.networking.connect_timeout = 5
     # Served resources are resolved once at startup: no cluster-wide watch of CRDs and namespaces (and no
     # RBAC for them). The CRDs must be installed before the operator starts.
     settings.scanning.disabled = True
@@ -85,7 +101,7 @@ async def connection_info(kube: Kube) -> kopf.ConnectionInfo:
     )
 
 
-def build_registry(controller: Controller) -> kopf.OperatorRegistry:
+def build_registry(controller: Controller, elector: LeaderElector | None) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     teams = (GROUP, VERSION, Resource.AGENT_TEAMS.value)
 
@@ -103,20 +119,11 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     async def team_event(event: Mapping[str, Any], **_: Any) -> None:
         controller.team_event(event.get("type"), dict(event["object"]))
 
-    @kopf.on.resume(*teams, id="team-spec", registry=registry)
-    @kopf.on.create(*teams, id="team-spec", registry=registry)
-    @kopf.on.update(*teams, id="team-spec", registry=registry)
-    async def team_spec_changed(
-        name: str,
-        namespace: str | None,
-        reason: str,
-        diff: kopf.Diff,
-        **_: Any,
-    ) -> None:
-        # kopf's diff-base tells what changed since the configuration last handled (across restarts).
-        changes = ", ".join(f"{item.operation} {'.'.join(map(str, item.field)) or '.'}" for item in diff)
-        log.info("team %s/%s %s: %s", namespace, name, reason, changes or "no change")
-        controller.teams.add(ObjectKey(namespace or "", name))
+    @kopf.on.probe(id="operator", registry=registry)
+    async def probe(**_: Any) -> dict[str, Any]:
+        # Answering at all is the liveness signal (the event loop runs); the body says what this replica is.
+        role = "leader" if elector is None or elector.leading else "standby"
+        return {"role": role, "teams": len(controller.caches.teams)}
 
     return registry
 
@@ -143,21 +150,52 @@ async def run_operator(options: OperatorOptions) -> None:
             await _run_with_kopf(controller, options)
 
 
+def _elector(controller: Controller, options: OperatorOptions) -> LeaderElector | None:
+    election = options.leader_election
+    if election is None:
+        return None
+    elector = LeaderElector(
+        controller.kube, election.namespace, election.lease, election.identity, election.timing
+    )
+    controller.active = lambda: elector.leading
+    return elector
+
+
+async def _lead(controller: Controller, elector: LeaderElector | None) -> None:
+    """The Controller, once this replica holds the Lease (at once without leader election)."""
+    if elector is None:
+        await controller.run()
+        return
+    await elector.acquire()
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(controller.run(), name="controller")
+            group.create_task(elector.hold(), name="lease-renewal")
+    except* LeadershipLost as lost:
+        raise lost.exceptions[0] from None
+
+
 async def _run_with_kopf(controller: Controller, options: OperatorOptions) -> None:
-    """kopf for AgentTeams beside the Controller, until either ends."""
+    """kopf (team events, liveness) beside the Controller, until either ends. Raises LeadershipLost when
+    this replica lost the Lease: the process must exit and start again as a standby."""
     stop = asyncio.Event()
-    controller_task = asyncio.create_task(controller.run(), name="controller")
-    controller_task.add_done_callback(lambda _: stop.set())
+    elector = _elector(controller, options)
+    leading = asyncio.create_task(_lead(controller, elector), name="lead")
+    leading.add_done_callback(lambda _: stop.set())
+    liveness = f"http://0.0.0.0:{options.liveness_port}/healthz" if options.liveness_port else None
     try:
         await kopf.operator(
-            registry=build_registry(controller),
+            registry=build_registry(controller, elector),
             settings=operator_settings(),
-            standalone=True,
+            standalone=True,  # kopf's own peering stays off: the Lease decides who acts
             clusterwide=not options.namespaces,
             namespaces=options.namespaces,
             stop_flag=stop,
+            liveness_endpoint=liveness,
         )
     finally:
-        controller_task.cancel()
+        leading.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await controller_task
+            await leading
+        if elector is not None:  # only once the Controller has stopped: then a standby may take over
+            await elector.release()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -102,6 +102,8 @@ class Controller:
         self._lease_checked: dict[str, float] = {}
         self._stopped = asyncio.Event()
         self._stopped.set()
+        self.active: Callable[[], bool] = lambda: True
+        """False once this replica may no longer act (leader election lost): passes are skipped."""
         self.teams: WorkQueue[ObjectKey] = WorkQueue(
             "teams", self.reconcile_team, workers=config.team_workers, describe=_describe_api_error
         )
@@ -214,6 +216,8 @@ class Controller:
 
     async def reconcile_team(self, key: ObjectKey) -> float | None:
         """One pass: observe → plan → apply. Returns when the team wants its next pass."""
+        if not self.active():
+            return None
         started = time.perf_counter()
         result, requeue = ReconcileResult.FAILED, None
         try:
@@ -315,6 +319,8 @@ class Controller:
     async def sync_node_status(self, name: str) -> float | None:
         """Ready=Unknown (NodeLost) on a TmuxNode whose Lease expired, after reading the Lease itself (a
         lagging watch must never mark a live node). Returns when to look again: at the Lease's expiry."""
+        if not self.active():
+            return None
         node = self.caches.nodes.get(ObjectKey("", name))
         if node is None:
             self.node_statuses.forget(name)
@@ -351,6 +357,8 @@ class Controller:
 
     async def sync_message_route(self, key: ObjectKey) -> float | None:
         """Label one AgentMessage with its target agent and that agent's node (see routing)."""
+        if not self.active():
+            return None
         message = self.caches.messages.get(key)
         if message is None:
             return None

@@ -3,6 +3,11 @@
 `add(key)` asks for a pass over `key` now, `add(key, delay)` later; the earliest request wins. A key being
 processed is not handed to a second worker: a request that arrives meanwhile makes it due again once the
 running pass ends, so every change is followed by at least one pass that started after it.
+
+One slow key never holds up the others: a pass still running after `detach_after` seconds (an API call
+that hangs: a frozen API server, a webhook that does not answer) goes on by itself and its worker serves
+the next key; a pass running longer than `pass_timeout` is cancelled and retried with backoff (passes are
+crash-safe: the next one observes what the cancelled one wrote).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class WorkQueue(Generic[K]):
         workers: int = 4,
         backoff: tuple[float, float] = (0.5, 60.0),
         describe: Describer | None = None,
+        detach_after: float = 2.0,
+        pass_timeout: float = 120.0,
     ) -> None:
         self.name = name
         self._processor = processor
@@ -47,6 +54,9 @@ class WorkQueue(Generic[K]):
         self._again: dict[K, float] = {}
         self._failures: dict[K, int] = {}
         self._wakeup = asyncio.Event()
+        self._detach_after = detach_after
+        self._pass_timeout = pass_timeout
+        self._group: asyncio.TaskGroup | None = None
 
     def __len__(self) -> int:
         return len(self._due)
@@ -72,6 +82,7 @@ class WorkQueue(Generic[K]):
     async def run(self) -> None:
         """Process keys until cancelled."""
         async with asyncio.TaskGroup() as group:
+            self._group = group  # passes that outlive their worker's patience run in it too
             for number in range(self._workers):
                 group.create_task(self._worker(), name=f"{self.name}-worker-{number}")
 
@@ -98,27 +109,44 @@ class WorkQueue(Generic[K]):
     async def _worker(self) -> None:
         while True:
             key = await self._next()
-            requeue: float | None
-            try:
+            assert self._group is not None
+            running = self._group.create_task(self._pass(key), name=f"{self.name}-pass-{key}")
+            # Wait for the pass, but not for ever: a slow one goes on alone and this worker moves on.
+            await asyncio.wait({running}, timeout=self._detach_after)
+            if not running.done():
+                log.warning(
+                    "%s: pass over %s is slow (%gs and running); other keys go on",
+                    self.name,
+                    key,
+                    self._detach_after,
+                )
+
+    async def _pass(self, key: K) -> None:
+        requeue: float | None
+        deadline = asyncio.timeout(self._pass_timeout)
+        try:
+            async with deadline:
                 requeue = await self._processor(key)
-                self._failures.pop(key, None)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                failures = self._failures.get(key, 0) + 1
-                self._failures[key] = failures
-                requeue = min(self._backoff_first * 2 ** (failures - 1), self._backoff_max)
-                what = "%s: pass over %s failed (%d in a row); again in %.1fs"
-                description = self._describe(error)
-                if description is None:
-                    log.exception(what, self.name, key, failures, requeue)
-                else:
-                    log.warning(what + ": %s", self.name, key, failures, requeue, description)
-            finally:
-                self._processing.discard(key)
-            again = self._again.pop(key, None)
-            loop = asyncio.get_running_loop()
-            if again is not None:
-                self.add(key, again - loop.time())
-            if requeue is not None:
-                self.add(key, requeue)
+            self._failures.pop(key, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            requeue = min(self._backoff_first * 2 ** (failures - 1), self._backoff_max)
+            what = "%s: pass over %s failed (%d in a row); again in %.1fs"
+            description = self._describe(error)
+            if deadline.expired():
+                description = f"cancelled: still running after {self._pass_timeout:g}s"
+            if description is None:
+                log.exception(what, self.name, key, failures, requeue)
+            else:
+                log.warning(what + ": %s", self.name, key, failures, requeue, description)
+        finally:
+            self._processing.discard(key)
+        again = self._again.pop(key, None)
+        loop = asyncio.get_running_loop()
+        if again is not None:
+            self.add(key, again - loop.time())
+        if requeue is not None:
+            self.add(key, requeue)
