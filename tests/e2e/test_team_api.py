@@ -184,6 +184,35 @@ def test_pm_hands_out_tasks_and_developers_report_back(system: System, tmp_path:
     assert not [m for m in messages(kube) if m["spec"]["text"] == "hello"]
 
 
+def test_a_second_node_agent_with_the_same_node_name_does_not_take_the_local_api(
+    system: System, tmp_path: Path
+) -> None:
+    kube = system.kube
+    logs = tmp_path / "agents"
+    logs.mkdir()
+    pm = fake(logs, "idle", "run tmux-orchestrator team send dev-0 still here", "idle")
+    kube.apply(team("dup", system.pool, [member("pm", pm, role="pm"), member("dev", fake(logs, "idle"))]))
+    wait_team_ready(kube, "dup")
+    api_socket = pane_environment(agents(kube, "dup")["dup-pm-0"]["status"]["pid"])[
+        "TMUX_ORCHESTRATOR_SOCKET"
+    ]
+    node = system.nodes[0].name
+    second = subprocess.run(
+        [str(BIN / "tmux-orchestrator"), "sidecar", "--node", node, "--tmux-socket", f"{node}-second"],
+        env=project_env(kube.kubeconfig),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert f"sidecar: the local API socket {api_socket} is served by another live process" in second.stderr
+    say(kube, "dup-pm-0", "go")  # the first node agent still answers its agents
+    wait_for(
+        lambda: received(logs, "dup-dev-0") == ["[from pm-0] still here"], timeout=60, message="dev-0 got it"
+    )
+
+
 def test_status_and_inbox_show_the_team_from_inside_a_pane(system: System, tmp_path: Path) -> None:
     kube = system.kube
     logs = tmp_path / "agents"
