@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format crds crds-check demo demo-down demo-real demo-real-down bench controlplane agents dev-up dev-down clean
+.PHONY: install test lint format crds crds-check demo demo-down demo-real demo-real-down bench soak controlplane agents dev-up dev-down clean
 
 $(BIN)/tmux-orchestrator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ demo-real-down: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# A fleet under churn with one API server restart (benchmarks/soak.py; a benchmark, not a CI test).
+# Full size: make soak SOAK_ARGS="--agents 200 --minutes 30"
+SOAK_ARGS ?=
+soak: install controlplane
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

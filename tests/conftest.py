@@ -4,26 +4,17 @@ session, the real CRDs installed into it, and a fresh namespace per test that ne
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from support.kube import Kubectl
-from tmux_orchestrator.devcluster.build import ensure_binaries
-from tmux_orchestrator.devcluster.cluster import LocalCluster, start_cluster, stop_cluster
-
-REPO = Path(__file__).resolve().parent.parent
+from support.kube import Kubectl, install_crds, running_cluster
+from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    ensure_binaries()  # a cold build takes minutes; cached, this returns at once
-    state_dir = tmp_path_factory.mktemp("control-plane")
-    cluster = start_cluster(state_dir)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("control-plane")) as cluster:
         yield cluster
-    finally:
-        stop_cluster(state_dir, cluster=cluster)
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +24,7 @@ def kubectl(control_plane: LocalCluster) -> Kubectl:
 
 @pytest.fixture(scope="session")
 def crds(kubectl: Kubectl) -> list[str]:
-    """Install the committed CRDs (what users install) and wait until each is Established."""
-    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
-    names = [path.name.removesuffix(".yaml") for path in sorted((REPO / "crds").glob("*.yaml"))]
-    kubectl.run("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{name}" for name in names])
-    return names
+    return install_crds(kubectl)
 
 
 @pytest.fixture

@@ -157,6 +157,21 @@ def message(name: str, team_name: str, text: str, to: str = "claude") -> dict[st
     }
 
 
+# The approval dialogs' question (Claude Code 2.1.332, Codex 0.171.0); both preselect yes.
+DIALOG_QUESTIONS = ("Do you want to proceed?", "Would you like to run the following command?")
+
+
+def approve(system: System, window: str) -> None:
+    """Press Enter once the dialog is drawn (its hook comes before the drawing)."""
+    socket = system.nodes[0].socket
+    wait_for(
+        lambda: any(q in tmux(socket, "capture-pane", "-p", "-t", window).stdout for q in DIALOG_QUESTIONS),
+        timeout=30,
+        message=f"the approval dialog in {window}",
+    )
+    tmux(socket, "send-keys", "-t", window, "Enter", check=True)
+
+
 APPROVAL_AND_LIMIT = """rules:
   - when: "run it"
     tool: {command: "touch approved.txt"}
@@ -183,7 +198,7 @@ def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
         watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
         project = Path(member["workingDir"])
         assert not (project / "approved.txt").exists()
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=asking:claude-0", "Enter", check=True)
+        approve(system, "=asking:claude-0")
         watch.wait("Idle", "Hook")  # PostToolUse, then Stop
         assert (project / "approved.txt").exists()  # approved, and the command ran
 
@@ -212,7 +227,7 @@ def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
         watch.wait("WaitingForInput", "Screen")
         sent = kube.get("agentmessage", "run")["status"]
         assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=unhooked:claude-0", "Enter", check=True)
+        approve(system, "=unhooked:claude-0")
         watch.wait("Idle", "Screen")
         assert (Path(member["workingDir"]) / "approved.txt").exists()
 
@@ -237,7 +252,7 @@ def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_pa
         watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
         sent = kube.get("agentmessage", "run")["status"]
         assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=cx:codex-0", "Enter", check=True)
+        approve(system, "=cx:codex-0")
         done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
         assert done["lastAssistantMessage"] == "Done."
         assert (Path(codex["workingDir"]) / "approved.txt").exists()

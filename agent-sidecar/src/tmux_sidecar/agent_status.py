@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus, Condition, ConditionStatus, DesiredState
 from tmux_orchestrator.core.clock import format_time
+from tmux_orchestrator.core.patch import status_write
 
 from .classification import CrashEvidence, ExitKind
 from .pane import PaneInfo
@@ -247,10 +248,4 @@ def _condition(
 
 def status_patch(previous: Mapping[str, Any] | None, current: AgentStatus) -> dict[str, Any] | None:
     """A merge patch turning `previous` (the wire status) into `current`, or None when nothing changed."""
-    wanted = current.to_wire()
-    before = dict(previous or {})
-    patch: dict[str, Any] = {key: value for key, value in wanted.items() if before.get(key) != value}
-    for key in before:
-        if key not in wanted:
-            patch[key] = None  # merge-patch deletion of a field that no longer applies
-    return patch or None
+    return status_write(previous, current.to_wire(), whole=True)

@@ -3,7 +3,10 @@
 Loops: one watch of this node's Agents, one of the AgentMessages routed to it (node.watches), process exits
 from tmux as events, a Lease renewal (node.registration), and the sync pass that ties them together — run on
 every event and at least every `observe_interval` seconds. tmux supervision never waits for the API server:
-restarts go on while it is unreachable and the truth is reported when it returns.
+a pass awaits tmux only; statuses go to the status writer (node.status_writes: one queue, coalesced to the
+latest per object, written by its own task), registration retries in its own task, and typing runs in the
+delivery task, so exits are seen, restarts happen and accepted messages are typed while the server is
+unreachable or hung, and the truth is written when it answers again.
 
 One pass is observe → plan → apply: `take_snapshot` observes, `plan_windows`/`plan_restart`, the detector
 profiles and `compute_agent_status` decide (pure), node.windows, node.status and node.messages apply.
@@ -37,8 +40,9 @@ from tmux_sidecar.workspace import hold_until_ready
 from .hooks import HookReceiver
 from .messages import Deliveries
 from .records import AgentRecord, NodeAgentConfig, NodeState
-from .registration import AgentCount, keep_lease, register_node
-from .status import record_exit, sync_agent_status
+from .registration import AgentCount, keep_lease, keep_registered
+from .status import agent_status_want, record_exit
+from .status_writes import StatusWriter
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions
 from .workspaces import Workspaces
@@ -61,8 +65,9 @@ class NodeAgent:
         self.wake = asyncio.Event()
         self.synced_agents = asyncio.Event()
         self.pass_count = 0
-        self.deliveries = Deliveries(kube, self.state)
-        self.agent_count = AgentCount(kube, config.node)
+        self.writes = StatusWriter(kube)
+        self.deliveries = Deliveries(kube, self.state, self.writes)
+        self.agent_count = AgentCount(self.writes, config.node)
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
@@ -85,6 +90,7 @@ class NodeAgent:
                 watch_messages(self.kube, node, self.state, wake=self.wake), name="watch-messages"
             ),
             asyncio.create_task(self._tmux_loop(), name="tmux"),
+            asyncio.create_task(self.writes.run(), name="status-writes"),
             asyncio.create_task(self.events.run(), name="events"),
         ]
         if self.config.api_socket:
@@ -118,14 +124,19 @@ class NodeAgent:
                 continue
             self.tmux = client
             self._last_snapshot = None  # a new server reuses pane ids: never trust the old screens
+            registration = asyncio.create_task(
+                keep_registered(self.kube, self.config, client.info), name="register"
+            )
             try:
                 async with client, ExitWatcher(client) as watcher:
-                    await register_node(self.kube, self.config, client.info)
                     await self._supervise(client, watcher)
             except ControlClosedError:
                 pass
             finally:
                 self.tmux = None
+                registration.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registration
             log.warning("tmux server went away; reconnecting and recreating agents")
             await asyncio.sleep(_RECONNECT_DELAY)
 
@@ -217,7 +228,6 @@ class NodeAgent:
         self._last_snapshot = snapshot
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}  # each agent's window, by its first pane
         moment = datetime.datetime.now(datetime.UTC)
-        reports = []
         to_brief: list[tuple[AgentRecord, PaneInfo]] = []
         for uid, record in records.items():
             pane = by_uid.get(uid)
@@ -229,9 +239,8 @@ class NodeAgent:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
                 self._record_exit(pane, time.time())
             lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
-            reports.append(
-                sync_agent_status(
-                    self.kube,
+            self.writes.want(
+                agent_status_want(
                     self.config.node,
                     record,
                     pane=pane,
@@ -244,8 +253,6 @@ class NodeAgent:
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
         self.screen_readings.keep_only(records)
-        # Status writes are independent of each other: one slow write must not delay a crash report.
-        await asyncio.gather(*reports)
         busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}
         self.workspaces.sync(
             records, busy
@@ -256,4 +263,4 @@ class NodeAgent:
             self._delivery_task = asyncio.create_task(
                 self.deliveries.deliver(client, to_brief, moment), name="deliver"
             )
-        await self.agent_count.sync(len(records))
+        self.agent_count.report(len(records))

@@ -1,4 +1,5 @@
-"""Briefings and AgentMessages: which to type now (`judge_message`), typing them, writing message status."""
+"""Briefings and AgentMessages: which to type now (`judge_message`), typing them, and the message status
+they want written (through the status writer: typing never waits for the API server)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from tmux_sidecar.team_tools import wants_hooks
 from tmux_sidecar.tmux.control import ControlClient, ControlClosedError
 
 from .records import AgentRecord, NodeState, pending_message
-from .typing import TypingResult, Typist, screen_classifier
+from .status_writes import StatusWant, StatusWriter, WriteKey
+from .typing import INTERRUPTED_BY_RESTART, TypingResult, Typist, screen_classifier
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +37,21 @@ log = logging.getLogger(__name__)
 class Deliveries:
     """Types briefings and due messages, one delivery at a time, beside the sync passes."""
 
-    def __init__(self, kube: Kube, state: NodeState) -> None:
+    def __init__(self, kube: Kube, state: NodeState, writes: StatusWriter) -> None:
         self.kube = kube
         self.state = state
+        self.writes = writes
         self.typist = Typist()
         self.senders = SenderCheck(kube)
         self._delivering: set[str] = set()
+        self._final_queued: set[str] = set()  # messages whose outcome waits in the status writer
 
     async def deliver(
         self, client: ControlClient, to_brief: Sequence[tuple[AgentRecord, PaneInfo]], now: datetime.datetime
     ) -> None:
         """Brief the agents that need it, then deliver the messages that are due."""
         try:
+            await self.typist.prune(client)
             for record, pane in to_brief:
                 await self._brief_if_needed(client, record, pane)
             await self._deliver_messages(client, now)
@@ -79,8 +84,8 @@ class Deliveries:
         by_name = {(r.namespace, r.name): r for r in self.state.agents.values()}
         for uid, obj in list(self.state.messages.items()):
             message = pending_message(obj)
-            if message is None or uid in self._delivering:
-                continue
+            if message is None or uid in self._delivering or uid in self._final_queued:
+                continue  # being typed, or its outcome is on its way to the server
             target = message.spec.agent or obj["metadata"].get("labels", {}).get(
                 "orchestrator.tmux.dev/agent"
             )
@@ -92,7 +97,7 @@ class Deliveries:
             activity = delivery_activity(record, reading, now)
             verdict = judge_message(message, agent_ready=ready, activity=activity, now=now)
             if verdict is DeliveryVerdict.EXPIRE:
-                await self._message_status(
+                self._message_status(
                     obj,
                     MessagePhase.EXPIRED,
                     attempts=message.attempts,
@@ -101,7 +106,7 @@ class Deliveries:
                 )
             elif verdict is DeliveryVerdict.FAIL:
                 reason = f"tmux failed before typing, {MAX_ATTEMPTS} attempts"
-                await self._message_status(
+                self._message_status(
                     obj, MessagePhase.FAILED, attempts=message.attempts, reason=reason, agent=target
                 )
             elif verdict is DeliveryVerdict.DELIVER and record is not None:
@@ -122,9 +127,7 @@ class Deliveries:
                     )
                 finally:
                     self._delivering.discard(uid)
-                final = await self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
-                if final:
-                    self.typist.forget(uid)
+                self._typing_outcome(obj, result, attempts=message.attempts + 1, agent=target)
 
     async def _sender_unverified(
         self, obj: KubeObject, attempts: int, target: str | None, now: datetime.datetime
@@ -143,38 +146,23 @@ class Deliveries:
             log.info("sender of message %s/%s not checked yet: %s", meta["namespace"], meta["name"], error)
             return True
         if refusal is not None:
-            await self._message_status(
-                obj, MessagePhase.FAILED, attempts=attempts, reason=refusal, agent=target
-            )
+            self._message_status(obj, MessagePhase.FAILED, attempts=attempts, reason=refusal, agent=target)
             return True
-        try:
-            verified = await self.kube.patch_status(
-                Resource.AGENT_MESSAGES,
-                meta["name"],
-                {"senderVerifiedAt": format_time(now)},
-                meta["namespace"],
-            )
-        except Exception as error:
-            log.info(
-                "message %s/%s: sender verified, not recorded: %s", meta["namespace"], meta["name"], error
-            )
-            return False  # verified in memory; recorded on a later pass
-        self.state.messages[meta["uid"]] = verified
+        # Verified in memory (SenderCheck keeps the verdict); recorded by the status writer when it can.
+        self._want_status(obj, {"senderVerifiedAt": format_time(now)}, final=False)
         return False
 
-    async def _typing_outcome(
+    def _typing_outcome(
         self, obj: KubeObject, result: TypingResult | None, *, attempts: int, agent: str | None
-    ) -> bool:
+    ) -> None:
         """Delivered with its evidence, Failed with the reason (never typed again), or Pending when nothing
-        was typed. Whether a final status was written."""
+        was typed."""
         if result is None:
             reason = "tmux failed before typing"
-            await self._message_status(
-                obj, MessagePhase.PENDING, attempts=attempts, reason=reason, agent=agent
-            )
-            return False
+            self._message_status(obj, MessagePhase.PENDING, attempts=attempts, reason=reason, agent=agent)
+            return
         if result.delivered:
-            return await self._message_status(
+            self._message_status(
                 obj,
                 MessagePhase.DELIVERED,
                 attempts=attempts,
@@ -183,12 +171,13 @@ class Deliveries:
                 now=datetime.datetime.now(datetime.UTC),
                 confirmation=result.confirmation,
             )
+            return
         reason = result.failure.value if result.failure else "not delivered"
-        return await self._message_status(
-            obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent
-        )
+        if result.detail == INTERRUPTED_BY_RESTART:
+            reason = f"{reason}: {result.detail}"
+        self._message_status(obj, MessagePhase.FAILED, attempts=attempts, reason=reason, agent=agent)
 
-    async def _message_status(
+    def _message_status(
         self,
         obj: KubeObject,
         phase: MessagePhase,
@@ -198,7 +187,7 @@ class Deliveries:
         agent: str | None,
         now: datetime.datetime | None = None,
         confirmation: DeliveryConfirmation | None = None,
-    ) -> bool:
+    ) -> None:
         status: dict[str, Any] = {
             "phase": phase.value,
             "attempts": attempts,
@@ -209,16 +198,29 @@ class Deliveries:
             status["deliveredAt"] = format_time(now)
         if confirmation is not None:
             status["confirmation"] = confirmation.value
-        meta = obj["metadata"]
-        try:
-            result = await self.kube.patch_status(
-                Resource.AGENT_MESSAGES, meta["name"], status, meta["namespace"]
-            )
-        except Exception as error:
-            log.info("message %s/%s status not written: %s", meta["namespace"], meta["name"], error)
-            return False
-        self.state.messages[meta["uid"]] = result
-        return True
+        self._want_status(obj, status, final=phase is not MessagePhase.PENDING)
+
+    def _want_status(self, obj: KubeObject, status: dict[str, Any], *, final: bool) -> None:
+        """Queue a message status; a final outcome (and the typist's memory of it) waits for the write."""
+        uid = str(obj["metadata"]["uid"])
+        if final:
+            self._final_queued.add(uid)
+
+        def reported() -> dict[str, Any] | None:
+            return (self.state.messages.get(uid) or obj).get("status")
+
+        def written(result: KubeObject) -> None:
+            self.state.messages[uid] = result
+            if final:
+                self._final_queued.discard(uid)
+                self.typist.forget(uid)  # its outcome is on the server for good
+
+        self.writes.want(StatusWant(_key(obj), status, reported, written, whole=False))
+
+
+def _key(message: KubeObject) -> WriteKey:
+    meta = message["metadata"]
+    return WriteKey(Resource.AGENT_MESSAGES, str(meta["name"]), str(meta["namespace"]))
 
 
 def delivery_activity(

@@ -6,21 +6,45 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import random
 import socket
 from typing import Any
 
 from tmux_orchestrator.api.constants import LABEL_NODE
+from tmux_orchestrator.core.backoff import WATCH_BACKOFF, retry_delay
 from tmux_orchestrator.core.clock import format_time
-from tmux_orchestrator.kube import Kube, Resource, is_not_found
-from tmux_orchestrator.kube.client import FIELD_MANAGER, NODE_LEASE_NAMESPACE, node_lease_name
+from tmux_orchestrator.kube import Kube, KubeObject, Resource, is_not_found
+from tmux_orchestrator.kube.client import (
+    FIELD_MANAGER,
+    NODE_LEASE_NAMESPACE,
+    describe_error,
+    node_lease_name,
+)
 from tmux_sidecar.node_conditions import ready_after_renewal
 from tmux_sidecar.tmux.control import ServerInfo
 
 from .records import NodeAgentConfig
+from .status_writes import StatusWant, StatusWriter, WriteKey
 
 log = logging.getLogger(__name__)
 
 LEASE_DURATION_SECONDS = 40
+
+
+async def keep_registered(kube: Kube, config: NodeAgentConfig, server: ServerInfo) -> None:
+    """Register (`register_node`) until it succeeds, beside supervision: tmux never waits for it."""
+    failures = 0
+    while True:
+        try:
+            await register_node(kube, config, server)
+            return
+        except Exception as error:
+            failures += 1
+            delay = retry_delay(failures, random.random(), WATCH_BACKOFF)
+            log.info(
+                "node %s not registered yet, again in %.1fs: %s", config.node, delay, describe_error(error)
+            )
+            await asyncio.sleep(delay)
 
 
 async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo) -> None:
@@ -63,22 +87,29 @@ async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo)
 
 
 class AgentCount:
-    """The TmuxNode's status.agents, written only when the number changes."""
+    """The TmuxNode's status.agents, wanted from the status writer (written only when the number changes)."""
 
-    def __init__(self, kube: Kube, node: str) -> None:
-        self.kube = kube
+    def __init__(self, writes: StatusWriter, node: str) -> None:
+        self.writes = writes
         self.node = node
         self._reported: int | None = None
 
-    async def sync(self, count: int) -> None:
-        if count == self._reported:
-            return
-        try:
-            await self.kube.patch_status(Resource.TMUX_NODES, self.node, {"agents": count})
-        except Exception as error:
-            log.info("node agent count not written: %s", error)
-            return
-        self._reported = count
+    def report(self, count: int) -> None:
+        self.writes.want(
+            StatusWant(
+                WriteKey(Resource.TMUX_NODES, self.node),
+                {"agents": count},
+                self._known,
+                self._written,
+                whole=False,
+            )
+        )
+
+    def _known(self) -> dict[str, Any] | None:
+        return None if self._reported is None else {"agents": self._reported}
+
+    def _written(self, result: KubeObject) -> None:
+        self._reported = (result.get("status") or {}).get("agents")
 
 
 async def keep_lease(kube: Kube, config: NodeAgentConfig) -> None:

@@ -1,17 +1,19 @@
-"""Agent status: what the supervisor records when a process exits, and the status patch written each pass.
+"""Agent status: what the supervisor records when a process exits, and the status each pass wants written.
 
-The decisions are pure (`plan_restart`, `crash_evidence`, `compute_agent_status`, `status_patch` and the
-helpers beside them in agent_status); this module feeds them the record and writes what they return.
+The decisions are pure (`plan_restart`, `crash_evidence`, `compute_agent_status` and the helpers beside them
+in agent_status); this module feeds them the record. The status is written by node.status_writes (queued,
+coalesced, never awaited by the pass).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentStatus
 from tmux_orchestrator.core.clock import format_time
-from tmux_orchestrator.kube import Kube, Resource, is_not_found
+from tmux_orchestrator.kube import KubeObject, Resource
 from tmux_sidecar.agent_events import exit_events
 from tmux_sidecar.agent_status import (
     PaneState,
@@ -20,7 +22,6 @@ from tmux_sidecar.agent_status import (
     crash_report,
     keep_started_at,
     reported_revision,
-    status_patch,
 )
 from tmux_sidecar.classification import Classification, crash_evidence, last_output_lines
 from tmux_sidecar.hook_state import chosen_activity
@@ -30,6 +31,7 @@ from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .hooks import check_activity_sources
 from .records import AgentRecord, template_hash
+from .status_writes import StatusWant, WriteKey
 from .windows import missing_program
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,7 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     log.info("%s/%s %s; %s", record.namespace, record.name, report.message, decision.message)
 
 
-async def sync_agent_status(
-    kube: Kube,
+def agent_status_want(
     node: str,
     record: AgentRecord,
     *,
@@ -67,8 +68,8 @@ async def sync_agent_status(
     now: datetime.datetime,
     snapshot_lines: tuple[str, ...] = (),
     workspace: WorkspaceReport | None = None,
-) -> None:
-    """Write the Agent's status if it differs from what the API server has (a failed write waits a pass)."""
+) -> StatusWant:
+    """The status the Agent should have now, for the status writer (which writes only what differs)."""
     if pane is not None and reading is not None:
         if not pane.dead:
             record.last_lines = last_output_lines(snapshot_lines) if snapshot_lines else record.last_lines
@@ -115,14 +116,12 @@ async def sync_agent_status(
     if record.hook is not None and record.hook.last_assistant_message:
         status = status.model_copy(update={"last_assistant_message": record.hook.last_assistant_message})
     status = with_workspace(status, workspace, previous, format_time(now))
-    patch = status_patch(reported, keep_started_at(status, previous, process))
-    if patch is None:
-        return
-    try:
-        result = await kube.patch_status(Resource.AGENTS, record.name, patch, record.namespace)
-    except Exception as error:  # the API server may be away; supervision goes on, we retry next pass
-        if is_not_found(error):
-            return
-        log.info("status of %s/%s not written yet: %s", record.namespace, record.name, error)
-        return
-    record.reported = dict(result.get("status") or {})
+    wanted = keep_started_at(status, previous, process).to_wire()
+
+    def reported_now() -> dict[str, Any] | None:
+        return record.reported
+
+    def written(result: KubeObject) -> None:
+        record.reported = dict(result.get("status") or {})
+
+    return StatusWant(WriteKey(Resource.AGENTS, record.name, record.namespace), wanted, reported_now, written)

@@ -4,8 +4,10 @@ The one way the node agent puts words in front of an agent (briefings and AgentM
 text as one bracketed paste (tmux/paste.py), wait until the screen shows it and has settled, press Enter as
 a command of its own, then watch the screen until `judge_submission` sees evidence that the agent took it.
 A text that stays in the input gets Enter again (a bounded number of times), then fails as "typed but not
-submitted". A text is never typed twice: `Typist` remembers what reached a pane. The decisions are the pure
-functions in `tmux_sidecar.submission`.
+submitted". A text is never typed twice: `Typist` remembers what reached a pane, in memory and, until the
+text's final status is written, in the pane itself (the user option `@orchestrator-typing`), so a node agent
+killed while typing does not type it again after its restart: the tmux server outlives the node agent. The
+decisions are the pure functions in `tmux_sidecar.submission`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tmux_orchestrator.api import DeliveryConfirmation
@@ -27,7 +29,7 @@ from tmux_sidecar.submission import (
     unsafe_text,
     visible_marks,
 )
-from tmux_sidecar.tmux.commands import safe_name
+from tmux_sidecar.tmux.commands import pane_target, safe_name
 from tmux_sidecar.tmux.control import ControlClient, TmuxError
 from tmux_sidecar.tmux.paste import paste_text
 
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 
 # A profile's reading of a live pane's screen.
 ScreenClassifier = Callable[[Sequence[str]], Classification]
+
+TYPING_OPTION = "@orchestrator-typing"
+"""Pane user option: keys of texts pasted into the pane whose final status is not written yet."""
+INTERRUPTED_BY_RESTART = "typing was interrupted by a node agent restart; not typed again"
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,9 @@ class TypingTimings:
     retry_enter_after: float = 1.0  # the text still in the input, screen unchanged this long: Enter again
     max_enters: int = 3
     confirm_timeout: float = 6.0
-    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit).
-    hook_grace: float = 2.0
+    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit):
+    # the hook is a process the CLI starts, slow to arrive on a loaded machine.
+    hook_grace: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class Typist:
     def __init__(self, timings: TypingTimings | None = None) -> None:
         self.timings = timings or TypingTimings()
         self._outcomes: dict[str, TypingResult] = {}
+        self._panes: dict[str, str] = {}  # key → the pane whose TYPING_OPTION names it
+        self._finished: set[str] = set()  # keys whose final status is written: to drop from their panes
 
     async def type_and_submit(
         self,
@@ -90,10 +99,27 @@ class Typist:
         known = self._outcomes.get(key)
         if known is not None:
             return known
+        try:
+            if key in await _typing_keys(client, pane_id):
+                # An earlier node agent pasted it and was gone before its final status was written.
+                self._panes[key] = pane_id
+                self._outcomes[key] = TypingResult(
+                    True, failure=DeliveryFailure.NOT_CONFIRMED, detail=INTERRUPTED_BY_RESTART
+                )
+                log.warning(
+                    "%s was being typed into %s when the node agent stopped: not typed again", key, pane_id
+                )
+                return self._outcomes[key]
+        except TmuxError as error:
+            log.info("typing into %s failed: %s", pane_id, error)
+            return None
         interrupted = TypingResult(True, failure=DeliveryFailure.NOT_CONFIRMED, detail="typing interrupted")
 
-        def pasting() -> None:
-            self._outcomes[key] = interrupted  # from now on the text may be in the pane
+        async def pasting() -> None:
+            # Remembered in the pane before the paste: from now on the text may be in the pane.
+            await _set_typing_keys(client, pane_id, await _typing_keys(client, pane_id) | {key})
+            self._panes[key] = pane_id
+            self._outcomes[key] = interrupted
 
         try:
             result = await type_message(
@@ -116,8 +142,35 @@ class Typist:
         return result
 
     def forget(self, key: str) -> None:
-        """The outcome for `key` is recorded elsewhere for good (its final status was written)."""
+        """The outcome for `key` is recorded elsewhere for good (its final status was written); its pane
+        mark goes at the next `prune`."""
         self._outcomes.pop(key, None)
+        if key in self._panes:
+            self._finished.add(key)
+
+    async def prune(self, client: ControlClient) -> None:
+        """Drop the pane marks of texts whose final status is written (a gone pane took its marks along)."""
+        by_pane: dict[str, set[str]] = {}
+        for key in self._finished:
+            by_pane.setdefault(self._panes.pop(key), set()).add(key)
+        self._finished.clear()
+        for pane_id, keys in by_pane.items():
+            try:
+                await _set_typing_keys(client, pane_id, await _typing_keys(client, pane_id) - keys)
+            except TmuxError as error:
+                log.debug("marks of %s not pruned: %s", pane_id, error)
+
+
+async def _typing_keys(client: ControlClient, pane_id: str) -> set[str]:
+    return set((await client.display(f"#{{{TYPING_OPTION}}}", pane_target(pane_id))).split())
+
+
+async def _set_typing_keys(client: ControlClient, pane_id: str, keys: set[str]) -> None:
+    target = pane_target(pane_id)
+    if keys:
+        await client.run("set-option", "-p", "-t", target, TYPING_OPTION, " ".join(sorted(keys)))
+    else:
+        await client.run("set-option", "-p", "-u", "-t", target, TYPING_OPTION)
 
 
 def screen_classifier(profile: str) -> ScreenClassifier:
@@ -139,7 +192,7 @@ async def type_message(
     profile: str,
     buffer: str,
     timings: TypingTimings = TypingTimings(),
-    on_paste: Callable[[], None] = lambda: None,
+    on_paste: Callable[[], Awaitable[None]] | None = None,
     submitted: Callable[[str, float], bool] | None = None,
 ) -> TypingResult:
     """Paste `text` into the pane, submit it and confirm that the agent took it.
@@ -153,8 +206,9 @@ async def type_message(
     if await client.display("#{pane_dead}", pane_id) == "1":
         raise TmuxError(f"pane {pane_id} is dead: nothing typed")  # left Pending, typed later
     before_typing = await client.capture_pane(pane_id)
+    if on_paste is not None:
+        await on_paste()
     pasted_at = time.monotonic()
-    on_paste()
     await paste_text(client, pane_id, text, buffer)
     drafted = await _wait_drawn(client, pane_id, text, profile=profile, before=before_typing, timings=timings)
     if drafted is None:

@@ -55,6 +55,7 @@ class LocalCluster:
     server: str
     pids: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
+    commands: dict[str, list[str]] = field(default_factory=dict, repr=False)  # how each was started
 
     @property
     def state_file(self) -> Path:
@@ -180,6 +181,27 @@ def stop_cluster(
     return True
 
 
+def signal_component(cluster: LocalCluster, name: str, sig: signal.Signals) -> None:
+    """Send `sig` to one component (tests freeze the API server with SIGSTOP and thaw it with SIGCONT)."""
+    pid = cluster.pids[name]
+    if not _alive(pid, name):
+        raise ClusterError(f"{name} (pid {pid}) is not running")
+    os.kill(pid, sig)
+
+
+def restart_component(cluster: LocalCluster, name: str) -> None:
+    """Stop one component of a cluster this process started and start it again with the same arguments
+    (ports, certificates and etcd data stay); returns once the API server answers /readyz again."""
+    process = cluster.processes.get(name)
+    if process is None:
+        raise ClusterError(f"{name} was not started by this process: cannot restart it")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGCONT)  # a frozen process cannot handle SIGTERM
+    _terminate(name, process.pid, process)
+    _spawn(cluster, name, cluster.commands[name])
+    _wait_ready(cluster)
+
+
 def _etcd_args(binaries: Binaries, state_dir: Path, client_port: int, peer_port: int) -> list[str]:
     peer = f"http://127.0.0.1:{peer_port}"
     client = f"http://127.0.0.1:{client_port}"
@@ -244,6 +266,7 @@ def _spawn(cluster: LocalCluster, name: str, argv: Sequence[str]) -> None:
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     cluster.processes[name] = process
+    cluster.commands[name] = list(argv)
     cluster.pids[name] = process.pid
     cluster.state_file.write_text(
         json.dumps(

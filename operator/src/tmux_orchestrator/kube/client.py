@@ -6,15 +6,18 @@ import asyncio
 import datetime
 import json
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+import aiohttp
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.core.backoff import WATCH_BACKOFF, retry_delay
 from tmux_orchestrator.core.clock import format_micro_time
 
 log = logging.getLogger(__name__)
@@ -25,7 +28,6 @@ ListResult = tuple[list[KubeObject], str]
 ApiError = ApiException
 FIELD_MANAGER = "tmux-orchestrator"
 _WATCH_TIMEOUT_SECONDS = 300
-_RETRY_SECONDS = 1.0
 
 # Patch content types: the generated signatures do not list `_content_type`, which their runtime accepts,
 # so it is passed through these two keyword sets (the one place the typed APIs are sidestepped).
@@ -88,8 +90,61 @@ class WatchEvent:
         return (self.object,) if self.object is not None else ()
 
 
+@dataclass(frozen=True)
+class ApiTimeouts:
+    """How long any API call may take: no call waits forever for a hung API server (a SIGSTOPped process
+    or a network partition accepts connections and never answers)."""
+
+    connect: float = 5.0
+    """Seconds to get a connection (TCP and TLS handshake)."""
+    request: float = 20.0
+    """Seconds for a whole request and its response, connection included (every call but watches)."""
+    watch_read: float = _WATCH_TIMEOUT_SECONDS + 30.0
+    """Seconds a watch may stay silent; longer than the server-side timeout it asks for, so a healthy
+    watch always ends on the server's side first (bookmarks arrive well within it)."""
+
+
+class ApiTimeoutError(TimeoutError):
+    """The API server did not answer a call in time."""
+
+
+class TimedApiClient(client.ApiClient):
+    """An ApiClient whose every call has a deadline (`ApiTimeouts.request` unless the call gives its own),
+    raising ApiTimeoutError that names the call."""
+
+    def __init__(self, configuration: client.Configuration, timeouts: ApiTimeouts) -> None:
+        super().__init__(configuration)
+        self.timeouts = timeouts
+
+    async def call_api(self, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = aiohttp.ClientTimeout(
+                total=self.timeouts.request,
+                connect=self.timeouts.connect,
+                sock_connect=self.timeouts.connect,
+            )
+        try:
+            return await super().call_api(resource_path, method, *args, **kwargs)
+        except TimeoutError as error:
+            path_params = args[0] if args else kwargs.get("path_params")
+            for key, value in dict(path_params or {}).items():
+                resource_path = resource_path.replace(f"{{{key}}}", str(value))
+            raise ApiTimeoutError(
+                f"{method} {resource_path}: no answer from the API server in time "
+                f"(connect {self.timeouts.connect:g}s, request {self.timeouts.request:g}s)"
+            ) from error
+
+
 def is_not_found(error: BaseException) -> bool:
     return isinstance(error, ApiException) and error.status == 404
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The API server did not give an answer about the request itself (unreachable, hung, overloaded or
+    failing): trying the same request again later may work. A 4xx answer (but 429) is about the request."""
+    if isinstance(error, ApiException):
+        return not error.status or error.status == 429 or error.status >= 500
+    return isinstance(error, TimeoutError | aiohttp.ClientError | OSError)
 
 
 def is_conflict(error: BaseException) -> bool:
@@ -119,8 +174,14 @@ def _status(error: BaseException) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-async def connect(kubeconfig: str | None = None, *, on_write: WriteCounter | None = None) -> Kube:
-    """A client from `kubeconfig`, else $KUBECONFIG / ~/.kube/config, else the in-cluster ServiceAccount."""
+async def connect(
+    kubeconfig: str | None = None,
+    *,
+    on_write: WriteCounter | None = None,
+    timeouts: ApiTimeouts | None = None,
+) -> Kube:
+    """A client from `kubeconfig`, else $KUBECONFIG / ~/.kube/config, else the in-cluster ServiceAccount.
+    Every call it makes has the deadlines of `timeouts`."""
     configuration = client.Configuration()
     try:
         await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
@@ -128,7 +189,8 @@ async def connect(kubeconfig: str | None = None, *, on_write: WriteCounter | Non
         if kubeconfig is not None:
             raise
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return Kube(client.ApiClient(configuration), on_write=on_write)
+    timeouts = timeouts or ApiTimeouts()
+    return Kube(TimedApiClient(configuration, timeouts), on_write=on_write, timeouts=timeouts)
 
 
 @dataclass(frozen=True)
@@ -145,8 +207,15 @@ class _Listing:
 class Kube:
     """Our resources through one ApiClient. Every method is a single API call unless it says otherwise."""
 
-    def __init__(self, api_client: client.ApiClient, *, on_write: WriteCounter | None = None) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        *,
+        on_write: WriteCounter | None = None,
+        timeouts: ApiTimeouts | None = None,
+    ) -> None:
         self.api_client = api_client
+        self.timeouts = timeouts or ApiTimeouts()
         self.on_write = on_write
         self.custom = client.CustomObjectsApi(api_client)
         self.coordination = client.CoordinationV1Api(api_client)
@@ -280,7 +349,7 @@ class Kube:
         """List then watch, forever: RESYNC with the full listing first, then ADDED/MODIFIED/DELETED.
 
         An expired resourceVersion (410) or a broken connection leads to a fresh list and another RESYNC,
-        never to a silently missed deletion.
+        never to a silently missed deletion. Reconnects back off (with jitter) while they keep failing.
         """
         listing = self._custom_listing(resource, namespace)
         async for event in self._list_and_watch(listing, resource, field_selector, label_selector):
@@ -289,17 +358,21 @@ class Kube:
     async def _list_and_watch(
         self, listing: _Listing, what: str, field_selector: str | None, label_selector: str | None
     ) -> AsyncIterator[WatchEvent]:
+        failures = 0
         while True:
             try:
                 items, version = await self._list(listing, field_selector, label_selector)
+                failures = 0  # the server answered: the next break reconnects at once
                 yield WatchEvent(WatchEventType.RESYNC, objects=tuple(items))
                 async for event in self._watch_from(listing, version, field_selector, label_selector):
                     yield event
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the API server restarted, the network dropped, 410 Gone...
-                log.info("watch of %s restarting after %s", what, describe_error(error))
-                await asyncio.sleep(_RETRY_SECONDS)
+                failures += 1
+                delay = retry_delay(failures, random.random(), WATCH_BACKOFF)
+                log.info("watch of %s restarting in %.1fs after %s", what, delay, describe_error(error))
+                await asyncio.sleep(delay)
 
     async def _watch_from(
         self, listing: _Listing, version: str, field_selector: str | None, label_selector: str | None
@@ -309,6 +382,13 @@ class Kube:
             "resource_version": version,
             "timeout_seconds": _WATCH_TIMEOUT_SECONDS,
             "allow_watch_bookmarks": True,
+            # No total deadline (a watch is long); a silent connection fails after `watch_read`.
+            "_request_timeout": aiohttp.ClientTimeout(
+                total=None,
+                connect=self.timeouts.connect,
+                sock_connect=self.timeouts.connect,
+                sock_read=self.timeouts.watch_read,
+            ),
         }
         while True:
             events = watch.Watch().stream(listing.method, *listing.args, **kwargs)

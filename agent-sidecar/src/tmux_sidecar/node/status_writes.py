@@ -1,0 +1,132 @@
+"""The node agent's status writes: queued per object, coalesced to the latest wanted status and written by
+one task, so that exit detection, restarts and typing never wait for the API server.
+
+A sync pass says what each status should be (`want`); nothing is written when that is what the server
+already has (`core.patch.status_write`, the pure decision). While the server is away or hung, the queue
+keeps one entry per object, the latest; writes are retried with backoff and flushed once it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tmux_orchestrator.core.backoff import WRITE_BACKOFF, retry_delay
+from tmux_orchestrator.core.patch import status_write
+from tmux_orchestrator.kube import Kube, KubeObject, Resource, is_not_found
+from tmux_orchestrator.kube.client import describe_error, is_unavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteKey:
+    """The object whose status is written."""
+
+    resource: Resource
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.resource} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class StatusWant:
+    """The status one object should have, and how to learn what the server has."""
+
+    key: WriteKey
+    wanted: Mapping[str, Any]
+    reported: Callable[[], Mapping[str, Any] | None]
+    """What the server has, as far as we know: read again just before writing (the watch keeps it fresh)."""
+    written: Callable[[KubeObject], None]
+    """Told the object the server answered with, once the write succeeded."""
+    whole: bool = True
+    """`wanted` is the entire status (fields it lacks are removed), else only the fields it names."""
+
+    def patch(self) -> dict[str, Any] | None:
+        return status_write(self.reported(), self.wanted, whole=self.whole)
+
+
+class StatusWriter:
+    """One queue of wanted statuses (one entry per object, the latest) and the one task that writes them."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._queue: dict[WriteKey, StatusWant] = {}
+        self._more = asyncio.Event()
+        self.failures = 0  # writes failed in a row because the server did not answer
+        self.writes = 0  # requests sent that succeeded (the soak benchmark reads it)
+
+    def want(self, want: StatusWant) -> None:
+        """The status `want.key` should have from now on. A whole status replaces what was queued for the
+        object; a partial one is merged over a queued partial one (both sets of fields are ours)."""
+        queued = self._queue.get(want.key)
+        if queued is not None and not (want.whole or queued.whole):
+            want = _merged(queued, want)
+        if want.patch() is None:
+            self._queue.pop(want.key, None)  # the server already has it (or it changed back): nothing to do
+            return
+        self._queue[want.key] = want  # an existing key keeps its place in line
+        self._more.set()
+
+    def queued(self, key: WriteKey) -> bool:
+        return key in self._queue
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def run(self) -> None:
+        while True:
+            await self._more.wait()
+            self._more.clear()
+            while self._queue:
+                key, want = next(iter(self._queue.items()))
+                if not await self._write(key, want):
+                    self._queue[key] = self._queue.pop(key)  # to the back: the others get their turn too
+                    await asyncio.sleep(retry_delay(self.failures, random.random(), WRITE_BACKOFF))
+
+    async def _write(self, key: WriteKey, want: StatusWant) -> bool:
+        """Write one queued status; False when the server did not answer (kept, tried again later)."""
+        patch = want.patch()
+        if patch is None:
+            self._drop(key, want)
+            return True
+        try:
+            result = await self.kube.patch_status(key.resource, key.name, patch, key.namespace)
+        except Exception as error:
+            if is_unavailable(error):
+                self.failures += 1
+                log.info(
+                    "status of %s not written yet (%d failed): %s", key, self.failures, describe_error(error)
+                )
+                return False
+            if not is_not_found(error):  # an answer about the write itself: wanting it again will not help
+                log.warning("status of %s refused: %s", key, describe_error(error))
+            self._drop(key, want)
+            return True
+        if self.failures:
+            log.info("API server answers again: status of %s written, %d queued", key, len(self._queue) - 1)
+        self.failures = 0
+        self.writes += 1
+        self._drop(key, want)
+        want.written(result)
+        return True
+
+    def _drop(self, key: WriteKey, want: StatusWant) -> None:
+        """Done with `want`; a newer want for the same object that arrived meanwhile stays queued."""
+        if self._queue.get(key) is want:
+            del self._queue[key]
+
+
+def _merged(older: StatusWant, newer: StatusWant) -> StatusWant:
+    def written(result: KubeObject) -> None:
+        older.written(result)
+        newer.written(result)
+
+    return replace(newer, wanted={**older.wanted, **newer.wanted}, written=written)

@@ -1,0 +1,29 @@
+"""Faults of the control plane for tests: the API server (or etcd) frozen, as a network partition looks to
+its clients (connections accepted, never answered), or restarted. Acts on the components
+`devcluster.cluster` started; a frozen component is always thawed again."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tmux_orchestrator.devcluster.cluster import LocalCluster, restart_component, signal_component
+
+API_SERVER = "kube-apiserver"
+ETCD = "etcd"
+
+
+@contextmanager
+def frozen(cluster: LocalCluster, component: str = API_SERVER) -> Iterator[None]:
+    """`component` stopped with SIGSTOP for the duration of the block, then continued."""
+    signal_component(cluster, component, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        signal_component(cluster, component, signal.SIGCONT)
+
+
+def restart(cluster: LocalCluster, component: str) -> None:
+    """Stop `component` and start it again (same ports and data); returns when the API server is ready."""
+    restart_component(cluster, component)
