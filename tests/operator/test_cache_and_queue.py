@@ -181,4 +181,3 @@ async def test_a_pass_that_hangs_does_not_hold_up_other_keys_and_is_cancelled_at
         await task
     assert cancelled[0] - started["hung"][0] >= 0.5
     assert started["hung"][1] >= cancelled[0] + 0.05
-
