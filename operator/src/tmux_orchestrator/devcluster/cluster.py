@@ -189,9 +189,7 @@ def signal_component(cluster: LocalCluster, name: str, sig: signal.Signals) -> N
     os.kill(pid, sig)
 
 
-def restart_component(
-    cluster: LocalCluster, name: str, while_down: Callable[[], None] | None = None
-) -> None:
+def restart_component(cluster: LocalCluster, name: str, while_down: Callable[[], None] | None = None) -> None:
     """Stop one component of a cluster this process started and start it again with the same arguments
     (ports, certificates and etcd data stay); returns once the API server answers /readyz again.
     `while_down` runs between the stop and the start (a test changes what the component will find)."""
