@@ -26,9 +26,10 @@ import pytest
 from support.faults import API_SERVER, restart
 from support.kube import Kubectl
 from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.controller.app import connection_info
 from tmux_orchestrator.controller.cache import ObjectCache, ObjectKey, follow
 from tmux_orchestrator.devcluster.cluster import LocalCluster
-from tmux_orchestrator.kube.client import Resource, connect
+from tmux_orchestrator.kube.client import Kube, Resource, connect
 
 pytestmark = pytest.mark.cluster
 
@@ -49,6 +50,22 @@ def delete_in_etcd(cluster: LocalCluster, key: str) -> None:
 
 def tmux_node(name: str) -> dict[str, Any]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "TmuxNode", "metadata": {"name": name}, "spec": {}}
+
+
+def run_kopf(registry: kopf.OperatorRegistry, kube: Kube, stop: asyncio.Event) -> asyncio.Task[None]:
+    """kopf in the test's event loop serving `registry`, logged in with our client's credentials."""
+
+    @kopf.on.login(registry=registry)
+    async def login(**_: Any) -> kopf.ConnectionInfo:
+        return await connection_info(kube)
+
+    settings = kopf.OperatorSettings()
+    settings.scanning.disabled = True
+    settings.posting.enabled = False
+    settings.networking.error_backoffs = [0.5] * 60  # keep trying while the API server restarts
+    return asyncio.create_task(
+        kopf.operator(registry=registry, settings=settings, standalone=True, clusterwide=True, stop_flag=stop)
+    )
 
 
 async def until(check: Any, timeout: float, what: str) -> None:
@@ -77,27 +94,12 @@ async def test_kopf_index_keeps_an_object_deleted_during_a_watch_gap_that_ends_i
         if event.get("type") == "DELETED":
             deleted_events.append(name)
 
-    settings = kopf.OperatorSettings()
-    settings.scanning.disabled = True
-    settings.posting.enabled = False
-    settings.networking.error_backoffs = [0.5] * 60  # keep trying while the API server restarts
-
     for name in (gone, kept):
         kubectl.apply(tmux_node(name))
     stop = asyncio.Event()
     ours = ObjectCache("TmuxNode")
     async with await connect(str(control_plane.kubeconfig)) as kube:
-
-        @kopf.on.login(registry=registry)
-        async def login(**_: Any) -> kopf.ConnectionInfo:
-            from tmux_orchestrator.controller.app import connection_info
-
-            return await connection_info(kube)
-
-        operator = asyncio.create_task(
-            kopf.operator(registry=registry, settings=settings, standalone=True, clusterwide=True,
-                          stop_flag=stop)
-        )  # fmt: skip
+        operator = run_kopf(registry, kube, stop)
         watch = asyncio.create_task(follow(ours, kube.watch(Resource.TMUX_NODES)))
         try:
             await until(lambda: gone in seen.get("index", {}) and kept in seen["index"], 60, "kopf index")
@@ -140,23 +142,10 @@ async def test_a_kopf_timer_puts_a_finalizer_on_every_object_it_serves(
     async def tick(name: str, **_: Any) -> None:
         ticks.append(name)
 
-    settings = kopf.OperatorSettings()
-    settings.scanning.disabled = True
-    settings.posting.enabled = False
     kubectl.apply(tmux_node(name))
     stop = asyncio.Event()
     async with await connect(str(control_plane.kubeconfig)) as kube:
-
-        @kopf.on.login(registry=registry)
-        async def login(**_: Any) -> kopf.ConnectionInfo:
-            from tmux_orchestrator.controller.app import connection_info
-
-            return await connection_info(kube)
-
-        operator = asyncio.create_task(
-            kopf.operator(registry=registry, settings=settings, standalone=True, clusterwide=True,
-                          stop_flag=stop)
-        )  # fmt: skip
+        operator = run_kopf(registry, kube, stop)
         try:
             await until(lambda: name in ticks, 60, "a timer tick")
             finalizers = (await kube.get(Resource.TMUX_NODES, name))["metadata"].get("finalizers")
