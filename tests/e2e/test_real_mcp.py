@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from support.e2e import FAKE, System, team, wait_team_ready
+from support.e2e import FAKE, System, say, team, wait_team_ready
 from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import wait_for
 from support.processes import tmux
@@ -79,19 +79,7 @@ def test_real_clis_send_a_teammate_a_message_through_the_mcp_tool(
     wait_team_ready(kube, "mcp", timeout=180)
 
     for agent in ("claude-0", "codex-0"):
-        kube.run(
-            "create",
-            "-f",
-            "-",
-            stdin=json.dumps(
-                {
-                    "apiVersion": "orchestrator.tmux.dev/v1alpha1",
-                    "kind": "AgentMessage",
-                    "metadata": {"generateName": f"mcp-{agent}-"},
-                    "spec": {"agent": f"mcp-{agent}", "text": "tell dev-0 that the build is green"},
-                }
-            ),
-        )
+        say(kube, f"mcp-{agent}", "tell dev-0 that the build is green")
     # Each CLI asks before it runs the MCP tool; a person says yes (Enter: the preselected answer).
     for cli, agent in zip(CLIS, ("claude-0", "codex-0"), strict=True):
         wait_for(

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from support.e2e import FAKE, System, agents, demo_team, team, wait_team_ready
+from support.e2e import FAKE, System, agents, demo_team, say, team, wait_team_ready
 from support.kube import Kubectl, wait_for
 from support.processes import BIN, project_env
 
@@ -51,23 +51,6 @@ def runs(log_dir: Path, agent: str) -> list[dict[str, Any]]:
 
 def messages(kube: Kubectl) -> list[dict[str, Any]]:
     return kube.get_all("agentmessages")
-
-
-def say(kube: Kubectl, agent: str, text: str) -> None:
-    """A person's message (no spec.from), e.g. the go signal for a scripted agent."""
-    kube.run(
-        "create",
-        "-f",
-        "-",
-        stdin=json.dumps(
-            {
-                "apiVersion": "orchestrator.tmux.dev/v1alpha1",
-                "kind": "AgentMessage",
-                "metadata": {"generateName": f"{agent}-"},
-                "spec": {"agent": agent, "text": text},
-            }
-        ),
-    )
 
 
 def pane_environment(pid: int) -> dict[str, str]:

@@ -85,44 +85,36 @@ def test_a_slow_stream_is_spread_over_its_seconds(model: FakeModelServer) -> Non
     assert time.monotonic() - started >= 1.5  # a lower bound only: a busy machine can only make it slower
 
 
-def test_anthropic_tool_calls_are_bash_or_write_as_offered(model: FakeModelServer) -> None:
-    _, body = anthropic(model, "please run it")
+def anthropic_tool_use(body: bytes) -> tuple[str, dict[str, object]]:
+    """The one tool_use of an Anthropic stream: the tool's name and its arguments."""
     (start,) = [
         e
         for e in sse_data(body)
         if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
     ]
-    assert start["content_block"]["name"] == "Bash"
     arguments = "".join(
         e["delta"]["partial_json"]
         for e in sse_data(body)
         if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"
     )
-    assert json.loads(arguments)["command"] == "touch approved.txt"
+    return start["content_block"]["name"], json.loads(arguments)
+
+
+def test_anthropic_tool_calls_are_bash_or_write_as_offered(model: FakeModelServer) -> None:
+    _, body = anthropic(model, "please run it")
+    name, arguments = anthropic_tool_use(body)
+    assert (name, arguments["command"]) == ("Bash", "touch approved.txt")
     assert [e["delta"]["stop_reason"] for e in sse_data(body) if e["type"] == "message_delta"] == ["tool_use"]
     _, body = anthropic(model, "now write it", tools=("Bash", "Write"))
-    (start,) = [
-        e
-        for e in sse_data(body)
-        if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
-    ]
-    assert start["content_block"]["name"] == "Write"
+    assert anthropic_tool_use(body)[0] == "Write"
 
 
 def test_an_mcp_tool_is_called_as_claude_code_names_it(model: FakeModelServer) -> None:
     _, body = anthropic(model, "tell dev-0", tools=("Bash", "ToolSearch"))  # MCP tools are deferred
-    (start,) = [
-        e
-        for e in sse_data(body)
-        if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
-    ]
-    assert start["content_block"]["name"] == "mcp__team__send_message"
-    arguments = "".join(
-        e["delta"]["partial_json"]
-        for e in sse_data(body)
-        if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"
+    assert anthropic_tool_use(body) == (
+        "mcp__team__send_message",
+        {"target": "dev-0", "text": "build is green"},
     )
-    assert json.loads(arguments) == {"target": "dev-0", "text": "build is green"}
 
 
 def test_an_mcp_tool_is_called_in_its_namespace_as_codex_names_it(model: FakeModelServer) -> None:
