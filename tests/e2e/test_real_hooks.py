@@ -181,83 +181,81 @@ default: {text: "Done."}
 """
 
 
+@pytest.fixture
+def asking_model(tmp_path: Path) -> Iterator[FakeModelServer]:
+    server = start_fake_model(tmp_path / "asking-model", APPROVAL_AND_LIMIT)
+    yield server
+    server.stop()
+
+
+def run_alone(system: System, team_name: str, member: dict[str, Any]) -> StatusWatch:
+    """A team of one agent, Ready; the watch on its status."""
+    system.kube.apply(team(team_name, system.pool, [member]))
+    wait_team_ready(system.kube, team_name, timeout=180)
+    return StatusWatch(system.kube, f"{team_name}-{member['name']}-0")
+
+
 @pytest.mark.timeout(300)
 def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
-    system: System, tmp_path: Path
+    system: System, asking_model: FakeModelServer, tmp_path: Path
 ) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        # One retry: Claude Code gives up on the 429 (its StopFailure hook) within seconds.
-        member = claude_member(model, tmp_path / "claude", {"CLAUDE_CODE_MAX_RETRIES": "1"})
-        kube.apply(team("asking", system.pool, [member]))
-        wait_team_ready(kube, "asking", timeout=180)
-        watch = StatusWatch(kube, "asking-claude-0")
+    kube = system.kube
+    # One retry: Claude Code gives up on the 429 (its StopFailure hook) within seconds.
+    member = claude_member(asking_model, tmp_path / "claude", {"CLAUDE_CODE_MAX_RETRIES": "1"})
+    watch = run_alone(system, "asking", member)
 
-        kube.apply(message("run", "asking", "please run it"))
-        watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
-        project = Path(member["workingDir"])
-        assert not (project / "approved.txt").exists()
-        approve(system, "=asking:claude-0")
-        watch.wait("Idle", "Hook")  # PostToolUse, then Stop
-        assert (project / "approved.txt").exists()  # approved, and the command ran
+    kube.apply(message("run", "asking", "please run it"))
+    watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
+    project = Path(member["workingDir"])
+    assert not (project / "approved.txt").exists()
+    approve(system, "=asking:claude-0")
+    watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+    assert (project / "approved.txt").exists()  # approved, and the command ran
 
-        kube.apply(message("limit", "asking", "hit the limit"))
-        watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
-        assert [r["text"] for r in model.received()].count("hit the limit") == 2  # the try and one retry
-    finally:
-        model.stop()
+    kube.apply(message("limit", "asking", "hit the limit"))
+    watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
+    assert [r["text"] for r in asking_model.received()].count("hit the limit") == 2  # a try and a retry
 
 
 @pytest.mark.timeout(300)
 def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
-    system: System, tmp_path: Path
+    system: System, asking_model: FakeModelServer, tmp_path: Path
 ) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        member = claude_member(model, tmp_path / "claude", tools={"hooks": False})
-        kube.apply(team("unhooked", system.pool, [member]))
-        wait_team_ready(kube, "unhooked", timeout=180)
-        agent = kube.get("agent", "unhooked-claude-0")
-        assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
-        watch = StatusWatch(kube, "unhooked-claude-0")
+    kube = system.kube
+    member = claude_member(asking_model, tmp_path / "claude", tools={"hooks": False})
+    watch = run_alone(system, "unhooked", member)
+    agent = kube.get("agent", "unhooked-claude-0")
+    assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
 
-        kube.apply(message("run", "unhooked", "please run it"))
-        watch.wait("WaitingForInput", "Screen")
-        sent = kube.get("agentmessage", "run")["status"]
-        assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
-        approve(system, "=unhooked:claude-0")
-        watch.wait("Idle", "Screen")
-        assert (Path(member["workingDir"]) / "approved.txt").exists()
+    kube.apply(message("run", "unhooked", "please run it"))
+    watch.wait("WaitingForInput", "Screen")
+    sent = kube.get("agentmessage", "run")["status"]
+    assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
+    approve(system, "=unhooked:claude-0")
+    watch.wait("Idle", "Screen")
+    assert (Path(member["workingDir"]) / "approved.txt").exists()
 
-        kube.apply(message("limit", "unhooked", "hit the limit"))
-        watch.wait("RateLimited", "Screen")  # while it retries
-        assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
-    finally:
-        model.stop()
+    kube.apply(message("limit", "unhooked", "hit the limit"))
+    watch.wait("RateLimited", "Screen")  # while it retries
+    assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
 
 
 @pytest.mark.timeout(300)
-def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_path: Path) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        (codex,) = real_cli_members(["codex"], ensure_agents(), model, tmp_path / "agents")
-        kube.apply(team("cx", system.pool, [codex]))
-        wait_team_ready(kube, "cx", timeout=180)
-        watch = StatusWatch(kube, "cx-codex-0")
+def test_real_codex_reports_its_turn_and_approval_by_hook(
+    system: System, asking_model: FakeModelServer, tmp_path: Path
+) -> None:
+    kube = system.kube
+    (codex,) = real_cli_members(["codex"], ensure_agents(), asking_model, tmp_path / "agents")
+    watch = run_alone(system, "cx", codex)
 
-        kube.apply(message("run", "cx", "please run it", to="codex"))
-        watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
-        sent = kube.get("agentmessage", "run")["status"]
-        assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
-        approve(system, "=cx:codex-0")
-        done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
-        assert done["lastAssistantMessage"] == "Done."
-        assert (Path(codex["workingDir"]) / "approved.txt").exists()
-    finally:
-        model.stop()
+    kube.apply(message("run", "cx", "please run it", to="codex"))
+    watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
+    sent = kube.get("agentmessage", "run")["status"]
+    assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
+    approve(system, "=cx:codex-0")
+    done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+    assert done["lastAssistantMessage"] == "Done."
+    assert (Path(codex["workingDir"]) / "approved.txt").exists()
 
 
 BRIEFING = "You lead team recall. The code word is PLUM-42; keep dev-0 busy."
