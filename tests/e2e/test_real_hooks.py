@@ -280,23 +280,32 @@ def strings(value: object) -> list[str]:
     return []
 
 
+def lead_member(cli: str, model: FakeModelServer, root: Path) -> dict[str, Any]:
+    """The team's PM, run by the real `cli`, with BRIEFING."""
+    if cli == "claude-code":
+        base = claude_member(model, root)
+    else:
+        (base,) = real_cli_members([cli], ensure_agents(), model, root)
+    return base | {"name": "lead", "role": "pm", "briefing": BRIEFING}
+
+
 @pytest.mark.timeout(300)
-def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
-    system: System, tmp_path: Path
+@pytest.mark.parametrize("cli", ["claude-code", "codex"])
+def test_after_compact_the_real_cli_is_given_its_briefing_and_team_again(
+    system: System, tmp_path: Path, cli: str
 ) -> None:
     dumps = tmp_path / "requests"
     dumps.mkdir()
     model = start_fake_model(tmp_path / "fake-model", 'default: {text: "Noted."}\n', "--dump-dir", str(dumps))
     try:
         kube = system.kube
-        lead = claude_member(model, tmp_path / "claude", name="lead", role="pm", briefing=BRIEFING)
-        kube.apply(team("recall", system.pool, [lead, member("dev")]))
+        kube.apply(team("recall", system.pool, [lead_member(cli, model, tmp_path / cli), member("dev")]))
         wait_team_ready(kube, "recall", timeout=180)
         watch = StatusWatch(kube, "recall-lead-0")
         # Its briefing is its first prompt; the answer ends the turn.
         wait_for(lambda: BRIEFING in [r["text"] for r in model.received()], timeout=60, message="briefed")
         watch.wait("Idle", "Hook")
-        assert requests_with(dumps, "SessionStart hook additional context") == []  # not at startup
+        assert requests_with(dumps, "[tmux-orchestrator] Your session was restarted") == []  # not at startup
 
         window = "=recall:lead-0"
         tmux(system.nodes[0].socket, "send-keys", "-t", window, "-l", "/compact", check=True)
@@ -306,8 +315,9 @@ def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
             message="/compact typed",
         )
         tmux(system.nodes[0].socket, "send-keys", "-t", window, "Enter", check=True)
+        # Claude Code: "Compacted (ctrl+o …)"; Codex: "Context compacted".
         wait_for(
-            lambda: "Compacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            lambda: "ompacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
             timeout=60,
             message="compacted",
         )
@@ -318,11 +328,12 @@ def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
             timeout=60,
             message="the question reached the model",
         )
-        # The turn after compaction carries the briefing and the roster, as the hook handed them back.
+        # The turn after compaction carries the briefing and the roster, as the hook handed them back:
+        # Claude Code in its system text ("SessionStart hook additional context: …"), Codex as a developer
+        # message of its own.
         (after,) = requests_with(dumps, "what is the code word?")
-        marker = "SessionStart hook additional context: "
-        (context,) = [text.split(marker, 1)[1] for text in strings(json.loads(after)) if marker in text]
-        assert context.startswith("[tmux-orchestrator] Your session was restarted (compact)"), context
+        start = "[tmux-orchestrator] Your session was restarted (compact)"
+        (context,) = [text[text.index(start) :] for text in strings(json.loads(after)) if start in text]
         assert "You are lead-0 (lead, pm) in team recall." in context
         assert f"Your briefing:\n{BRIEFING}\n" in context
         assert "\n- dev-0: developer, Running" in context
