@@ -162,14 +162,23 @@ DIALOG_QUESTIONS = ("Do you want to proceed?", "Would you like to run the follow
 
 
 def approve(system: System, window: str) -> None:
-    """Press Enter once the dialog is drawn (its hook comes before the drawing)."""
+    """Press Enter once the dialog is drawn (its hook comes before the drawing), again if the dialog is
+    still there a few seconds later (a key pressed as it opens can go unread on a loaded machine)."""
     socket = system.nodes[0].socket
-    wait_for(
-        lambda: any(q in tmux(socket, "capture-pane", "-p", "-t", window).stdout for q in DIALOG_QUESTIONS),
-        timeout=30,
-        message=f"the approval dialog in {window}",
-    )
-    tmux(socket, "send-keys", "-t", window, "Enter", check=True)
+
+    def dialog_shown() -> bool:
+        screen = tmux(socket, "capture-pane", "-p", "-t", window).stdout
+        return any(question in screen for question in DIALOG_QUESTIONS)
+
+    wait_for(dialog_shown, timeout=30, message=f"the approval dialog in {window}")
+    for _ in range(3):
+        tmux(socket, "send-keys", "-t", window, "Enter", check=True)
+        try:
+            wait_for(lambda: not dialog_shown(), timeout=5, message=f"the dialog in {window} answered")
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the approval dialog in {window} took no Enter")
 
 
 APPROVAL_AND_LIMIT = """rules:
