@@ -18,6 +18,7 @@ BENCHMARKS = [
     ["delivery.py", "--messages", "50", "--ignored", "10"],
     ["workspaces.py", "--agents", "20", "--files", "2000", "--steady", "30"],
     ["dashboard.py", "--agents", "20", "--pages", "50", "--rounds", "40"],
+    ["hook_latency.py", "--rounds", "40"],
 ]
 
 
