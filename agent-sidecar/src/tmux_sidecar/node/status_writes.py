@@ -111,12 +111,7 @@ class StatusWriter:
         want = self._queue.get(key)
         if want is None or key in self._writing:
             return
-        self._writing.add(key)
-        try:
-            written = await self._write(key, want)
-        finally:
-            self._writing.discard(key)
-        if not written:
+        if not await self._write_alone(key, want):
             self._more.set()  # still queued: the writers retry it with their backoff
 
     def _next(self) -> tuple[WriteKey, StatusWant] | None:
@@ -131,15 +126,18 @@ class StatusWriter:
                 await self._more.wait()
                 continue
             key, want = item
-            self._writing.add(key)
-            try:
-                written = await self._write(key, want)
-            finally:
-                self._writing.discard(key)
-            if not written:
+            if not await self._write_alone(key, want):
                 if self._queue.get(key) is want:
                     self._queue[key] = self._queue.pop(key)  # to the back: the others get their turn too
                 await asyncio.sleep(retry_delay(self.failures, random.random(), WRITE_BACKOFF))
+
+    async def _write_alone(self, key: WriteKey, want: StatusWant) -> bool:
+        """`_write`, marked as under way so that no other writer writes the same object meanwhile."""
+        self._writing.add(key)
+        try:
+            return await self._write(key, want)
+        finally:
+            self._writing.discard(key)
 
     async def _write(self, key: WriteKey, want: StatusWant) -> bool:
         """Write one queued status; False when the server did not answer (kept, tried again later)."""
