@@ -28,11 +28,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Both copies at once: the chart's copy went stale three times when it was a separate step.
 crds: install
 	$(BIN)/tmux-orchestrator crds -o crds
+	$(BIN)/tmux-orchestrator crds -o charts/tmux-orchestrator/crds
 
 crds-check: install
 	$(BIN)/tmux-orchestrator crds -o crds --check
+	$(BIN)/tmux-orchestrator crds -o charts/tmux-orchestrator/crds --check
 
 controlplane: install
 	$(BIN)/tmux-orchestrator dev build

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
+import re
 import signal
 import statistics
 import sys
@@ -29,8 +31,8 @@ from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
 from tmux_orchestrator.kube import Resource, connect
 
-NODE = "bench-node"
-SOCKET = "tmo-bench-crash"
+NODE = f"bench-node-{os.getpid()}"  # two runs at once must not share a node's sockets
+SOCKET = f"tmo-bench-crash-{os.getpid()}"
 
 
 def agent(index: int) -> dict[str, Any]:
@@ -41,7 +43,10 @@ def agent(index: int) -> dict[str, Any]:
     return agent_manifest(name, NODE, team=team, ordinal=index % 100, namespace="default", recovery=recovery)
 
 
-async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
+async def measure(
+    kubeconfig: Path, agents: int, kills: int, killed_wall: list[tuple[str, float, float]]
+) -> dict[str, Any]:
+    """The latencies; every kill also goes into `killed_wall` as (agent, epoch seconds, latency)."""
     kube = await connect(str(kubeconfig))
     async with kube:
         statuses: dict[str, dict[str, Any]] = {}
@@ -78,10 +83,11 @@ async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
             )
             crashed_at.pop(name, None)
             pid = int(statuses[name]["pid"])
-            killed = time.monotonic()
+            killed, wall = time.monotonic(), time.time()
             os.kill(pid, signal.SIGKILL)
             await until(lambda n=name: n in crashed_at, timeout=30)
             latencies.append(crashed_at[name] - killed)
+            killed_wall.append((name, wall, crashed_at[name] - killed))
         watcher.cancel()
     return {
         "agents": agents,
@@ -97,6 +103,42 @@ async def measure(kubeconfig: Path, agents: int, kills: int) -> dict[str, Any]:
     }
 
 
+_EXIT_LINE = re.compile(r"^(\S+ \S+) INFO tmux_sidecar\.node\.status: default/(\S+) killed by signal")
+
+
+def split_at_node_agent(log: str, kills: list[tuple[str, float, float]]) -> dict[str, Any]:
+    """Each latency split where the node agent logged the exit (its log's millisecond timestamps): kill →
+    the node agent knows (tmux and its exit watcher), then → a watch sees Crashed (the status write, the
+    API server and the watch)."""
+    seen: dict[str, list[float]] = {}
+    for line in log.splitlines():
+        match = _EXIT_LINE.match(line)
+        if match:
+            moment = datetime.datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            seen.setdefault(match[2], []).append(moment)
+    known, reported = [], []
+    for name, wall, latency in kills:
+        after = [moment for moment in seen.get(name, []) if moment >= wall - 0.002]
+        if after:
+            known.append(min(after) - wall)
+            reported.append(latency - known[-1])
+    return {
+        "samples": len(known),
+        "kill_to_node_agent_ms": _spread(known),
+        "node_agent_to_watch_ms": _spread(reported),
+    }
+
+
+def _spread(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    return {
+        "p50": round(statistics.median(seconds) * 1000, 1),
+        "p99": round(percentile(seconds, 0.99) * 1000, 1),
+        "max": round(max(seconds) * 1000, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,10 +150,12 @@ def main() -> int:
         apply_all(cluster, [agent(i) for i in range(args.agents)])
         sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp))
         try:
-            result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills))
+            kills: list[tuple[str, float, float]] = []
+            result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills, kills))
         finally:
             sidecar.stop()
             tmux(SOCKET, "kill-server")
+        result["split"] = split_at_node_agent(sidecar.log(), kills)
     write_result("crash_to_status", result)
     return 0
 

@@ -142,7 +142,10 @@ async def measure(kube: Kube, targets: list[Target]) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while not predicate():
             changed.clear()
-            await asyncio.wait_for(changed.wait(), max(0.01, deadline - time.monotonic()))
+            try:
+                await asyncio.wait_for(changed.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                raise TimeoutError(f"waited {timeout:.0f} s; agents' activity: {activity}") from None
 
     watchers = [asyncio.create_task(watch_messages()), asyncio.create_task(watch_agents())]
     await until(lambda: all(activity.get(target.agent) == "Idle" for target in targets))

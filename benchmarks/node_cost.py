@@ -34,8 +34,8 @@ from support.manifests import FAKE, agent_manifest
 from support.processes import start_sidecar, tmux
 from tmux_orchestrator.kube import Resource, connect
 
-NODE = "bench-cost"
-SOCKET = "tmo-bench-cost"
+NODE = f"bench-cost-{os.getpid()}"  # two runs at once must not share a node's sockets
+SOCKET = f"tmo-bench-cost-{os.getpid()}"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -14,9 +14,11 @@ BENCHMARKS = [
     ["sidecar_observe.py"],
     ["crash_to_status.py", "--agents", "50", "--kills", "100"],
     ["operator_scale.py", "--teams", "100", "--agents-per-team", "10", "--nodes", "10"],
+    ["node_cost.py", "--agents", "100", "--seconds", "30"],
     ["delivery.py", "--messages", "50", "--ignored", "10"],
     ["workspaces.py", "--agents", "20", "--files", "2000", "--steady", "30"],
     ["dashboard.py", "--agents", "20", "--pages", "50", "--rounds", "40"],
+    ["hook_latency.py", "--rounds", "40"],
 ]
 
 

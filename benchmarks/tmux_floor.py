@@ -25,7 +25,7 @@ from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, take_snapshot
 
-SOCKET_PREFIX = "tmo-bench-floor"
+SOCKET_PREFIX = f"tmo-bench-floor-{os.getpid()}"  # two runs at once must not share servers
 _POLL = 0.2
 
 

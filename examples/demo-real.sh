@@ -27,7 +27,7 @@ start() {  # name, command...: run in the background once, remembering the pid f
   echo $! >"$pidfile"
 }
 rm -f "$STATE/model.port"
-start model tmux-orchestrator fake-model --script examples/demo-real-model.yaml --port-file "$STATE/model.port"
+start model tmux-orchestrator fake-model --script examples/fake-model/demo-real.yaml --port-file "$STATE/model.port"
 for _ in $(seq 100); do [[ -s $STATE/model.port ]] && break; sleep 0.1; done
 [[ -s $STATE/model.port ]] || { echo "the fake model did not start: $STATE/logs/model.log" >&2; exit 1; }
 MODEL=http://127.0.0.1:$(cat "$STATE/model.port")
@@ -44,7 +44,7 @@ kubectl get agents -l "orchestrator.tmux.dev/team=$TEAM" \
 cat <<MSG
 
 The $TEAM team runs: Claude Code (pm), Codex (codex) and Aider (aider), each against the fake model at
-$MODEL, which answers from examples/demo-real-model.yaml.
+$MODEL, which answers from examples/fake-model/demo-real.yaml.
 Try:
   export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
   kubectl get agents -w                        # ACTIVITY: Idle, Busy while the model streams, WaitingForInput

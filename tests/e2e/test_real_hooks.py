@@ -157,6 +157,30 @@ def message(name: str, team_name: str, text: str, to: str = "claude") -> dict[st
     }
 
 
+# The approval dialogs' question (Claude Code 2.1.332, Codex 0.171.0); both preselect yes.
+DIALOG_QUESTIONS = ("Do you want to proceed?", "Would you like to run the following command?")
+
+
+def approve(system: System, window: str) -> None:
+    """Press Enter once the dialog is drawn (its hook comes before the drawing), again if the dialog is
+    still there a few seconds later (a key pressed as it opens can go unread on a loaded machine)."""
+    socket = system.nodes[0].socket
+
+    def dialog_shown() -> bool:
+        screen = tmux(socket, "capture-pane", "-p", "-t", window).stdout
+        return any(question in screen for question in DIALOG_QUESTIONS)
+
+    wait_for(dialog_shown, timeout=30, message=f"the approval dialog in {window}")
+    for _ in range(3):
+        tmux(socket, "send-keys", "-t", window, "Enter", check=True)
+        try:
+            wait_for(lambda: not dialog_shown(), timeout=5, message=f"the dialog in {window} answered")
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the approval dialog in {window} took no Enter")
+
+
 APPROVAL_AND_LIMIT = """rules:
   - when: "run it"
     tool: {command: "touch approved.txt"}
@@ -166,83 +190,81 @@ default: {text: "Done."}
 """
 
 
+@pytest.fixture
+def asking_model(tmp_path: Path) -> Iterator[FakeModelServer]:
+    server = start_fake_model(tmp_path / "asking-model", APPROVAL_AND_LIMIT)
+    yield server
+    server.stop()
+
+
+def run_alone(system: System, team_name: str, member: dict[str, Any]) -> StatusWatch:
+    """A team of one agent, Ready; the watch on its status."""
+    system.kube.apply(team(team_name, system.pool, [member]))
+    wait_team_ready(system.kube, team_name, timeout=180)
+    return StatusWatch(system.kube, f"{team_name}-{member['name']}-0")
+
+
 @pytest.mark.timeout(300)
 def test_real_claude_code_reports_its_approval_dialog_and_a_rate_limit_by_hook(
-    system: System, tmp_path: Path
+    system: System, asking_model: FakeModelServer, tmp_path: Path
 ) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        # One retry: Claude Code gives up on the 429 (its StopFailure hook) within seconds.
-        member = claude_member(model, tmp_path / "claude", {"CLAUDE_CODE_MAX_RETRIES": "1"})
-        kube.apply(team("asking", system.pool, [member]))
-        wait_team_ready(kube, "asking", timeout=180)
-        watch = StatusWatch(kube, "asking-claude-0")
+    kube = system.kube
+    # One retry: Claude Code gives up on the 429 (its StopFailure hook) within seconds.
+    member = claude_member(asking_model, tmp_path / "claude", {"CLAUDE_CODE_MAX_RETRIES": "1"})
+    watch = run_alone(system, "asking", member)
 
-        kube.apply(message("run", "asking", "please run it"))
-        watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
-        project = Path(member["workingDir"])
-        assert not (project / "approved.txt").exists()
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=asking:claude-0", "Enter", check=True)
-        watch.wait("Idle", "Hook")  # PostToolUse, then Stop
-        assert (project / "approved.txt").exists()  # approved, and the command ran
+    kube.apply(message("run", "asking", "please run it"))
+    watch.wait("WaitingForInput", "Hook")  # PermissionRequest, as the dialog opens
+    project = Path(member["workingDir"])
+    assert not (project / "approved.txt").exists()
+    approve(system, "=asking:claude-0")
+    watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+    assert (project / "approved.txt").exists()  # approved, and the command ran
 
-        kube.apply(message("limit", "asking", "hit the limit"))
-        watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
-        assert [r["text"] for r in model.received()].count("hit the limit") == 2  # the try and one retry
-    finally:
-        model.stop()
+    kube.apply(message("limit", "asking", "hit the limit"))
+    watch.wait("RateLimited", "Hook")  # StopFailure rate_limit, when it gave up retrying
+    assert [r["text"] for r in asking_model.received()].count("hit the limit") == 2  # a try and a retry
 
 
 @pytest.mark.timeout(300)
 def test_with_hooks_switched_off_the_screen_reports_the_same_transitions(
-    system: System, tmp_path: Path
+    system: System, asking_model: FakeModelServer, tmp_path: Path
 ) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        member = claude_member(model, tmp_path / "claude", tools={"hooks": False})
-        kube.apply(team("unhooked", system.pool, [member]))
-        wait_team_ready(kube, "unhooked", timeout=180)
-        agent = kube.get("agent", "unhooked-claude-0")
-        assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
-        watch = StatusWatch(kube, "unhooked-claude-0")
+    kube = system.kube
+    member = claude_member(asking_model, tmp_path / "claude", tools={"hooks": False})
+    watch = run_alone(system, "unhooked", member)
+    agent = kube.get("agent", "unhooked-claude-0")
+    assert "--settings" not in Path(f"/proc/{agent['status']['pid']}/cmdline").read_bytes().split(b"\0")
 
-        kube.apply(message("run", "unhooked", "please run it"))
-        watch.wait("WaitingForInput", "Screen")
-        sent = kube.get("agentmessage", "run")["status"]
-        assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=unhooked:claude-0", "Enter", check=True)
-        watch.wait("Idle", "Screen")
-        assert (Path(member["workingDir"]) / "approved.txt").exists()
+    kube.apply(message("run", "unhooked", "please run it"))
+    watch.wait("WaitingForInput", "Screen")
+    sent = kube.get("agentmessage", "run")["status"]
+    assert sent["phase"] == "Delivered" and sent["confirmation"] in ("Busy", "Transcript")
+    approve(system, "=unhooked:claude-0")
+    watch.wait("Idle", "Screen")
+    assert (Path(member["workingDir"]) / "approved.txt").exists()
 
-        kube.apply(message("limit", "unhooked", "hit the limit"))
-        watch.wait("RateLimited", "Screen")  # while it retries
-        assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
-    finally:
-        model.stop()
+    kube.apply(message("limit", "unhooked", "hit the limit"))
+    watch.wait("RateLimited", "Screen")  # while it retries
+    assert {source for _, source in watch.seen} <= {"Screen", None}, watch.seen  # no hook ever spoke
 
 
 @pytest.mark.timeout(300)
-def test_real_codex_reports_its_turn_and_approval_by_hook(system: System, tmp_path: Path) -> None:
-    model = start_fake_model(tmp_path / "fake-model", APPROVAL_AND_LIMIT)
-    try:
-        kube = system.kube
-        (codex,) = real_cli_members(["codex"], ensure_agents(), model, tmp_path / "agents")
-        kube.apply(team("cx", system.pool, [codex]))
-        wait_team_ready(kube, "cx", timeout=180)
-        watch = StatusWatch(kube, "cx-codex-0")
+def test_real_codex_reports_its_turn_and_approval_by_hook(
+    system: System, asking_model: FakeModelServer, tmp_path: Path
+) -> None:
+    kube = system.kube
+    (codex,) = real_cli_members(["codex"], ensure_agents(), asking_model, tmp_path / "agents")
+    watch = run_alone(system, "cx", codex)
 
-        kube.apply(message("run", "cx", "please run it", to="codex"))
-        watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
-        sent = kube.get("agentmessage", "run")["status"]
-        assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
-        tmux(system.nodes[0].socket, "send-keys", "-t", "=cx:codex-0", "Enter", check=True)
-        done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
-        assert done["lastAssistantMessage"] == "Done."
-        assert (Path(codex["workingDir"]) / "approved.txt").exists()
-    finally:
-        model.stop()
+    kube.apply(message("run", "cx", "please run it", to="codex"))
+    watch.wait("WaitingForInput", "Hook")  # Codex's PermissionRequest
+    sent = kube.get("agentmessage", "run")["status"]
+    assert (sent["phase"], sent["confirmation"]) == ("Delivered", "Hook")  # its UserPromptSubmit
+    approve(system, "=cx:codex-0")
+    done = watch.wait("Idle", "Hook")  # PostToolUse, then Stop
+    assert done["lastAssistantMessage"] == "Done."
+    assert (Path(codex["workingDir"]) / "approved.txt").exists()
 
 
 BRIEFING = "You lead team recall. The code word is PLUM-42; keep dev-0 busy."
@@ -265,23 +287,32 @@ def strings(value: object) -> list[str]:
     return []
 
 
+def lead_member(cli: str, model: FakeModelServer, root: Path) -> dict[str, Any]:
+    """The team's PM, run by the real `cli`, with BRIEFING."""
+    if cli == "claude-code":
+        base = claude_member(model, root)
+    else:
+        (base,) = real_cli_members([cli], ensure_agents(), model, root)
+    return base | {"name": "lead", "role": "pm", "briefing": BRIEFING}
+
+
 @pytest.mark.timeout(300)
-def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
-    system: System, tmp_path: Path
+@pytest.mark.parametrize("cli", ["claude-code", "codex"])
+def test_after_compact_the_real_cli_is_given_its_briefing_and_team_again(
+    system: System, tmp_path: Path, cli: str
 ) -> None:
     dumps = tmp_path / "requests"
     dumps.mkdir()
     model = start_fake_model(tmp_path / "fake-model", 'default: {text: "Noted."}\n', "--dump-dir", str(dumps))
     try:
         kube = system.kube
-        lead = claude_member(model, tmp_path / "claude", name="lead", role="pm", briefing=BRIEFING)
-        kube.apply(team("recall", system.pool, [lead, member("dev")]))
+        kube.apply(team("recall", system.pool, [lead_member(cli, model, tmp_path / cli), member("dev")]))
         wait_team_ready(kube, "recall", timeout=180)
         watch = StatusWatch(kube, "recall-lead-0")
         # Its briefing is its first prompt; the answer ends the turn.
         wait_for(lambda: BRIEFING in [r["text"] for r in model.received()], timeout=60, message="briefed")
         watch.wait("Idle", "Hook")
-        assert requests_with(dumps, "SessionStart hook additional context") == []  # not at startup
+        assert requests_with(dumps, "[tmux-orchestrator] Your session was restarted") == []  # not at startup
 
         window = "=recall:lead-0"
         tmux(system.nodes[0].socket, "send-keys", "-t", window, "-l", "/compact", check=True)
@@ -291,8 +322,9 @@ def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
             message="/compact typed",
         )
         tmux(system.nodes[0].socket, "send-keys", "-t", window, "Enter", check=True)
+        # Claude Code: "Compacted (ctrl+o …)"; Codex: "Context compacted".
         wait_for(
-            lambda: "Compacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
+            lambda: "ompacted" in tmux(system.nodes[0].socket, "capture-pane", "-p", "-t", window).stdout,
             timeout=60,
             message="compacted",
         )
@@ -303,11 +335,12 @@ def test_after_compact_real_claude_code_is_given_its_briefing_and_team_again(
             timeout=60,
             message="the question reached the model",
         )
-        # The turn after compaction carries the briefing and the roster, as the hook handed them back.
+        # The turn after compaction carries the briefing and the roster, as the hook handed them back:
+        # Claude Code in its system text ("SessionStart hook additional context: …"), Codex as a developer
+        # message of its own.
         (after,) = requests_with(dumps, "what is the code word?")
-        marker = "SessionStart hook additional context: "
-        (context,) = [text.split(marker, 1)[1] for text in strings(json.loads(after)) if marker in text]
-        assert context.startswith("[tmux-orchestrator] Your session was restarted (compact)"), context
+        start = "[tmux-orchestrator] Your session was restarted (compact)"
+        (context,) = [text[text.index(start) :] for text in strings(json.loads(after)) if start in text]
         assert "You are lead-0 (lead, pm) in team recall." in context
         assert f"Your briefing:\n{BRIEFING}\n" in context
         assert "\n- dev-0: developer, Running" in context

@@ -12,7 +12,13 @@ import pytest
 
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
-from support.messages import FIVE_LINES, INPUT_MODES, MESSAGES, message_manifest
+from support.messages import (
+    FIVE_LINES,
+    INPUT_MODES,
+    MESSAGES,
+    message_manifest,
+    send_now_into_open_dialog,
+)
 from support.processes import ProjectProcess, tmux
 
 
@@ -88,16 +94,7 @@ def test_a_message_sent_now_never_answers_an_open_dialog(
         message="a1 WaitingForInput",
     )
     text = "1. run the tests first, then report"  # typed into the dialog, "1" and Enter would say yes
-    kube.apply(message_manifest("short", node_name, "a1", "yes", deliver="Now", ttlSeconds=3))
-    kube.apply(message_manifest("held", node_name, "a1", text, deliver="Now"))
-    expired = wait_for(
-        lambda: (s := message_status(kube, "short")).get("phase") not in (None, "Pending") and s,
-        timeout=30,
-        message="short out of Pending",
-    )
-    assert expired["phase"] == "Expired", expired
-    assert expired["reason"] == "ttlSeconds passed while the agent waited for an answer to a dialog"
-    assert message_status(kube, "held").get("phase") in (None, "Pending")
+    send_now_into_open_dialog(kube, node_name, "a1", text, ttl_seconds=3)
     pane = kube.get("agent", "a1")["status"]["paneId"]
     screen = tmux(tmux_socket, "capture-pane", "-p", "-t", pane).stdout
     assert "Do you want to proceed?" in screen and "approved" not in screen

@@ -14,7 +14,7 @@ import pytest
 from support.fakemodel import FakeModelServer, start_fake_model
 from support.kube import Kubectl, wait_for
 from support.manifests import agent_manifest
-from support.messages import message_manifest
+from support.messages import message_manifest, send_now_into_open_dialog
 from support.processes import ProjectProcess, tmux
 from tmux_orchestrator.realagents.install import ensure_agents
 from tmux_orchestrator.realagents.team import real_cli_member
@@ -65,16 +65,7 @@ def test_a_message_sent_now_waits_until_claude_codes_approval_dialog_is_answered
     wait_for(lambda: activity(kube) == "WaitingForInput", timeout=90, message="the approval dialog")
 
     text = "1. and then tell me what changed"  # pasted into the dialog, "1" and Enter would approve it
-    kube.apply(message_manifest("short", node_name, "claude", "yes", deliver="Now", ttlSeconds=4))
-    kube.apply(message_manifest("held", node_name, "claude", text, deliver="Now"))
-    expired = wait_for(
-        lambda: (s := phase(kube, "short")).get("phase") not in (None, "Pending") and s,
-        timeout=30,
-        message="short out of Pending",
-    )
-    assert expired["phase"] == "Expired", expired
-    assert expired["reason"] == "ttlSeconds passed while the agent waited for an answer to a dialog"
-    assert phase(kube, "held").get("phase") in (None, "Pending")
+    send_now_into_open_dialog(kube, node_name, "claude", text, ttl_seconds=4)
     assert activity(kube) == "WaitingForInput"
     assert not (Path(member["workingDir"]) / "approved.txt").exists()  # the dialog is still unanswered
 

@@ -25,6 +25,8 @@ rules:
     tool: {path: "notes.txt", content: "hello"}
   - when: "ask me"
     tool: {question: "Which database?", options: [Postgres, SQLite]}
+  - when: "tell dev"
+    tool: {server: team, name: send_message, input: {target: dev-0, text: "build is green"}}
   - when: "limit"
     status: 429
   - when: "broken"
@@ -83,28 +85,51 @@ def test_a_slow_stream_is_spread_over_its_seconds(model: FakeModelServer) -> Non
     assert time.monotonic() - started >= 1.5  # a lower bound only: a busy machine can only make it slower
 
 
-def test_anthropic_tool_calls_are_bash_or_write_as_offered(model: FakeModelServer) -> None:
-    _, body = anthropic(model, "please run it")
+def anthropic_tool_use(body: bytes) -> tuple[str, dict[str, object]]:
+    """The one tool_use of an Anthropic stream: the tool's name and its arguments."""
     (start,) = [
         e
         for e in sse_data(body)
         if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
     ]
-    assert start["content_block"]["name"] == "Bash"
     arguments = "".join(
         e["delta"]["partial_json"]
         for e in sse_data(body)
         if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"
     )
-    assert json.loads(arguments)["command"] == "touch approved.txt"
+    return start["content_block"]["name"], json.loads(arguments)
+
+
+def test_anthropic_tool_calls_are_bash_or_write_as_offered(model: FakeModelServer) -> None:
+    _, body = anthropic(model, "please run it")
+    name, arguments = anthropic_tool_use(body)
+    assert (name, arguments["command"]) == ("Bash", "touch approved.txt")
     assert [e["delta"]["stop_reason"] for e in sse_data(body) if e["type"] == "message_delta"] == ["tool_use"]
     _, body = anthropic(model, "now write it", tools=("Bash", "Write"))
-    (start,) = [
-        e
-        for e in sse_data(body)
-        if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
-    ]
-    assert start["content_block"]["name"] == "Write"
+    assert anthropic_tool_use(body)[0] == "Write"
+
+
+def test_an_mcp_tool_is_called_as_claude_code_names_it(model: FakeModelServer) -> None:
+    _, body = anthropic(model, "tell dev-0", tools=("Bash", "ToolSearch"))  # MCP tools are deferred
+    assert anthropic_tool_use(body) == (
+        "mcp__team__send_message",
+        {"target": "dev-0", "text": "build is green"},
+    )
+
+
+def test_an_mcp_tool_is_called_in_its_namespace_as_codex_names_it(model: FakeModelServer) -> None:
+    body = {
+        "model": "gpt-test",
+        "stream": True,
+        "tools": [{"type": "namespace", "name": "mcp__team", "tools": [{"name": "send_message"}]}],
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "tell dev"}]}
+        ],
+    }
+    _, answer = post(f"{model.url}/v1/responses", json.dumps(body).encode())
+    (call,) = [e["item"] for e in sse_data(answer) if e["type"] == "response.output_item.done"]
+    assert (call["type"], call["namespace"], call["name"]) == ("function_call", "mcp__team", "send_message")
+    assert json.loads(call["arguments"]) == {"target": "dev-0", "text": "build is green"}
 
 
 def test_a_tool_result_gets_the_after_tool_answer_not_the_tool_again(model: FakeModelServer) -> None:
@@ -212,6 +237,10 @@ def test_the_script_can_be_replaced_and_a_bad_one_is_refused(model: FakeModelSer
             "rules[0]: a `question` needs a list of at least",
         ),
         ("rules: [{text: no when}]\n", "rules[0]: needs `when`"),
+        (
+            "rules:\n  - when: x\n    tool: {name: send_message, input: [dev-0]}\n",
+            "rules[0]: a named tool's `input` is a mapping of its arguments",
+        ),
         ("nonsense: 1\n", "unknown keys ['nonsense']"),
     ],
 )

@@ -131,7 +131,10 @@ class StandInNode:
 
     async def renew_forever(self) -> None:
         while True:
-            await self.renew()
+            try:
+                await self.renew()
+            except Exception as error:  # a frozen or restarting API server: renew at the next tick
+                log.warning("Lease not renewed: %s", error)
             await asyncio.sleep(self.renew_seconds)
 
     async def renew(self) -> None:

@@ -122,7 +122,8 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
     print(f"the standby created the late team's agent {reacted:.1f} s after the leader was killed")
     assert reacted < 30
 
-    assert holder(kube) == "two" and role(two) == "leader"
+    assert holder(kube) == "two"
+    wait_for(lambda: role(two) == "leader", timeout=15, message="two reports itself the leader")
     new = body["status"]["currentRevision"]
     assert new != old and body["status"]["stableRevision"] == new
     assert set(a["spec"]["revision"] for a in agents(kube, "web").values()) == {new}
@@ -141,6 +142,62 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
     created = [e["note"].split()[2] for e in events(kube, "AgentCreated")]
     assert len(created) == len(set(created)), "an agent was created twice"
     assert "leading" in two.log()
+
+
+def test_a_leader_stopped_gracefully_hands_over_at_once(
+    replicas: dict[str, Operator], nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    """SIGTERM (a rolling update, a drained node): the leader stops acting, then releases the Lease, so
+    the standby takes over without waiting for the Lease to expire (15 s)."""
+    one, two = replicas["one"], replicas["two"]
+    one.start()
+    wait_for(lambda: holder(kube) == "one", timeout=20, message="one holds the Lease")
+    two.start()
+    wait_for(lambda: role(two) == "standby", timeout=20, message="two serves /healthz as a standby")
+    one.stop()
+    stopped = time.monotonic()
+    wait_for(lambda: holder(kube) == "two", timeout=15, interval=0.2, message="two holds the Lease")
+    took = time.monotonic() - stopped
+    print(f"the standby held the Lease {took:.1f} s after the leader was stopped")
+    assert took < 10, "the standby waited for the Lease to expire: it was not released"
+    assert "released Lease" in one.log()
+
+    nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
+    kube.apply(team("web", namespace, member("pm")))
+    wait_ready(kube, "web", 1)
+    # kopf caches probe results for 10 s: the answer catches up within that.
+    wait_for(lambda: role(two) == "leader", timeout=15, message="two reports itself the leader")
+
+
+def test_a_frozen_leader_that_wakes_after_a_takeover_stops_without_acting(
+    replicas: dict[str, Operator], nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    """The leader frozen (SIGSTOP: a long GC pause, a suspended VM) past the Lease's duration: the standby
+    takes over; the old leader, thawed, finds it could not renew in time and exits (code 1) instead of
+    acting on what it saw before the freeze."""
+    one, two = replicas["one"], replicas["two"]
+    one.start()
+    wait_for(lambda: holder(kube) == "one", timeout=20, message="one holds the Lease")
+    two.start()
+    wait_for(lambda: role(two) == "standby", timeout=20, message="two serves /healthz as a standby")
+    nodes.start(f"{namespace}-a", f"{POOL}={namespace}")
+    kube.apply(team("web", namespace, member("pm"), member("dev", 1)))
+    wait_ready(kube, "web", 2)
+
+    assert one.process is not None
+    one.process.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: holder(kube) == "two", timeout=40, interval=0.5, message="two took over")
+        patch = [{"op": "replace", "path": "/spec/members/1/replicas", "value": 2}]
+        kube.run("patch", "agentteam", "web", "--type=json", "-p", json.dumps(patch))
+        wait_ready(kube, "web", 3)
+    finally:
+        one.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: not one.running, timeout=20, message="the old leader exited")
+    assert one.process.returncode == 1
+    assert "exiting: could not renew Lease" in one.log()
+    assert holder(kube) == "two"
+    assert sorted(agents(kube, "web")) == ["web-dev-0", "web-dev-1", "web-pm-0"]
 
 
 def _assert_each_agent_moved_once_canary_first(watched: str, canary_name: str, new: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,3 +118,14 @@ def wait_status(
 def events(kube: Kubectl, reason: str) -> list[dict[str, Any]]:
     items = kube.get_all("events.events.k8s.io")
     return [e for e in items if e.get("reason") == reason]
+
+
+def say(kube: Kubectl, agent: str, text: str) -> None:
+    """A person's message to an agent (an AgentMessage without spec.from), e.g. the go of a scripted agent."""
+    message = {
+        "apiVersion": "orchestrator.tmux.dev/v1alpha1",
+        "kind": "AgentMessage",
+        "metadata": {"generateName": f"{agent}-"},
+        "spec": {"agent": agent, "text": text},
+    }
+    kube.run("create", "-f", "-", stdin=json.dumps(message))

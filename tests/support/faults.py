@@ -5,7 +5,7 @@ its clients (connections accepted, never answered), or restarted. Acts on the co
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tmux_orchestrator.devcluster.cluster import LocalCluster, restart_component, signal_component
@@ -24,6 +24,7 @@ def frozen(cluster: LocalCluster, component: str = API_SERVER) -> Iterator[None]
         signal_component(cluster, component, signal.SIGCONT)
 
 
-def restart(cluster: LocalCluster, component: str) -> None:
-    """Stop `component` and start it again (same ports and data); returns when the API server is ready."""
-    restart_component(cluster, component)
+def restart(cluster: LocalCluster, component: str, while_down: Callable[[], None] | None = None) -> None:
+    """Stop `component` and start it again (same ports and data); returns when the API server is ready.
+    `while_down` runs while it is stopped."""
+    restart_component(cluster, component, while_down)

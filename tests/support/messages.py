@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support.kube import Kubectl, wait_for
+
 # A one-liner with everything a shell, tmux or a terminal could misread; a 5-line text; 1,500 characters.
 ONE_LINER = 'say "hi" to $(whoami) and `id`, keep #{pane_id} and ##; literal — ünïcödé ✓ 🙂 \\ $HOME ~'
 FIVE_LINES = "Plan for today:\n1. read the failing test\n2. fix 'parse()'\n3. run `make test`\n4. report back"
@@ -42,3 +44,21 @@ def message_manifest(name: str, node: str, agent: str, text: str, **spec: Any) -
         "metadata": {"name": name, "labels": {"orchestrator.tmux.dev/node": node}},
         "spec": {"agent": agent, "text": text, "deliver": "WhenIdle", **spec},
     }
+
+
+def send_now_into_open_dialog(kube: Kubectl, node: str, agent: str, text: str, ttl_seconds: int) -> None:
+    """With `agent` showing a dialog: a message `short` sent Now with `ttl_seconds` expires, naming the
+    dialog, while a message `held` (`text`, sent Now too) stays Pending: neither is pasted into it."""
+    kube.apply(message_manifest("short", node, agent, "yes", deliver="Now", ttlSeconds=ttl_seconds))
+    kube.apply(message_manifest("held", node, agent, text, deliver="Now"))
+    expired = wait_for(
+        lambda: (
+            (s := kube.get("agentmessage", "short").get("status") or {}).get("phase") not in (None, "Pending")
+            and s
+        ),
+        timeout=30,
+        message="short out of Pending",
+    )
+    assert expired["phase"] == "Expired", expired
+    assert expired["reason"] == "ttlSeconds passed while the agent waited for an answer to a dialog"
+    assert (kube.get("agentmessage", "held").get("status") or {}).get("phase") in (None, "Pending")

@@ -88,7 +88,11 @@ def trimmed_message(text: object) -> str | None:
 def next_hook_state(
     previous: HookState | None, event: str, payload: Mapping[str, Any], now: datetime.datetime
 ) -> HookState | None:
-    """The state after `event`; an event without meaning for activity keeps the previous one as it was."""
+    """The state after `event`; an event without meaning for activity keeps the previous one as it was.
+    SessionEnd forgets it (the process is about to exit: the screen and the exit tell what follows), except
+    after /clear (reason "clear"), where the same process starts a new session."""
+    if event == "SessionEnd" and payload.get("reason") != "clear":
+        return None
     activity = event_activity(event, payload)
     message = trimmed_message(payload.get("last_assistant_message")) if event == "Stop" else None
     if activity is None:

@@ -27,6 +27,7 @@ SERVER_NAME: Final = "tmux_orchestrator"
 # profile → the program the profile reads; by default only that program is given the tools.
 MCP_PROFILES: Final = {"claude-code": "claude", "codex": "codex"}
 HOOK_PROFILES: Final = MCP_PROFILES  # the CLIs with hooks (both, in the pinned versions)
+OPT_IN_HOOK_PROFILES: Final = frozenset({"codex"})  # hooks only with tools.hooks: true (see wants_hooks)
 _HOOK_TIMEOUT: Final = 10  # seconds; the hook command gives up on the node agent after 2
 _SESSION_END_TIMEOUT: Final = 3  # Codex's limit for SessionEnd
 
@@ -43,14 +44,18 @@ def wants_mcp(template: AgentTemplate) -> bool:
 
 
 def wants_hooks(template: AgentTemplate) -> bool:
-    """members[].tools.hooks, else on for claude-code and codex when the command runs that CLI."""
+    """members[].tools.hooks, else on for claude-code when the command runs that CLI.
+
+    Codex only when asked: its hooks need `--dangerously-bypass-hook-trust`, which would also run, unreviewed,
+    any hook the user's or the project's Codex config holds. Switching a security review off is the user's
+    call, not a default."""
     program = HOOK_PROFILES.get(template.profile)
     if program is None:
         return False
     chosen = template.tools.hooks if template.tools is not None else None
     if chosen is not None:
         return chosen
-    return template.command[0].rsplit("/", 1)[-1] == program
+    return template.profile not in OPT_IN_HOOK_PROFILES and template.command[0].rsplit("/", 1)[-1] == program
 
 
 def _hook_handler(hook_program: Sequence[str], event: str) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """`kubectl agentteam status|promote|abort|restart|pause|resume|send|checkin|screen|attach`.
 
 Installed as `kubectl-agentteam`, so kubectl finds it as a plugin. Speaks only the public API: control
-annotations, spec.paused and AgentMessages; `screen` and `attach` reach the team's tmux on its node.
+annotations, spec.paused and AgentMessages; `screen` and `attach` reach the team's tmux on its node: here
+when the node is this host, else through `kubectl exec` into the node agent's pod on that node.
 
 TARGET (send, checkin): an agent by member-ordinal (dev-1), a member (dev: each replica), a role
 (@developer) or all."""
@@ -23,7 +24,8 @@ from typing import Any
 from .api.constants import LABEL_TEAM
 from .core.clock import format_micro_time, format_time
 from .core.targets import UnknownTargetError
-from .kube import Kube, Resource, connect, is_not_found
+from .kube import ApiError, Kube, Resource, connect, is_not_found
+from .node_exec import NODE_AGENT_SELECTOR, NodeCommand, plan_node_command
 from .plugin_view import attach_command, control_patch, message_bodies, render_status, screen_command
 from .team_view import parse_duration
 
@@ -40,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("restart", "restart every agent of the team (rolling, like kubectl rollout restart)"),
         ("pause", "freeze the rollout where it is (spec.paused: true)"),
         ("resume", "continue a paused rollout (spec.paused: false)"),
-        ("attach", "attach to the team's tmux session, or print the command to run on its node"),
+        ("attach", "attach to the team's tmux session (kubectl exec into its node agent pod in a cluster)"),
     ):
         child = sub.add_parser(verb, help=help_text)
         child.add_argument("team")
+        if verb == "attach":
+            _node_agent_namespace(child)
     send = sub.add_parser("send", help="type a message into agents of the team (creates AgentMessages)")
     send.add_argument("team")
     send.add_argument("target", metavar="TARGET", help="dev-1, dev, @developer or all")
@@ -57,7 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     screen = sub.add_parser("screen", help="print an agent's current screen (tmux on its node)")
     screen.add_argument("team")
     screen.add_argument("agent", metavar="AGENT", help="member-ordinal (dev-1) or the Agent's name")
+    _node_agent_namespace(screen)
     return parser
+
+
+def _node_agent_namespace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--node-agent-namespace",
+        metavar="NS",
+        help="where the node agent pods run (default: looked for in every namespace)",
+    )
 
 
 def _send_text(args: argparse.Namespace) -> str:
@@ -112,39 +125,79 @@ async def run_verb(kube: Kube, args: argparse.Namespace, namespace: str) -> int:
             print(f"agentmessage.orchestrator.tmux.dev/{created['metadata']['name']} created{when}")
         return 0
     if args.verb == "screen":
-        return await _screen(kube, team, args.agent, namespace)
+        return await _screen(kube, team, args, namespace)
     if args.verb == "attach":
-        return await _attach(kube, team)
+        return await _attach(kube, team, args)
     nonce = format_micro_time(datetime.datetime.now(datetime.UTC))
     await kube.patch(Resource.AGENT_TEAMS, args.team, control_patch(args.verb, nonce), namespace)
     print(f"agentteam.orchestrator.tmux.dev/{args.team} {args.verb} requested ({nonce})")
     return 0
 
 
-async def _attach(kube: Kube, team: dict[str, object]) -> int:
-    status = team.get("status") or {}
-    spec = team.get("spec") or {}
-    assert isinstance(status, dict) and isinstance(spec, dict)
-    node_name = status.get("node")
-    metadata = team["metadata"]
-    assert isinstance(metadata, dict)
-    session = str(spec.get("session") or metadata["name"])
-    node = await kube.get(Resource.TMUX_NODES, str(node_name)) if node_name else None
-    argv = attach_command(session, node)
-    hostname = ((node or {}).get("status") or {}).get("hostname")
-    if hostname and hostname != socket.gethostname():
-        print(f"The team runs on node {node_name} (host {hostname}). On that host run:\n  {shlex.join(argv)}")
-        return 0
-    if not sys.stdout.isatty() or shutil.which("tmux") is None:
-        print(shlex.join(argv))
-        return 0
-    os.execvp(argv[0], argv)
+async def _node_agent_pods(kube: Kube, node_name: str, namespace: str | None) -> list[dict[str, Any]]:
+    """The node agent pods scheduled on `node_name` (by the DaemonSet's labels), as plain objects."""
+    labels, fields = NODE_AGENT_SELECTOR, f"spec.nodeName={node_name}"
+    try:
+        if namespace:
+            found = await kube.core.list_namespaced_pod(
+                namespace, label_selector=labels, field_selector=fields
+            )
+        else:
+            found = await kube.core.list_pod_for_all_namespaces(label_selector=labels, field_selector=fields)
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        where = (
+            f"in namespace {namespace}" if namespace else "in all namespaces (or give --node-agent-namespace)"
+        )
+        raise ValueError(
+            f"not allowed to list pods {where}: needed to find the node agent pod of node {node_name}"
+        ) from None
+    return [kube.api_client.sanitize_for_serialization(pod) for pod in found.items]
 
 
-async def _screen(kube: Kube, team: dict[str, Any], agent: str, namespace: str) -> int:
-    name = (
-        agent if agent.startswith(f"{team['metadata']['name']}-") else f"{team['metadata']['name']}-{agent}"
+async def _node_command(
+    kube: Kube,
+    tmux_argv: list[str],
+    node_name: str,
+    node: dict[str, Any] | None,
+    args: argparse.Namespace,
+    *,
+    interactive: bool,
+) -> NodeCommand:
+    here = socket.gethostname()
+    on_this_host = ((node or {}).get("status") or {}).get("hostname") == here
+    pods = [] if on_this_host else await _node_agent_pods(kube, node_name, args.node_agent_namespace)
+    return plan_node_command(
+        tmux_argv,
+        node_name=node_name,
+        node=node,
+        pods=pods,
+        this_host=here,
+        interactive=interactive,
+        kubectl_flags=["--kubeconfig", args.kubeconfig] if args.kubeconfig else [],
     )
+
+
+async def _attach(kube: Kube, team: dict[str, Any], args: argparse.Namespace) -> int:
+    node_name = (team.get("status") or {}).get("node")
+    session = str((team.get("spec") or {}).get("session") or team["metadata"]["name"])
+    if not node_name:
+        raise ValueError(f"team {team['metadata']['name']} runs on no node yet")
+    node = await kube.get(Resource.TMUX_NODES, str(node_name))
+    plan = await _node_command(
+        kube, attach_command(session, node), str(node_name), node, args, interactive=True
+    )
+    if not sys.stdout.isatty() or shutil.which(plan.argv[0]) is None:
+        print(shlex.join(plan.argv))  # not a terminal to attach: the command to run in one
+        return 0
+    os.execvp(plan.argv[0], plan.argv)
+
+
+async def _screen(kube: Kube, team: dict[str, Any], args: argparse.Namespace, namespace: str) -> int:
+    agent = str(args.agent)
+    prefix = f"{team['metadata']['name']}-"
+    name = agent if agent.startswith(prefix) else prefix + agent
     try:
         found = await kube.get(Resource.AGENTS, name, namespace)
     except Exception as error:
@@ -156,14 +209,16 @@ async def _screen(kube: Kube, team: dict[str, Any], agent: str, namespace: str) 
     if not pane or not node_name:
         raise ValueError(f"agent {name} has no pane yet (phase {(found.get('status') or {}).get('phase')})")
     node = await kube.get(Resource.TMUX_NODES, str(node_name))
-    argv = screen_command(str(pane), node)
-    hostname = (node.get("status") or {}).get("hostname")
-    if hostname and hostname != socket.gethostname():
-        print(f"{name} runs on node {node_name} (host {hostname}). On that host run:\n  {shlex.join(argv)}")
-        return 0
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)
+    plan = await _node_command(
+        kube, screen_command(str(pane), node), str(node_name), node, args, interactive=False
+    )
+    result = subprocess.run(plan.argv, capture_output=True, text=True, check=False, timeout=30)
     if result.returncode != 0:
-        raise ValueError(f"tmux could not capture {name}'s pane {pane}: {result.stderr.strip()}")
+        where = f"in node agent pod {plan.pod} " if plan.pod else ""
+        raise ValueError(
+            f"could not capture {name}'s pane {pane} {where}({shlex.join(plan.argv)},"
+            f" exit {result.returncode}): {result.stderr.strip()}"
+        )
     sys.stdout.write(result.stdout)
     return 0
 

@@ -86,7 +86,9 @@ def test_the_captured_claude_code_turn_is_busy_then_idle_with_its_answer() -> No
     state = next_hook_state(state, "UserPromptSubmit", {"prompt": "more"}, later)
     assert state is not None and state.activity is Activity.BUSY
     assert state.last_assistant_message == "All done here."
-    assert next_hook_state(state, "SessionEnd", events["SessionEnd"], later) is state
+    assert events["SessionEnd"]["reason"] == "prompt_input_exit"  # /exit: the process ends
+    assert next_hook_state(state, "SessionEnd", events["SessionEnd"], later) is None
+    assert next_hook_state(state, "SessionEnd", {"reason": "clear"}, later) is state  # /clear: it goes on
 
 
 def test_a_captured_approval_is_waiting_for_input_until_the_tool_runs() -> None:
@@ -99,7 +101,7 @@ def test_a_captured_approval_is_waiting_for_input_until_the_tool_runs() -> None:
         ("Notification", Activity.WAITING_FOR_INPUT),  # permission_prompt, seconds after the dialog opened
         ("PostToolUse", Activity.BUSY),
         ("Stop", Activity.IDLE),
-        ("SessionEnd", Activity.IDLE),  # the tmux server went away: nothing new about activity
+        ("SessionEnd", None),  # the tmux server went away: the process ends, its hook state with it
     ]
 
 
@@ -109,7 +111,7 @@ def test_a_captured_rate_limit_is_rate_limited_when_the_cli_gives_up() -> None:
         ("SessionStart", None),
         ("UserPromptSubmit", Activity.BUSY),
         ("StopFailure", Activity.RATE_LIMITED),
-        ("SessionEnd", Activity.RATE_LIMITED),
+        ("SessionEnd", None),
     ]
 
 

@@ -84,7 +84,9 @@ HOOKS = [
     ("opted-out", hooks_template(["claude"], hooks=False), False),
     ("opted-in-wrapper", hooks_template(["my-claude"], hooks=True), True),
     ("fake-agent-with-claude-profile", hooks_template(["tmux-orchestrator", "fake-agent"]), False),
-    ("codex-by-default", hooks_template(["codex", "--no-daemon"], "codex"), True),
+    # Off unless asked: Codex's hooks need a flag that skips its review of every configured hook.
+    ("codex-by-default", hooks_template(["codex", "--no-daemon"], "codex"), False),
+    ("codex-opted-in", hooks_template(["codex", "--no-daemon"], "codex", hooks=True), True),
     ("codex-opted-out", hooks_template(["codex"], "codex", hooks=False), False),
     ("aider", hooks_template(["aider"], "aider", hooks=True), False),
     ("shell", hooks_template(["bash"], "shell"), False),

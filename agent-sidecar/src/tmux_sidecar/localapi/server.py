@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -39,6 +40,32 @@ def default_socket_path(node: str) -> str:
     return str(Path(runtime) / "tmux-orchestrator" / f"{node}.sock")
 
 
+class SocketInUseError(RuntimeError):
+    """Another live process serves the local API socket path."""
+
+
+def claim_socket_path(path: Path) -> None:
+    """Remove a socket file left by a node agent that is gone; refuse one that a live process still serves
+    (another node agent with the same node name on this host would otherwise take its agents' API away)."""
+    try:
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            return
+    except FileNotFoundError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        path.unlink(missing_ok=True)  # nobody listens: left by a node agent that did not exit cleanly
+        return
+    finally:
+        probe.close()
+    raise SocketInUseError(
+        f"the local API socket {path} is served by another live process (a node agent with the same node"
+        " name on this host?); give each node agent its own --api-socket"
+    )
+
+
 class LocalApiServer:
     def __init__(
         self,
@@ -58,9 +85,7 @@ class LocalApiServer:
     async def serve(self) -> None:
         """Listen until cancelled; the socket file is removed on the way out."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISSOCK(self.path.lstat().st_mode):
-                self.path.unlink()  # left by a node agent that did not exit cleanly
+        claim_socket_path(self.path)
         server = await asyncio.start_unix_server(
             self._serve_client, path=str(self.path), limit=MAX_REQUEST_BYTES
         )

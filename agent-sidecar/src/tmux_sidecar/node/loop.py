@@ -41,7 +41,7 @@ from .hooks import HookReceiver
 from .messages import Deliveries
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, keep_registered
-from .status import agent_status_want, record_exit
+from .status import agent_status_want, changed_status_want, record_exit
 from .status_writes import StatusWriter
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions
@@ -54,6 +54,9 @@ EVENT_CONTROLLER = f"{GROUP}/node-agent"
 EVENT_COMPONENT = "tmux-orchestrator-node-agent"
 """`kubectl describe` shows this in the From column; the host (the pod's name in a DaemonSet) beside it."""
 _START_RETRY_DELAY = 1.0
+_YIELD_EVERY = 50
+"""Agents read and reported between two chances for other tasks to run: a pass over hundreds of agents is
+one long stretch of CPU, and an exit reported meanwhile must not wait for its end."""
 
 
 class NodeAgent:
@@ -72,6 +75,7 @@ class NodeAgent:
         self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self.screen_readings = ScreenReadings()  # ... nor read again
+        self._exited_during_pass: set[str] = set()  # agents whose exit came in while a pass ran
         self._delivery_task: asyncio.Task[None] | None = None  # briefings and messages being typed
 
     @property
@@ -145,6 +149,7 @@ class NodeAgent:
             async for event in watcher:
                 if isinstance(event, PaneExited):
                     self._record_exit(event.pane, event.observed_at)
+                    self._report_exit(event.pane)
                     self.wake.set()
                 elif isinstance(event, ServerExited):
                     return
@@ -182,8 +187,26 @@ class NodeAgent:
     def _record_exit(self, pane: PaneInfo, observed_at: float) -> None:
         record = self.state.agents.get(pane.agent_uid or "")
         if record is not None:
+            self._exited_during_pass.add(record.uid)
             record_exit(record, pane, observed_at)
             self._post_events()
+
+    def _report_exit(self, pane: PaneInfo) -> None:
+        """Report an exit now, ahead of other queued writes: a crash report does not wait for the next pass
+        (which may be busy with hundreds of panes) nor behind routine status updates. The pass after it
+        reads the dead pane's screen and refines the message if the process printed something at the end."""
+        record = self.state.agents.get(pane.agent_uid or "")
+        if record is None:
+            return
+        want = agent_status_want(
+            self.config.node,
+            record,
+            pane=pane,
+            reading=None,
+            now=datetime.datetime.now(datetime.UTC),
+            workspace=self.workspaces.report(record),
+        )
+        self.writes.want(want, urgent=True)
 
     def _post_events(self) -> None:
         """Crash, back-off and start events the records collected, posted from the background queue."""
@@ -205,6 +228,7 @@ class NodeAgent:
     async def sync_once(self, client: ControlClient) -> None:
         """Observe tmux, converge windows, report statuses that changed, deliver due messages."""
         self.pass_count += 1
+        self._exited_during_pass.clear()
         records = dict(self.state.agents)
 
         def wanted(pane: PaneInfo) -> bool:
@@ -229,7 +253,13 @@ class NodeAgent:
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}  # each agent's window, by its first pane
         moment = datetime.datetime.now(datetime.UTC)
         to_brief: list[tuple[AgentRecord, PaneInfo]] = []
-        for uid, record in records.items():
+        for count, (uid, record) in enumerate(records.items(), 1):
+            if count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let exit events and status writes in between, then go on
+            if uid not in self.state.agents or uid in self._exited_during_pass:
+                # Deleted meanwhile, or exited after the snapshot was taken: its exit has been reported
+                # (`_report_exit`) and the next pass, woken by it, reads the dead pane.
+                continue
             pane = by_uid.get(uid)
             reading: Classification | None = None
             if pane is not None and (pane_snapshot := snapshot.pane_snapshot(pane.pane_id)) is not None:
@@ -239,17 +269,17 @@ class NodeAgent:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
                 self._record_exit(pane, time.time())
             lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
-            self.writes.want(
-                agent_status_want(
-                    self.config.node,
-                    record,
-                    pane=pane,
-                    reading=reading,
-                    now=moment,
-                    snapshot_lines=lines,
-                    workspace=self.workspaces.report(record),
-                )
+            want = changed_status_want(
+                self.config.node,
+                record,
+                pane=pane,
+                reading=reading,
+                now=moment,
+                snapshot_lines=lines,
+                workspace=self.workspaces.report(record),
             )
+            if want is not None:
+                self.writes.want(want)
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
         self.screen_readings.keep_only(records)

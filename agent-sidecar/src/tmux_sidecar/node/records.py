@@ -66,6 +66,8 @@ class AgentRecord:
     # Prompts UserPromptSubmit reported (monotonic time, text), newest last: delivery's own evidence.
     hook_prompts: list[tuple[float, str]] = field(default_factory=list)
     disagreement: Disagreement | None = None  # hook state and screen reading at odds (activity_check)
+    # What the last status want was computed from (node.status.changed_status_want): unchanged, not again.
+    status_inputs: tuple[object, ...] | None = None
 
     @property
     def uid(self) -> str:

@@ -59,6 +59,72 @@ def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None
     log.info("%s/%s %s; %s", record.namespace, record.name, report.message, decision.message)
 
 
+def changed_status_want(
+    node: str,
+    record: AgentRecord,
+    *,
+    pane: PaneInfo | None,
+    reading: Classification | None,
+    now: datetime.datetime,
+    snapshot_lines: tuple[str, ...] = (),
+    workspace: WorkspaceReport | None = None,
+) -> StatusWant | None:
+    """`agent_status_want`, or None when nothing it is computed from changed since the last pass (the
+    status writer has that want already): a pass over hundreds of agents computes only the few that
+    changed. The time is not an input (it only stamps changes), except through the hook state, which
+    ages: an agent with one is computed every pass."""
+    inputs = _status_inputs(
+        node, record, pane=pane, reading=reading, snapshot_lines=snapshot_lines, workspace=workspace
+    )
+    if inputs is not None and record.status_inputs == inputs:
+        return None
+    want = agent_status_want(
+        node,
+        record,
+        pane=pane,
+        reading=reading,
+        now=now,
+        snapshot_lines=snapshot_lines,
+        workspace=workspace,
+    )
+    record.status_inputs = inputs
+    return want
+
+
+def _status_inputs(
+    node: str,
+    record: AgentRecord,
+    *,
+    pane: PaneInfo | None,
+    reading: Classification | None,
+    snapshot_lines: tuple[str, ...],
+    workspace: WorkspaceReport | None,
+) -> tuple[object, ...] | None:
+    """Everything `agent_status_want` reads (None: it also depends on the time)."""
+    if record.hook is not None or record.disagreement is not None:
+        return None
+    return (
+        node,
+        pane,
+        reading,
+        snapshot_lines,
+        workspace,
+        record.obj,
+        record.spec,
+        record.reported,
+        record.restart_count,
+        record.failed,
+        record.last_exit_code,
+        record.last_crash_reason,
+        record.last_crash_message,
+        record.exit_decision,
+        record.started_at,
+        record.briefed_revision,
+        record.restarted_at,
+        record.last_lines,
+    )
+
+
 def agent_status_want(
     node: str,
     record: AgentRecord,

@@ -1,5 +1,6 @@
 """The node agent's status writes: queued per object, coalesced to the latest wanted status and written by
-one task, so that exit detection, restarts and typing never wait for the API server.
+a few writer tasks (never two at once for one object), so that exit detection, restarts and typing never
+wait for the API server, and a crash report (queued first) never waits behind routine updates.
 
 A sync pass says what each status should be (`want`); nothing is written when that is what the server
 already has (`core.patch.status_write`, the pure decision). While the server is away or hung, the queue
@@ -53,26 +54,45 @@ class StatusWant:
         return status_write(self.reported(), self.wanted, whole=self.whole)
 
 
-class StatusWriter:
-    """One queue of wanted statuses (one entry per object, the latest) and the one task that writes them."""
+WRITERS = 8
+"""Writes in flight at once, each to another object: a hundred agents that start together are not written
+one round trip after another, and a crash report finds a writer free soon."""
 
-    def __init__(self, kube: Kube) -> None:
+
+class StatusWriter:
+    """One queue of wanted statuses (one entry per object, the latest) and the writers that empty it, never
+    two at once for the same object (so an object's writes arrive in order)."""
+
+    def __init__(self, kube: Kube, writers: int = WRITERS) -> None:
         self.kube = kube
+        self._writers = writers
         self._queue: dict[WriteKey, StatusWant] = {}
+        self._writing: set[WriteKey] = set()
+        self._urgent: set[asyncio.Task[None]] = set()  # urgent writes under way (kept from the GC)
         self._more = asyncio.Event()
         self.failures = 0  # writes failed in a row because the server did not answer
         self.writes = 0  # requests sent that succeeded (the soak benchmark reads it)
 
-    def want(self, want: StatusWant) -> None:
+    def want(self, want: StatusWant, *, urgent: bool = False) -> None:
         """The status `want.key` should have from now on. A whole status replaces what was queued for the
-        object; a partial one is merged over a queued partial one (both sets of fields are ours)."""
+        object; a partial one is merged over a queued partial one (both sets of fields are ours). An
+        `urgent` one (a crash) is written at once, beside the writers (which may all be busy with routine
+        updates), or first in line if its object is being written."""
         queued = self._queue.get(want.key)
         if queued is not None and not (want.whole or queued.whole):
             want = _merged(queued, want)
         if want.patch() is None:
             self._queue.pop(want.key, None)  # the server already has it (or it changed back): nothing to do
             return
-        self._queue[want.key] = want  # an existing key keeps its place in line
+        if urgent:
+            self._queue.pop(want.key, None)
+            self._queue = {want.key: want, **self._queue}
+            if want.key not in self._writing:
+                task = asyncio.create_task(self._write_now(want.key), name=f"urgent status {want.key}")
+                self._urgent.add(task)
+                task.add_done_callback(self._urgent.discard)
+        else:
+            self._queue[want.key] = want  # an existing key keeps its place in line
         self._more.set()
 
     def queued(self, key: WriteKey) -> bool:
@@ -82,14 +102,42 @@ class StatusWriter:
         return len(self._queue)
 
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as writers:
+            for number in range(self._writers):
+                writers.create_task(self._writer(), name=f"status-writer-{number}")
+
+    async def _write_now(self, key: WriteKey) -> None:
+        """Write the want queued for `key` now, unless a writer took it meanwhile."""
+        want = self._queue.get(key)
+        if want is None or key in self._writing:
+            return
+        if not await self._write_alone(key, want):
+            self._more.set()  # still queued: the writers retry it with their backoff
+
+    def _next(self) -> tuple[WriteKey, StatusWant] | None:
+        """The first queued want whose object no other writer is writing."""
+        return next(((k, w) for k, w in self._queue.items() if k not in self._writing), None)
+
+    async def _writer(self) -> None:
         while True:
-            await self._more.wait()
-            self._more.clear()
-            while self._queue:
-                key, want = next(iter(self._queue.items()))
-                if not await self._write(key, want):
+            item = self._next()
+            if item is None:
+                self._more.clear()
+                await self._more.wait()
+                continue
+            key, want = item
+            if not await self._write_alone(key, want):
+                if self._queue.get(key) is want:
                     self._queue[key] = self._queue.pop(key)  # to the back: the others get their turn too
-                    await asyncio.sleep(retry_delay(self.failures, random.random(), WRITE_BACKOFF))
+                await asyncio.sleep(retry_delay(self.failures, random.random(), WRITE_BACKOFF))
+
+    async def _write_alone(self, key: WriteKey, want: StatusWant) -> bool:
+        """`_write`, marked as under way so that no other writer writes the same object meanwhile."""
+        self._writing.add(key)
+        try:
+            return await self._write(key, want)
+        finally:
+            self._writing.discard(key)
 
     async def _write(self, key: WriteKey, want: StatusWant) -> bool:
         """Write one queued status; False when the server did not answer (kept, tried again later)."""
@@ -114,6 +162,7 @@ class StatusWriter:
             log.info("API server answers again: status of %s written, %d queued", key, len(self._queue) - 1)
         self.failures = 0
         self.writes += 1
+        log.debug("status of %s written", key)
         self._drop(key, want)
         want.written(result)
         return True

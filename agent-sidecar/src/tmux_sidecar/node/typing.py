@@ -52,8 +52,9 @@ class TypingTimings:
     retry_enter_after: float = 1.0  # the text still in the input, screen unchanged this long: Enter again
     max_enters: int = 3
     confirm_timeout: float = 6.0
-    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit).
-    hook_grace: float = 2.0
+    # With hooks wired, the screen's confirmation waits this long for the CLI's own (UserPromptSubmit):
+    # the hook is a process the CLI starts, slow to arrive on a loaded machine.
+    hook_grace: float = 5.0
 
 
 @dataclass(frozen=True)

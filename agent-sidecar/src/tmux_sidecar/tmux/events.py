@@ -15,6 +15,7 @@ tmux sometimes misses the SIGCHLD of an exiting pane (see ControlClient.nudge_re
 one, the pane is dead without a status and pane-died does not fire. The watcher therefore watches the pid of
 every live pane through a pidfd and sends tmux a SIGCHLD as soon as (and shortly after) a program ends, and
 also every `reaper_interval` seconds for panes it could not watch (started by someone else, or no pidfd).
+A pidfd that fires also makes the watcher read the dead panes right away, ahead of the doorbell.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ CONTROL_WINDOW_NAME = "control"
 # Panes started by this client are watched through pidfds; this covers the others. Every nudge wakes tmux,
 # which then walks all its windows: with 500 windows, 10 nudges a second cost it about 20 ms of CPU a second.
 REAPER_INTERVAL = 0.25
-# After a watched program ends: nudge at once, and again in case tmux was busy losing that very signal.
+# After a watched program ends: nudge and look at once, and again in case tmux was busy losing that very
+# signal or had not collected the exit yet.
 NUDGE_DELAYS = (0.0, 0.01, 0.05)
 _RENAMED = frozenset({"window-renamed", "unlinked-window-renamed"})
 _CLOSED = frozenset({"window-close", "unlinked-window-close"})
@@ -148,7 +150,7 @@ class ExitWatcher:
         for result in await self._client.run_many(install_commands(self._client.info.control_window_id)):
             result.check()
         if self._watch_pids:
-            self._pids = PidWatch(self._client.nudge_reaper)
+            self._pids = PidWatch(self._pid_ended)
             self._client.add_start_listener(self._watch_started)
             for pid in await self._client.list_panes("#{pane_pid}", filter="#{?pane_dead,0,1}"):
                 self._pids.watch(int(pid) if pid.isdigit() else None)
@@ -161,6 +163,12 @@ class ExitWatcher:
             self._tasks.append(
                 asyncio.create_task(self._nudge_loop(self._reaper_interval), name="tmux-nudge")
             )
+
+    def _pid_ended(self) -> None:
+        """A watched program ended: have tmux collect it and look for it at once, without waiting for the
+        doorbell (a forked shell and tmux client, tens of milliseconds on a busy machine)."""
+        self._client.nudge_reaper()
+        self._scan_wanted.set()
 
     def _watch_started(self, ref: PaneRef) -> None:
         if self._pids is not None:

@@ -59,7 +59,9 @@ class MemberTools(ApiModel):
         default=None,
         description=(
             "Have the CLI report its state through hooks (tmux-orchestrator hook), passed on its command "
-            "line; default: on for claude-code. Off: activity is read from the screen only."
+            "line; default: on for claude-code when the command runs that CLI. Codex only with true: it is "
+            "then started with --dangerously-bypass-hook-trust, which also runs any other hook its config "
+            "holds without review. Off: activity is read from the screen only."
         ),
     )
 

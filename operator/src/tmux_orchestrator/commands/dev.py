@@ -48,34 +48,8 @@ def run(args: argparse.Namespace) -> int:
         binaries = build.ensure_binaries()
         print(binaries.directory)
         return 0
-    if args.action == "agents":
-        from tmux_orchestrator.realagents import install
-
-        try:
-            agents = install.ensure_agents()
-        except install.InstallError as error:
-            print(f"dev agents: {error}", file=sys.stderr)
-            return 1
-        if args.check:
-            for command, version in install.installed_versions(agents).items():
-                print(f"{command}: {version}", file=sys.stderr)
-        print(agents.directory)
-        return 0
-    if args.action == "real-team":
-        import yaml
-
-        from tmux_orchestrator.realagents import install, team
-
-        try:
-            agents = install.ensure_agents()
-        except install.InstallError as error:
-            print(f"dev real-team: {error}", file=sys.stderr)
-            return 1
-        manifest = team.demo_team(
-            args.name, binaries=agents, root=args.dir.resolve(), base_url=args.model_url
-        )
-        print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
-        return 0
+    if args.action in ("agents", "real-team"):
+        return _with_agents(args)
     if args.action == "capture":
         from tmux_orchestrator.realagents import capture as screens
 
@@ -102,4 +76,28 @@ def run(args: argparse.Namespace) -> int:
         print("not running", file=sys.stderr)
         return 1
     print(f"running at {recorded.server}; KUBECONFIG={recorded.kubeconfig}")
+    return 0
+
+
+def _with_agents(args: argparse.Namespace) -> int:
+    """`dev agents` (install, print the bin dir) and `dev real-team` (print the demo team using them)."""
+    import yaml
+
+    from tmux_orchestrator.realagents import install, team
+
+    try:
+        agents = install.ensure_agents()
+    except install.InstallError as error:
+        print(f"dev {args.action}: {error}", file=sys.stderr)
+        return 1
+    if args.action == "real-team":
+        manifest = team.demo_team(
+            args.name, binaries=agents, root=args.dir.resolve(), base_url=args.model_url
+        )
+        print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
+        return 0
+    if args.check:
+        for command, version in install.installed_versions(agents).items():
+            print(f"{command}: {version}", file=sys.stderr)
+    print(agents.directory)
     return 0

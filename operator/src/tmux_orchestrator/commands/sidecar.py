@@ -56,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
     import signal
+    import sys
+    from pathlib import Path
 
     from tmux_orchestrator.asgi import EmbeddedServer, bind
     from tmux_orchestrator.kube import connect
-    from tmux_sidecar.localapi.server import default_socket_path
+    from tmux_sidecar.localapi.server import SocketInUseError, claim_socket_path, default_socket_path
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
     from tmux_sidecar.node.screens import screen_app, screen_url
 
@@ -100,5 +102,11 @@ def run(args: argparse.Namespace) -> int:
                 if server is not None:
                     await server.stop()
 
+    if config.api_socket:
+        try:  # before the node registers: a second node agent of the same node must not start at all
+            claim_socket_path(Path(config.api_socket))
+        except SocketInUseError as error:
+            print(f"sidecar: {error}", file=sys.stderr)
+            return 1
     asyncio.run(main())
     return 0

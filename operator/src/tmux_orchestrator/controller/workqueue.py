@@ -103,8 +103,12 @@ class WorkQueue(Generic[K]):
                 return key
             timeout = self._heap[0][0] - loop.time() if self._heap else None
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: when a cancellation and the timeout land in the same loop
+            # iteration (every timer is overdue after the process was stopped), Python 3.11's wait_for
+            # may report the timeout and lose the cancellation, and the worker would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
 
     async def _worker(self) -> None:
         while True:

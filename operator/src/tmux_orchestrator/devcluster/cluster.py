@@ -19,7 +19,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,15 +189,18 @@ def signal_component(cluster: LocalCluster, name: str, sig: signal.Signals) -> N
     os.kill(pid, sig)
 
 
-def restart_component(cluster: LocalCluster, name: str) -> None:
+def restart_component(cluster: LocalCluster, name: str, while_down: Callable[[], None] | None = None) -> None:
     """Stop one component of a cluster this process started and start it again with the same arguments
-    (ports, certificates and etcd data stay); returns once the API server answers /readyz again."""
+    (ports, certificates and etcd data stay); returns once the API server answers /readyz again.
+    `while_down` runs between the stop and the start (a test changes what the component will find)."""
     process = cluster.processes.get(name)
     if process is None:
         raise ClusterError(f"{name} was not started by this process: cannot restart it")
     with contextlib.suppress(ProcessLookupError):
         os.kill(process.pid, signal.SIGCONT)  # a frozen process cannot handle SIGTERM
     _terminate(name, process.pid, process)
+    if while_down is not None:
+        while_down()
     _spawn(cluster, name, cluster.commands[name])
     _wait_ready(cluster)
 

@@ -97,7 +97,10 @@ def _blocks(reply: Reply, prompt: Prompt) -> list[dict[str, Any]]:
     if reply.kind is ReplyKind.TOOL and reply.tool is not None:
         tool = reply.tool
         arguments: dict[str, Any]
-        if tool.question and "AskUserQuestion" in prompt.tools:
+        if tool.name:
+            name = f"mcp__{tool.server}__{tool.name}" if tool.server else tool.name
+            arguments = json.loads(tool.input)
+        elif tool.question and "AskUserQuestion" in prompt.tools:
             options = [{"label": option, "description": f"Use {option}."} for option in tool.options]
             question = {
                 "question": tool.question,

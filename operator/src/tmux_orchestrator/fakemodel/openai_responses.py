@@ -136,7 +136,12 @@ def _tool_item(tool: ToolCall, tools: tuple[str, ...]) -> dict[str, Any]:
     call_id = f"call_{uuid.uuid4().hex[:24]}"
     command = tool.shell_command
     arguments: dict[str, Any]
-    if tool.question and "request_user_input" in tools:
+    namespace: dict[str, str] = {}
+    if tool.name:
+        name, arguments = tool.name, json.loads(tool.input)
+        if tool.server:  # an MCP tool is offered inside a namespace tool named after its server
+            namespace = {"namespace": f"mcp__{tool.server}"}
+    elif tool.question and "request_user_input" in tools:
         options = [{"label": option, "description": f"Use {option}."} for option in tool.options]
         question = {"id": "choice", "header": "Choice", "question": tool.question, "options": options}
         name, arguments = "request_user_input", {"questions": [question]}
@@ -150,6 +155,7 @@ def _tool_item(tool: ToolCall, tools: tuple[str, ...]) -> dict[str, Any]:
         name, arguments = "shell", {"command": ["bash", "-lc", command]}
     return {
         "type": "function_call",
+        **namespace,
         "id": f"fc_{uuid.uuid4().hex[:24]}",
         "call_id": call_id,
         "name": name,

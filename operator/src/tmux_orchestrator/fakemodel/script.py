@@ -13,12 +13,18 @@ A script is YAML (or JSON):
         tool: {path: "notes.txt", content: "hello"}  # a file write (Claude Code: Write; others: shell)
       - when: "ask me"
         tool: {question: "Which database?", options: [Postgres, SQLite]}  # a question to the user
+      - when: "tell dev"
+        tool: {server: team, name: send_message, input: {target: dev-0, text: hi}}  # an MCP server's tool
       - when: "limit"
         status: 429                       # this status on every try (429, 500, 503, 529 ...)
         times: 3                          # optional: only for the first 3 matching requests
 
 A request whose newest user turn is a tool result gets `after_tool` (default "Done.") so a tool call is
 never repeated forever.
+
+A tool given by `name` (with `input`, its arguments) is called as such; with `server` it is that MCP server's
+tool, named as each CLI names it (found by running them, see docs/operations.md): Claude Code 2.1.332 calls
+`mcp__SERVER__NAME`, Codex 0.171.0 calls `NAME` in the namespace `mcp__SERVER`.
 """
 
 from __future__ import annotations
@@ -43,13 +49,17 @@ class ReplyKind(StrEnum):
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A command to run, a file to write (`path` set), or a question with choices (`question` set)."""
+    """A command to run, a file to write (`path` set), a question with choices (`question` set), or a tool
+    called by `name` with `input` (JSON text), an MCP tool when `server` is set."""
 
     command: str = ""
     path: str = ""
     content: str = ""
     question: str = ""
     options: tuple[str, ...] = ()
+    name: str = ""
+    server: str = ""
+    input: str = "{}"
 
     @property
     def shell_command(self) -> str:
@@ -146,9 +156,12 @@ def _reply(item: Any, where: str) -> Reply:
     if "tool" in item:
         tool = item["tool"]
         if not isinstance(tool, Mapping) or not (
-            tool.get("command") or tool.get("path") or tool.get("question")
+            tool.get("command") or tool.get("path") or tool.get("question") or tool.get("name")
         ):
-            raise ScriptError(f"{where}: `tool` needs `command`, `path` (with `content`) or `question`")
+            needs = "`command`, `path` (with `content`), `question` or `name` (with `input`)"
+            raise ScriptError(f"{where}: `tool` needs {needs}")
+        if not isinstance(tool.get("input", {}), Mapping):
+            raise ScriptError(f"{where}: a named tool's `input` is a mapping of its arguments")
         options = tool.get("options") or []
         if tool.get("question") and (not isinstance(options, list) or len(options) < 2):
             raise ScriptError(f"{where}: a `question` needs a list of at least two `options`")
@@ -158,6 +171,9 @@ def _reply(item: Any, where: str) -> Reply:
             str(tool.get("content", "")),
             str(tool.get("question", "")),
             tuple(str(option) for option in options),
+            str(tool.get("name", "")),
+            str(tool.get("server", "")),
+            json.dumps(tool.get("input", {})),
         )
         return Reply(ReplyKind.TOOL, str(item.get("text", "")), float(seconds), tool=call)
     return Reply(ReplyKind.TEXT, str(item.get("text", DEFAULT_TEXT)), float(seconds))

@@ -50,6 +50,10 @@ def real_cli_member(
         "env": [{"name": key, "value": value} for key, value in sorted(launch.env.items())],
         "workingDir": str(workdir),
     }
+    if cli == "codex":
+        # Opted in (Codex's default is off): this prepared CODEX_HOME holds no one's hooks but ours, so the
+        # trust bypass Codex's hooks need skips no review of anything else.
+        member["tools"] = {"hooks": True}
     if briefing:
         member["briefing"] = briefing
     return member
