@@ -22,8 +22,19 @@ POOL_LABEL = "orchestrator.tmux.dev/pool"
 
 
 @pytest.fixture
+def operator_args() -> tuple[str, ...]:
+    """Extra operator arguments; a module overrides this fixture to change them."""
+    return ()
+
+
+@pytest.fixture
 def system(
-    control_plane: LocalCluster, kube: Kubectl, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+    control_plane: LocalCluster,
+    kube: Kubectl,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    operator_args: tuple[str, ...],
 ) -> Iterator[System]:
     pool = f"pool-{uuid.uuid4().hex[:6]}"
     nodes: list[Node] = []
@@ -49,7 +60,7 @@ def system(
         nodes.append(node)
         return node
 
-    operator = start_operator(control_plane.kubeconfig, tmp_path, "--namespace", namespace)
+    operator = start_operator(control_plane.kubeconfig, tmp_path, "--namespace", namespace, *operator_args)
     start_node()
     yield System(kube, namespace, pool, operator, nodes, start_node)
     operator.stop()

@@ -35,6 +35,13 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
         yield cluster
 
 
+@pytest.fixture
+def operator_args() -> tuple[str, ...]:
+    """Resync every second, so a resync always falls while the API server is down or frozen (it must fail
+    and be retried, never end the operator; at the default 300 s the tests would end before the first)."""
+    return ("--resync-seconds", "1")
+
+
 @pytest.fixture(scope="module")
 def kubectl(control_plane: LocalCluster) -> Kubectl:
     return Kubectl(control_plane.kubeconfig)

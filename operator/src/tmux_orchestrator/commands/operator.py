@@ -27,6 +27,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=8, help="teams reconciled concurrently (one pass per team at a time)"
     )
     parser.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="every team is reconciled and the team cache checked against the API server this often "
+        "(default 300)",
+    )
+    parser.add_argument(
         "--dashboard-port",
         type=int,
         default=int(os.environ.get("DASHBOARD_PORT", "0")) or None,
@@ -90,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         namespaces=tuple(dict.fromkeys(args.namespaces)),
         metrics_port=args.metrics_port,
         team_workers=args.workers,
+        resync_seconds=args.resync_seconds,
         dashboard_port=args.dashboard_port,
         dashboard_host=args.dashboard_host,
         dashboard_actions=args.dashboard_actions,

@@ -45,6 +45,7 @@ class OperatorOptions:
     metrics_port: int = 8080
     """0: no metrics endpoint."""
     team_workers: int = 8
+    resync_seconds: float = 300.0
     dashboard_port: int | None = None
     """None: no dashboard."""
     dashboard_host: str = "0.0.0.0"
@@ -132,7 +133,12 @@ async def run_operator(options: OperatorOptions) -> None:
     """Run until SIGINT/SIGTERM (kopf handles the signals) or until the Controller fails."""
     async with await connect(options.kubeconfig, on_write=count_write) as kube:
         controller = Controller(
-            kube, ControllerConfig(namespaces=options.namespaces, team_workers=options.team_workers)
+            kube,
+            ControllerConfig(
+                namespaces=options.namespaces,
+                team_workers=options.team_workers,
+                resync_seconds=options.resync_seconds,
+            ),
         )
         serve_metrics(options.metrics_port)
         async with contextlib.AsyncExitStack() as stack:

@@ -33,6 +33,7 @@ from tmux_orchestrator.kube.client import (
     describe_error,
     is_conflict,
     is_not_found,
+    is_unavailable,
     node_lease_name,
 )
 
@@ -188,7 +189,7 @@ class Controller:
             await asyncio.sleep(self.config.resync_seconds)
             try:
                 await self.resync_teams()
-            except ApiError as error:
+            except Exception as error:  # refused, timed out, 5xx: try again next time, never end the process
                 log.warning("team resync failed: %s", describe_error(error))
 
     async def resync_teams(self) -> None:
@@ -452,8 +453,9 @@ class Controller:
 
 
 def _describe_api_error(error: Exception) -> str | None:
-    """Refusals of the API server are expected (a namespace being deleted, RBAC, a webhook): one line."""
-    return describe_error(error) if isinstance(error, ApiError) else None
+    """Refusals of the API server are expected (a namespace being deleted, RBAC, a webhook), and so is an API
+    server that is down or hung for a while: one line, no traceback. Anything else is a bug: None."""
+    return describe_error(error) if isinstance(error, ApiError) or is_unavailable(error) else None
 
 
 def _requeue(seconds: float | None, floor: float) -> float | None:
