@@ -158,8 +158,11 @@ class NodeAgent:
         try:
             while not exit_task.done():
                 await self.sync_once(client)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for may lose a cancellation that lands
+                # with its timeout, and the node agent would not stop (see controller/workqueue.py).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._next_wait())
+                    async with asyncio.timeout(self._next_wait()):
+                        await self.wake.wait()
                 self.wake.clear()
         finally:
             for task in (exit_task, self._delivery_task):

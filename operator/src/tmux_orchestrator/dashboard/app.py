@@ -113,7 +113,10 @@ class Dashboard:
                 else:
                     yield ": still here\n\n"  # a dead connection shows up as a failed write
                 try:
-                    await asyncio.wait_for(wake.wait(), _IDLE_RENDER_SECONDS)
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for may lose a cancellation (a closed
+                    # stream) that lands with its timeout (see controller/workqueue.py).
+                    async with asyncio.timeout(_IDLE_RENDER_SECONDS):
+                        await wake.wait()
                     await asyncio.sleep(_COALESCE_SECONDS)
                 except TimeoutError:
                     pass
