@@ -10,10 +10,12 @@ import select
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from support.kube import Kubectl, kubectl_binary, table_header, wait_for
 from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, node_lease_name
@@ -160,6 +162,24 @@ def test_a_team_without_a_fitting_node_is_pending_until_one_appears(
     nodes.start(node, f"{POOL}={namespace}")
     body = wait_ready(kube, "web", 3)
     assert body["status"]["node"] == node
+
+
+def test_teams_applied_at_once_never_overfill_a_node(
+    operator: Operator, nodes: Nodes, kube: Kubectl, namespace: str
+) -> None:
+    """Passes over different teams run concurrently; a team placed by one pass but not yet created must
+    count against the node for the others (like the kube-scheduler's assumed pods), or two teams take the
+    same room and one is left with agents that never fit."""
+    capacity, per_team, teams = 6, 3, 4
+    for suffix in ("a", "b"):
+        nodes.start(f"{namespace}-{suffix}", f"{POOL}={namespace}", capacity=capacity)
+    names = [f"t{i}" for i in range(teams)]
+    manifests = [team(name, namespace, member("dev", per_team)) for name in names]
+    kube.apply("\n---\n".join(yaml.safe_dump(m) for m in manifests))
+    for name in names:
+        wait_ready(kube, name, per_team, timeout=60)
+    placed = Counter(a["metadata"]["labels"][NODE] for n in names for a in agents(kube, n).values())
+    assert placed == {f"{namespace}-a": capacity, f"{namespace}-b": capacity}
 
 
 def test_a_lost_node_moves_the_team_to_another_node(

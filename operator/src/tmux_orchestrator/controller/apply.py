@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Final
@@ -121,6 +122,19 @@ async def apply_team_plan(
     writes within a step are independent and go out together; a failed step ends the pass with its error
     (the caller re-observes and plans again)."""
     writer = _PlanWriter(kube, caches, events, plan, team)
+    # Before the first await: a pass over another team must see this room as taken from now on.
+    caches.placing.update(writer.placing)
+    try:
+        await _write_steps(writer, caches, events, plan)
+    finally:  # what is still counted was not written (the step failed): its room is free again
+        caches.placing.subtract(writer.placing)
+        for node in [node for node, count in caches.placing.items() if count <= 0]:
+            del caches.placing[node]
+
+
+async def _write_steps(
+    writer: _PlanWriter, caches: ClusterCaches, events: EventPoster, plan: TeamPlan
+) -> None:
     # 1. Revisions first: a rollout's target template must be on record before anything refers to it.
     await writer.write_revisions()
     # 2. Status, fenced by the resourceVersion the plan was made from: a 409 drops the whole plan.
@@ -148,6 +162,13 @@ async def apply_team_plan(
     )
 
 
+def _moved_to(change: AgentUpdate) -> str | None:
+    """The node an update moves its agent to (placing an unplaced one, or rescheduling), if it does."""
+    if "node" not in change.changes:
+        return None
+    return agent_node(change.patch)
+
+
 class _PlanWriter:
     """The writes of one TeamPlan, each counted and its response put into the caches."""
 
@@ -156,6 +177,21 @@ class _PlanWriter:
     ) -> None:
         self.kube, self.caches, self.events, self.plan, self.team = kube, caches, events, plan, team
         self.namespace = plan.namespace
+        self.placing: Counter[str] = Counter(
+            node
+            for node in [
+                *(agent_node(body) for body in plan.agent_bodies()),
+                *(_moved_to(change) for change in plan.agents_to_update),
+            ]
+            if node
+        )
+        """Nodes this plan puts agents on (creates, moves); each is released once its agent is cached."""
+
+    def _placed(self, node: str | None) -> None:
+        """The cache now holds the agent written onto `node`: stop counting it as being placed."""
+        if node and self.placing[node] > 0:
+            self.placing[node] -= 1
+            self.caches.placing[node] -= 1
 
     async def write_revisions(self) -> None:
         for body in self.plan.revision_bodies():
@@ -195,6 +231,7 @@ class _PlanWriter:
     async def create_agent(self, body: KubeObject) -> None:
         created = await self.kube.create(Resource.AGENTS, body, self.namespace)
         self.caches.agents.put(created)
+        self._placed(agent_node(body))
         name, node = object_key(created).name, agent_node(created) or "no node yet"
         note = f"created agent {name} ({node}, revision {created['spec']['revision']})"
         uid = str(created["metadata"].get("uid"))
@@ -204,6 +241,7 @@ class _PlanWriter:
         before = self.caches.agents.get(ObjectKey(self.namespace, change.name)) or {}
         updated = await self.kube.patch(Resource.AGENTS, change.name, dict(change.patch), self.namespace)
         self.caches.agents.put(updated)
+        self._placed(_moved_to(change))
         log.info("agent %s/%s updated: %s", self.namespace, change.name, ", ".join(change.changes))
         if "node" in change.changes:
             old, new = agent_node(before), agent_node(updated)

@@ -7,6 +7,7 @@ ControllerRevisions; and the notifications the operator sent for it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,6 +99,10 @@ class ClusterCaches:
             "AgentMessage", {NOTIFICATIONS_BY_TEAM: _notification_team, BY_TARGET: _message_target}
         )
     )
+    placing: Counter[str] = field(default_factory=Counter)
+    """Agents a pass is writing onto each node (created or moved there) and the cache does not hold there
+    yet. Passes over different teams run concurrently: like the kube-scheduler's assumed pods, these count
+    against the node, or two teams placed at once take the same room."""
 
     @property
     def watched(self) -> tuple[ObjectCache, ...]:
@@ -124,7 +129,8 @@ class ClusterCaches:
 
 def observed_node(caches: ClusterCaches, node: KubeObject) -> ObservedNode:
     name = object_key(node).name
-    return ObservedNode.from_objects(node, caches.node_lease(name), caches.agents.count(BY_NODE, name))
+    placed = caches.agents.count(BY_NODE, name) + caches.placing[name]
+    return ObservedNode.from_objects(node, caches.node_lease(name), placed)
 
 
 def lease_is_live(lease: KubeObject | None, now: datetime) -> bool:
