@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from support.e2e import System, team, wait_team_ready
+from support.e2e import System, answer_dialog, team, wait_team_ready
 from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import wait_for
 from support.processes import tmux
@@ -32,6 +32,9 @@ LIMIT_LIFTED = 'default: {text: "The limit is over."}\n'
 CLIS = ("claude-code", "codex", "aider")
 # How each CLI takes "yes" in its approval dialog: Claude Code and Codex preselect yes; Aider asks (Y)es/(N)o.
 APPROVE = {"claude-code": ["Enter"], "codex": ["Enter"], "aider": ["y", "Enter"]}
+# Their dialogs' questions. Claude Code and Codex report a dialog by hook before it is drawn, so a person's
+# answer waits for the drawing; Aider's question is a line of its transcript (it stays on screen).
+QUESTION = {"claude-code": "Do you want to proceed?", "codex": "Would you like to run the following command?"}
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +137,10 @@ def test_real_clis_report_what_they_are_doing(
     wait_all(system, "WaitingForInput")
     assert not any(approved(tmp_path, cli).exists() for cli in CLIS)
     for cli in CLIS:
-        tmux(system.nodes[0].socket, "send-keys", "-t", window(cli), *APPROVE[cli], check=True)
+        if cli in QUESTION:
+            answer_dialog(system.nodes[0].socket, window(cli), QUESTION[cli], keys=tuple(APPROVE[cli]))
+        else:
+            tmux(system.nodes[0].socket, "send-keys", "-t", window(cli), *APPROVE[cli], check=True)
     wait_all(system, "Idle")
     for cli in CLIS:  # the approved command really ran, in each agent's working directory
         assert approved(tmp_path, cli).exists(), cli

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support.e2e import System, member, team, wait_team_ready
+from support.e2e import System, answer_dialog, member, team, wait_team_ready
 from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import Kubectl, wait_for
 from support.processes import BIN, tmux
@@ -162,23 +162,7 @@ DIALOG_QUESTIONS = ("Do you want to proceed?", "Would you like to run the follow
 
 
 def approve(system: System, window: str) -> None:
-    """Press Enter once the dialog is drawn (its hook comes before the drawing), again if the dialog is
-    still there a few seconds later (a key pressed as it opens can go unread on a loaded machine)."""
-    socket = system.nodes[0].socket
-
-    def dialog_shown() -> bool:
-        screen = tmux(socket, "capture-pane", "-p", "-t", window).stdout
-        return any(question in screen for question in DIALOG_QUESTIONS)
-
-    wait_for(dialog_shown, timeout=30, message=f"the approval dialog in {window}")
-    for _ in range(3):
-        tmux(socket, "send-keys", "-t", window, "Enter", check=True)
-        try:
-            wait_for(lambda: not dialog_shown(), timeout=5, message=f"the dialog in {window} answered")
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"the approval dialog in {window} took no Enter")
+    answer_dialog(system.nodes[0].socket, window, *DIALOG_QUESTIONS)
 
 
 APPROVAL_AND_LIMIT = """rules:

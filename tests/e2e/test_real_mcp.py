@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from support.e2e import FAKE, System, say, team, wait_team_ready
+from support.e2e import FAKE, System, answer_dialog, say, team, wait_team_ready
 from support.fakemodel import FakeModelServer, real_cli_members, start_fake_model
 from support.kube import wait_for
 from support.processes import tmux
@@ -82,13 +82,7 @@ def test_real_clis_send_a_teammate_a_message_through_the_mcp_tool(
         say(kube, f"mcp-{agent}", "tell dev-0 that the build is green")
     # Each CLI asks before it runs the MCP tool; a person says yes (Enter: the preselected answer).
     for cli, agent in zip(CLIS, ("claude-0", "codex-0"), strict=True):
-        wait_for(
-            lambda agent=agent, cli=cli: DIALOG[cli] in screen(system, agent),
-            timeout=120,
-            interval=0.5,
-            message=f"{cli} asking to run send_message",
-        )
-        tmux(system.nodes[0].socket, "send-keys", "-t", f"=mcp:{agent}", "Enter", check=True)
+        answer_dialog(system.nodes[0].socket, f"=mcp:{agent}", DIALOG[cli])
 
     expected = {f"[from claude-0] {TEXT}", f"[from codex-0] {TEXT}"}
     wait_for(

@@ -190,10 +190,10 @@ def test_team_status_and_a_needs_review_report_carry_the_branch(
     status, report = [e for e in entries("ws-dev-0") if "run" in e]
     assert status["status"] == "exit 0" and report["status"] == "exit 0", (status, report)
     header, *rows = status["output"][1:]
-    assert header.split()[-1] == "BRANCH"
+    column = header.index("BRANCH")  # the table's columns are aligned: the branch starts under its header
     by_agent = {row.split()[0]: row for row in rows}
-    assert "agents/ws-dev-0, 0 commit(s) ahead" in by_agent["dev-0"]
-    assert by_agent["pm-0"].rstrip().endswith("main, 0 commit(s) ahead")
+    assert by_agent["dev-0"][column:].startswith("agents/ws-dev-0, 0 commit(s) ahead")
+    assert by_agent["pm-0"][column:].startswith("main, 0 commit(s) ahead")
     wait_for(
         lambda: any(
             "report needs-review: ready (branch agents/ws-dev-0" in e.get("text", "")

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from support.kube import Kubectl, wait_for
-from support.processes import ProjectProcess
+from support.processes import ProjectProcess, tmux
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = ["tmux-orchestrator", "fake-agent"]
@@ -129,3 +129,23 @@ def say(kube: Kubectl, agent: str, text: str) -> None:
         "spec": {"agent": agent, "text": text},
     }
     kube.run("create", "-f", "-", stdin=json.dumps(message))
+
+
+def answer_dialog(socket: str, window: str, *questions: str, keys: tuple[str, ...] = ("Enter",)) -> None:
+    """A person answers a CLI's dialog: `keys` once one of `questions` is drawn in `window`, and again while
+    it is still drawn a few seconds later. Claude Code's and Codex's hooks report a dialog before it is drawn,
+    and a key pressed as it opens can go unread on a loaded machine."""
+
+    def shown() -> bool:
+        screen = tmux(socket, "capture-pane", "-p", "-t", window).stdout
+        return any(question in screen for question in questions)
+
+    wait_for(shown, timeout=120, interval=0.5, message=f"a dialog in {window} asking {questions}")
+    for _ in range(3):
+        tmux(socket, "send-keys", "-t", window, *keys, check=True)
+        try:
+            wait_for(lambda: not shown(), timeout=5, message=f"the dialog in {window} answered")
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the dialog in {window} took no answer ({keys})")
