@@ -8,9 +8,10 @@ The first failure stops the pass: the caller re-observes and plans again, never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any, Final
 
@@ -122,19 +123,12 @@ async def apply_team_plan(
     writes within a step are independent and go out together; a failed step ends the pass with its error
     (the caller re-observes and plans again)."""
     writer = _PlanWriter(kube, caches, events, plan, team)
-    # Before the first await: a pass over another team must see this room as taken from now on.
-    caches.placing.update(writer.placing)
-    try:
-        await _write_steps(writer, caches, events, plan)
-    finally:  # what is still counted was not written (the step failed): its room is free again
-        caches.placing.subtract(writer.placing)
-        for node in [node for node, count in caches.placing.items() if count <= 0]:
-            del caches.placing[node]
+    with writer.room_held():
+        await _write_steps(writer)
 
 
-async def _write_steps(
-    writer: _PlanWriter, caches: ClusterCaches, events: EventPoster, plan: TeamPlan
-) -> None:
+async def _write_steps(writer: _PlanWriter) -> None:
+    plan = writer.plan
     # 1. Revisions first: a rollout's target template must be on record before anything refers to it.
     await writer.write_revisions()
     # 2. Status, fenced by the resourceVersion the plan was made from: a 409 drops the whole plan.
@@ -144,7 +138,7 @@ async def _write_steps(
     # 4. Agents. An AlreadyExists on create means the cache lags: the pass ends and re-observes.
     await _concurrently(
         [
-            *map(writer.create_agent, plan.agent_bodies()),
+            *map(writer.create_agent, writer.agent_bodies),
             *map(writer.update_agent, plan.agents_to_update),
             *map(writer.delete_agent, plan.agents_to_delete),
             *map(writer.write_agent_status, plan.agent_statuses),
@@ -152,7 +146,7 @@ async def _write_steps(
     )
     # 5. The plan's own events (transitions and levels, named after their occasion).
     for event in plan.events:
-        events.post_team_event(writer.team, event, caches)
+        writer.events.post_team_event(writer.team, event, writer.caches)
     # 6. Cleanup of history beyond its limits.
     await _concurrently(
         [
@@ -177,21 +171,42 @@ class _PlanWriter:
     ) -> None:
         self.kube, self.caches, self.events, self.plan, self.team = kube, caches, events, plan, team
         self.namespace = plan.namespace
+        self.agent_bodies = plan.agent_bodies()
         self.placing: Counter[str] = Counter(
             node
             for node in [
-                *(agent_node(body) for body in plan.agent_bodies()),
+                *(agent_node(body) for body in self.agent_bodies),
                 *(_moved_to(change) for change in plan.agents_to_update),
             ]
             if node
         )
-        """Nodes this plan puts agents on (creates, moves); each is released once its agent is cached."""
+        """Nodes this plan puts agents on (creates, moves) and the cache does not show there yet."""
+
+    @contextlib.contextmanager
+    def room_held(self) -> Iterator[None]:
+        """The room this plan takes counts against its nodes (`ClusterCaches.placing`) from before the first
+        await, so a pass over another team sees it taken, until each agent is cached or the pass ends (what is
+        still counted then was not written: its room is free again)."""
+        self.caches.placing.update(self.placing)
+        try:
+            yield
+        finally:
+            for node, count in list(self.placing.items()):
+                self._release(node, count)
 
     def _placed(self, node: str | None) -> None:
         """The cache now holds the agent written onto `node`: stop counting it as being placed."""
-        if node and self.placing[node] > 0:
-            self.placing[node] -= 1
-            self.caches.placing[node] -= 1
+        if node:
+            self._release(node, 1)
+
+    def _release(self, node: str, count: int) -> None:
+        count = min(count, self.placing[node])
+        if count <= 0:
+            return
+        self.placing[node] -= count
+        self.caches.placing[node] -= count
+        if self.caches.placing[node] <= 0:
+            del self.caches.placing[node]
 
     async def write_revisions(self) -> None:
         for body in self.plan.revision_bodies():
