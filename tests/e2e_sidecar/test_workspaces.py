@@ -6,6 +6,7 @@ answered by the agent itself, not by the node agent's report.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,6 +18,12 @@ import pytest
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
 from support.processes import ProjectProcess, tmux
+from tmux_orchestrator.api import AgentSpec
+from tmux_orchestrator.devcluster.cluster import LocalCluster
+from tmux_orchestrator.kube.client import connect
+from tmux_sidecar.node.records import AgentRecord, seed_record
+from tmux_sidecar.node.workspaces import Workspaces
+from tmux_sidecar.profile_plugins import load_profile_or_fallback
 
 RECOVERY = {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120}
 
@@ -349,3 +356,38 @@ def test_bad_input_names_the_problem_and_starts_nothing_and_deletes_nothing(
         assert worktrees(repo) == {**before, str(repo / ".worktrees" / "dev-0"): "agents/dev-0"}
         return
     assert worktrees(repo) == before
+
+
+async def test_agents_arriving_one_by_one_keep_their_worktrees_from_the_first_sweep(
+    control_plane: LocalCluster, crds: list[str], node_name: str, repo: Path
+) -> None:
+    """The node agent's first pass over a repository also sweeps worktrees orphaned while it was down. When
+    the watch delivers a team's agents one by one, later agents' worktrees are added by prepares queued on the
+    repository's lock ahead of that sweep; the sweep must count them as live (CI once saw it remove two)."""
+    names = ["dev-0", "dev-1", "dev-2"]
+    objects = [dev(name, node_name, repo) for name in names]
+    for n, obj in enumerate(objects):
+        obj["metadata"].update(namespace="default", uid=f"uid-{n}")
+    records = {
+        obj["metadata"]["uid"]: seed_record(obj, spec, load_profile_or_fallback(spec.template.profile))
+        for obj in objects
+        for spec in [AgentSpec.model_validate(obj["spec"])]
+    }
+
+    def sweeping() -> bool:
+        return any(task.get_name().startswith("workspace sweep") for task in asyncio.all_tasks())
+
+    async with await connect(str(control_plane.kubeconfig)) as kube:
+        workspaces = Workspaces(kube=kube, node=node_name, wake=asyncio.Event())
+        try:
+            seen: dict[str, AgentRecord] = {}
+            for uid, record in records.items():  # one pass per watch event, no await between them
+                seen[uid] = record
+                workspaces.sync(dict(seen))
+            async with asyncio.timeout(60):
+                while not all(workspaces.directories(records).values()) or sweeping():
+                    await asyncio.sleep(0.05)
+        finally:
+            await workspaces.close()
+    expected = {str(repo): "main"} | {str(repo / ".worktrees" / n): f"agents/{n}" for n in names}
+    assert worktrees(repo) == expected

@@ -144,10 +144,9 @@ class Workspaces:
             self.retiring[uid] = self._spawn(self._retire(gone), f"retire {gone.identity.name}")
         for uid in [uid for uid, task in self.retiring.items() if task.done()]:
             del self.retiring[uid]
-        live = {t.identity.owner for t in self.tracked.values()}
         for repo in {t.workspace.repo for t in self.tracked.values()} - self.swept:
             self.swept.add(repo)
-            self._spawn(self._sweep(repo, live), f"sweep {repo}")
+            self._spawn(self._sweep(repo), f"sweep {repo}")
 
     async def close(self) -> None:
         tasks = [t.task for t in self.tracked.values() if t.task is not None] + list(self.retiring.values())
@@ -238,12 +237,15 @@ class Workspaces:
             entry = next((w for w in await g.list_worktrees(repository) if w.path == path), None)
             await self._retire_entry(repository, entry, gone.identity.owner, _regarding(gone.obj))
 
-    async def _sweep(self, repo: str, live: set[str]) -> None:
+    async def _sweep(self, repo: str) -> None:
         """Worktrees of agents deleted while this node agent was not running."""
         repository = await g.open_repository(repo)
         if isinstance(repository, str):
             return
         async with self._lock(repo):
+            # Who is live is read under the lock, not when the sweep was started: agents that arrived since
+            # then may have had their worktrees added by prepares queued on this lock ahead of the sweep.
+            live = {t.identity.owner for t in self.tracked.values()}
             for entry in orphaned_worktrees(await g.list_worktrees(repository), self.node, live):
                 assert entry.owner is not None
                 _, namespace, name = entry.owner.split("/", 2)
