@@ -106,7 +106,7 @@ async def control_pass(
 ) -> ServerSnapshot:
     """An observation pass as the node agent runs it: snapshot, then every agent pane read (panes whose
     screen and process are unchanged since `previous` keep their reading); without `previous` a full one."""
-    readings = readings or ScreenReadings()
+    readings = readings if readings is not None else ScreenReadings()  # an empty one is falsy
     snapshot = await take_snapshot(client, capture=is_agent, previous=previous)
     for pane in snapshot.panes:
         pane_snapshot = snapshot.pane_snapshot(pane.pane_id)
