@@ -20,17 +20,19 @@ import os
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import apply_all, cluster_with_crds, percentile, write_result
+from harness import KUBECTL, apply_all, cluster_with_crds, percentile, write_result
 from scheduling import SchedulingDelay
 
 from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
+from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.kube import Resource, connect
 
 NODE = f"bench-node-{os.getpid()}"  # two runs at once must not share a node's sockets
@@ -140,6 +142,39 @@ def split_at_node_agent(log: str, kills: list[tuple[str, float, float]]) -> dict
     }
 
 
+_SERVER_SIDE = {
+    "agent_status_patch": (
+        "apiserver_request_duration_seconds_bucket{",
+        'resource="agents"',
+        'subresource="status"',
+        'verb="PATCH"',
+    ),
+    "etcd_agent_update": ("etcd_request_duration_seconds_bucket{", 'operation="update"', 'resource="agents"'),
+}
+
+
+def server_side(cluster: LocalCluster) -> dict[str, Any]:
+    """How long the API server itself took for the Agent status patches of the whole run, and etcd for the
+    updates behind them (its /metrics histograms: requests within each bound, in seconds)."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    metrics = subprocess.run(
+        [KUBECTL, "get", "--raw", "/metrics"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    result: dict[str, Any] = {}
+    for name, parts in _SERVER_SIDE.items():
+        buckets = {}
+        for line in metrics.splitlines():
+            if all(part in line for part in parts):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets[bound] = int(float(line.rsplit(" ", 1)[1]))
+        total = buckets.get("+Inf", 0)
+        result[name] = {
+            "count": total,
+            **{f"within_{b}s": buckets[b] for b in ("0.025", "0.05", "0.1", "0.2", "0.4") if b in buckets},
+        }
+    return result
+
+
 def _spread(seconds: list[float]) -> dict[str, float]:
     if not seconds:
         return {}
@@ -169,6 +204,7 @@ def main() -> int:
             sidecar.stop()
             tmux(SOCKET, "kill-server")
         result["split"] = split_at_node_agent(sidecar.log(), kills)
+        result["api_server"] = server_side(cluster)
         if args.sidecar_log:
             args.sidecar_log.write_text(sidecar.log())
             args.sidecar_log.with_suffix(".kills.json").write_text(json.dumps(kills))
