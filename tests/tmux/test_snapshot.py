@@ -22,6 +22,7 @@ from tmux_sidecar.tmux.snapshot import (
     UNCHANGED_COMMAND,
     PaneInfo,
     ServerSnapshot,
+    parse_pane_records,
     parse_panes,
     take_snapshot,
     unchanged_since,
@@ -238,3 +239,16 @@ def test_an_unchanged_command_comes_from_the_same_process_only(
     now = record("%1", "@1", "s", "w", "0", "10", "0", "", "", "", UNCHANGED_COMMAND, "5", "u", "r", "")
     (pane,) = parse_panes([now], previous)
     assert pane.process.current_command == expected
+
+
+def test_a_record_printed_again_is_not_parsed_again() -> None:
+    same = pane_record("%1", "10", "0", "5")
+    changed = pane_record("%2", "11", "0", "6")
+    known_pane = PaneInfo("%1", window_name="as parsed last pass")
+    known = {
+        same.removesuffix("\x1e"): known_pane,
+        pane_record("%2", "11", "0", "5").removesuffix("\x1e"): known_pane,
+    }
+    (first, kept), (second, parsed) = parse_pane_records([same, changed], known=known)
+    assert kept is known_pane and first in known
+    assert (parsed.pane_id, parsed.pid, parsed.window_activity) == ("%2", 11, 6)

@@ -101,11 +101,26 @@ def parse_panes(lines: Sequence[str], previous: Mapping[str, PaneInfo] | None = 
 
     A pane reported with UNCHANGED_COMMAND takes its command from `previous` (pane id → the pane as listed
     before) if it is the same live process; otherwise its command stays UNCHANGED_COMMAND, to be read."""
+    return [pane for _, pane in parse_pane_records(lines, previous)]
+
+
+def parse_pane_records(
+    lines: Sequence[str],
+    previous: Mapping[str, PaneInfo] | None = None,
+    known: Mapping[str, PaneInfo] | None = None,
+) -> list[tuple[str, PaneInfo]]:
+    """`parse_panes`, each pane with its record as tmux printed it; a record in `known` (from the last
+    listing) is not parsed again: in a steady state most panes print the same record pass after pass."""
     panes = []
-    for record in "\n".join(lines).split(_RECORD_END):
-        values = record.lstrip("\n").split(_FIELD_END)
-        if len(values) == len(_FIELDS) + 1 and values[0].startswith("%"):
-            panes.append(_pane_info(dict(zip(_FIELDS, values, strict=False)), previous))
+    for text in "\n".join(lines).split(_RECORD_END):
+        record = text.lstrip("\n")
+        pane = known.get(record) if known is not None else None
+        if pane is None:
+            values = record.split(_FIELD_END)
+            if len(values) != len(_FIELDS) + 1 or not values[0].startswith("%"):
+                continue
+            pane = _pane_info(dict(zip(_FIELDS, values, strict=False)), previous)
+        panes.append((record, pane))
     return panes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from tmux_sidecar.pane import (
     UNCHANGED_COMMAND,
     PaneInfo,
     pane_format,
+    parse_pane_records,
     parse_panes,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "PaneInfo",
     "ServerSnapshot",
     "pane_format",
+    "parse_pane_records",
     "parse_panes",
     "take_snapshot",
     "unchanged_since",
@@ -48,6 +50,8 @@ class ServerSnapshot:
     taken_at: float  # epoch seconds
     panes: tuple[PaneInfo, ...]
     screens: Mapping[str, tuple[str, ...]]  # pane id → lines; panes not captured are absent
+    records: Mapping[str, PaneInfo] = field(default_factory=dict, compare=False, repr=False)
+    """Each pane by the record `list-panes` printed for it: the next pass parses only records that differ."""
 
     @cached_property
     def by_id(self) -> Mapping[str, PaneInfo]:
@@ -84,7 +88,10 @@ async def take_snapshot(
     taken_at = time.time()
     quiet_before = int(previous.taken_at) if previous is not None else None
     listing = await client.list_panes(pane_format(quiet_before), session=session)
-    panes = await _with_commands(client, parse_panes(listing, previous.by_id if previous else None))
+    parsed = parse_pane_records(
+        listing, previous.by_id if previous else None, previous.records if previous else None
+    )
+    panes = await _with_commands(client, [pane for _, pane in parsed])
     chosen = [pane for pane in panes if capture(pane)]
     kept = {
         pane.pane_id: previous.screens[pane.pane_id]
@@ -95,7 +102,8 @@ async def take_snapshot(
     results = await client.capture_panes(wanted, scrollback=scrollback) if wanted else []
     # A pane closed between the two commands fails its capture; it is simply left out.
     screens = kept | {pane_id: r.lines for pane_id, r in zip(wanted, results, strict=True) if not r.failed}
-    return ServerSnapshot(taken_at, tuple(panes), screens)
+    records = {record: pane for (record, _), pane in zip(parsed, panes, strict=True)}
+    return ServerSnapshot(taken_at, tuple(panes), screens, records)
 
 
 async def _with_commands(client: ControlClient, panes: list[PaneInfo]) -> list[PaneInfo]:
