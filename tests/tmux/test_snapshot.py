@@ -249,6 +249,6 @@ def test_a_record_printed_again_is_not_parsed_again() -> None:
         same.removesuffix("\x1e"): known_pane,
         pane_record("%2", "11", "0", "5").removesuffix("\x1e"): known_pane,
     }
-    (first, kept), (second, parsed) = parse_pane_records([same, changed], known=known)
+    (first, kept), (_, parsed) = parse_pane_records([same, changed], known=known)
     assert kept is known_pane and first in known
     assert (parsed.pane_id, parsed.pid, parsed.window_activity) == ("%2", 11, 6)
