@@ -14,7 +14,7 @@ import datetime
 import logging
 import socket
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -104,18 +104,9 @@ class EventRecorder:
     `repeat`: then a second post of the same name counts one more occurrence of it."""
 
     def __init__(
-        self,
-        kube: Kube,
-        *,
-        controller: str,
-        component: str,
-        instance: str | None = None,
-        workers: int = 4,
-        hold: Callable[[], Awaitable[None]] | None = None,
+        self, kube: Kube, *, controller: str, component: str, instance: str | None = None, workers: int = 4
     ) -> None:
-        """`hold`, if given, is awaited before each post: more urgent requests of this process go first."""
         self._kube = kube
-        self._hold = hold
         self._controller = controller
         self._component = component
         self._instance = instance or reporting_instance()
@@ -153,8 +144,6 @@ class EventRecorder:
     async def _send_forever(self) -> None:
         while True:
             post = await self._queue.get()
-            if self._hold is not None:
-                await self._hold()
             try:
                 await self._send(post)
             except asyncio.CancelledError:
