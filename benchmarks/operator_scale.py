@@ -469,7 +469,10 @@ def run(
     assert operator.process is not None
     pid = operator.process.pid
     sidecar_pids = [s.process.pid for s in sidecars if s.process is not None]
-    tmux_pids = tmux_server_pids([f"tmo-bench-scale-{RUN}-{index}" for index in range(args.nodes)])
+    sockets = [f"tmo-bench-scale-{RUN}-{index}" for index in range(args.nodes)]
+    deadline = time.monotonic() + 60
+    while len(tmux_pids := tmux_server_pids(sockets)) < args.nodes and time.monotonic() < deadline:
+        time.sleep(0.5)  # node agents still starting (a loaded machine): their tmux servers count too
     if args.orchestration_nice:
         # Everything but tmux and the agents ahead of the agents. Each of these processes leads its own
         # session, and with the kernel's autogroup scheduling (sched_autogroup_enabled) CPU is shared

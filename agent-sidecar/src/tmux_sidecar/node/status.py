@@ -30,7 +30,7 @@ from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .hooks import check_activity_sources
-from .records import AgentRecord, template_hash
+from .records import AgentRecord, take_reported, template_hash
 from .status_writes import StatusWant, WriteKey
 from .windows import missing_program
 
@@ -188,6 +188,6 @@ def agent_status_want(
         return record.reported
 
     def written(result: KubeObject) -> None:
-        record.reported = dict(result.get("status") or {})
+        take_reported(record, result)
 
     return StatusWant(WriteKey(Resource.AGENTS, record.name, record.namespace), wanted, reported_now, written)
