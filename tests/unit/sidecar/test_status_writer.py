@@ -107,3 +107,31 @@ async def test_a_crash_report_is_written_at_once_ahead_of_queued_updates() -> No
     assert [name for name, _ in server.sent[:2]] == ["first", "busy7"]
     assert server.statuses["busy7"] == {"phase": "Crashed"}
     assert len(server.sent) == 21  # each object once: the urgent want replaced the queued one
+
+
+@pytest.mark.timeout(10)
+async def test_routine_updates_wait_while_a_crash_report_is_in_flight() -> None:
+    """A busy API server answers each of a dozen requests several times slower than one alone: while a
+    crash report is in flight, routine writes (and the Events held by `urgent_written`) do not start."""
+    server = RecordingServer()
+    writer = StatusWriter(server, writers=4)  # type: ignore[arg-type]
+    events_sent: list[str] = []
+
+    async def post_event() -> None:
+        await writer.urgent_written()
+        events_sent.append("Crashed")
+
+    async with running(writer):
+        writer.want(want(server, "crashed", "Crashed"), urgent=True)
+        await until(lambda: server.in_flight == {"crashed"})
+        for index in range(6):
+            writer.want(want(server, f"a{index}", "Running"))
+        event = asyncio.create_task(post_event())
+        for _ in range(50):  # every writer has had its turns
+            await asyncio.sleep(0)
+        assert server.in_flight == {"crashed"} and not events_sent
+        server.release.set()
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+        await event
+    assert [name for name, _ in server.sent] == ["crashed", *(f"a{index}" for index in range(6))]
+    assert events_sent == ["Crashed"]

@@ -71,7 +71,12 @@ class NodeAgent:
         self.writes = StatusWriter(kube)
         self.deliveries = Deliveries(kube, self.state, self.writes)
         self.agent_count = AgentCount(self.writes, config.node)
-        self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
+        self.events = EventRecorder(
+            kube,
+            controller=EVENT_CONTROLLER,
+            component=EVENT_COMPONENT,
+            hold=self.writes.urgent_written,  # crash reports first
+        )
         self.workspaces = Workspaces(kube, config.node, self.wake)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self.screen_readings = ScreenReadings()  # ... nor read again

@@ -2,6 +2,10 @@
 a few writer tasks (never two at once for one object), so that exit detection, restarts and typing never
 wait for the API server, and a crash report (queued first) never waits behind routine updates.
 
+A crash report is written at once, and while it is in flight no routine write starts (nor, through
+`urgent_written`, an Event): on a busy machine an API server answers a dozen requests at once each
+several times slower than one, so the report a user waits for gets the server to itself as far as we can.
+
 A sync pass says what each status should be (`want`); nothing is written when that is what the server
 already has (`core.patch.status_write`, the pure decision). While the server is away or hung, the queue
 keeps one entry per object, the latest; writes are retried with backoff and flushed once it answers again.
@@ -69,6 +73,8 @@ class StatusWriter:
         self._queue: dict[WriteKey, StatusWant] = {}
         self._writing: set[WriteKey] = set()
         self._urgent: set[asyncio.Task[None]] = set()  # urgent writes under way (kept from the GC)
+        self._no_urgent = asyncio.Event()  # set while no urgent write is in flight
+        self._no_urgent.set()
         self._more = asyncio.Event()
         self.failures = 0  # writes failed in a row because the server did not answer
         self.writes = 0  # requests sent that succeeded (the soak benchmark reads it)
@@ -90,10 +96,20 @@ class StatusWriter:
             if want.key not in self._writing:
                 task = asyncio.create_task(self._write_now(want.key), name=f"urgent status {want.key}")
                 self._urgent.add(task)
-                task.add_done_callback(self._urgent.discard)
+                self._no_urgent.clear()
+                task.add_done_callback(self._urgent_done)
         else:
             self._queue[want.key] = want  # an existing key keeps its place in line
         self._more.set()
+
+    def _urgent_done(self, task: asyncio.Task[None]) -> None:
+        self._urgent.discard(task)
+        if not self._urgent:
+            self._no_urgent.set()
+
+    async def urgent_written(self) -> None:
+        """Until no urgent write is in flight: routine requests wait here so as not to slow one down."""
+        await self._no_urgent.wait()
 
     def queued(self, key: WriteKey) -> bool:
         return key in self._queue
@@ -120,6 +136,7 @@ class StatusWriter:
 
     async def _writer(self) -> None:
         while True:
+            await self._no_urgent.wait()
             item = self._next()
             if item is None:
                 self._more.clear()
