@@ -31,12 +31,14 @@ def agent_at(version: int, status: dict[str, Any] | None = None) -> dict[str, An
     return obj
 
 
-def want_now(state: NodeState, lines: tuple[str, ...] = IDLE) -> StatusWant | None:
+def want_now(
+    state: NodeState, lines: tuple[str, ...] = IDLE, now: datetime.datetime = NOW
+) -> StatusWant | None:
     record = state.agents["uid-1"]
     revision = template_hash(record.spec.template)
     pane = PaneInfo("%1", "@1", "team", "a1", process=ALIVE, agent_uid="uid-1", revision=revision)
     reading = CLAUDE_CODE.classify(PaneSnapshot(lines, ALIVE))
-    return changed_status_want("node-1", record, pane=pane, reading=reading, now=NOW, snapshot_lines=lines)
+    return changed_status_want("node-1", record, pane=pane, reading=reading, now=now, snapshot_lines=lines)
 
 
 def patch_now(state: NodeState) -> dict[str, Any] | None:
@@ -66,3 +68,22 @@ def test_a_late_watch_event_does_not_bring_back_a_replaced_status() -> None:
     lost = copy.deepcopy(dict(want.wanted)) | {"phase": "Lost"}
     apply_agent_event(state, WatchEvent(WatchEventType.MODIFIED, object=agent_at(13, lost)))
     assert state.agents["uid-1"].reported == lost
+
+
+def test_a_pass_while_a_write_is_on_its_way_does_not_stamp_the_same_change_again() -> None:
+    """The agent started (Starting) and its screen moved on before that write was answered: the second
+    pass wants the same status with the same stamps, so once the first write lands nothing is left to
+    write, and lastActivityTime says when the agent started, not when the second pass ran."""
+    created = agent_at(10)
+    state = NodeState(
+        agents={"uid-1": seed_record(created, AgentSpec.model_validate(created["spec"]), CLAUDE_CODE)}
+    )
+    first = want_now(state, ("Loading…",), NOW)
+    assert first is not None and first.wanted["phase"] == "Starting"
+    later = NOW + datetime.timedelta(seconds=5)
+    second = want_now(state, ("Loading… still",), later)  # the first write is still on its way
+    assert second is not None and second.wanted == first.wanted
+    first.written(agent_at(11, dict(first.wanted)))
+    assert second.patch() is None, "a write that changes only timestamps"
+    assert state.agents["uid-1"].reported == first.wanted
+    assert first.wanted["lastActivityTime"] == "2026-11-30T00:00:00Z"

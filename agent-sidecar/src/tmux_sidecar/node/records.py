@@ -56,6 +56,9 @@ class AgentRecord:
     exit_decision: RestartDecision | None = None
     reported: dict[str, Any] | None = None  # the status the API server has, as far as we know
     reported_version: str = ""  # the resourceVersion of the object `reported` came from (see take_reported)
+    # The whole status last handed to the status writer while the server did not have it yet (see
+    # node.status.agent_status_want); None once written, or when there was nothing to write.
+    pending_status: dict[str, Any] | None = None
     briefed_revision: str | None = None
     restarted_at: str | None = None
     started_at: datetime.datetime | None = None
