@@ -12,10 +12,16 @@ servers on this machine), one operator. Measures
     many tmux servers with no operator and no node agent (benchmarks/tmux_floor.py), and
     orchestrated/floor, the cost of the orchestration,
   * CPU seconds of every part from apply to all Ready (operator, node agents, API server, tmux servers and
-    the agents), which says where the time beyond the floor goes.
+    the agents), which says where the time beyond the floor goes, and the seconds each part waited for a
+    core (run-queue wait): how starved it was.
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
-        [--steady-seconds 60] [--no-floor]
+        [--steady-seconds 60] [--no-floor] [--orchestration-cpu-shares 262144] [--orchestration-nice N]
+        [--logs DIR] [--audit FILE] [--profile DIR [--api-server-profile SECONDS]]
+
+With autogroup scheduling (Linux's default on many distributions) every tmux pane is a session of its own
+and weighs as much as the whole API server: --orchestration-cpu-shares gives the control plane and node
+agents the weight they would have on machines of their own.
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
