@@ -46,6 +46,12 @@ async def until_count(kube: Kube, namespace: str, expected: int) -> dict[str, An
     return await kube.read_event(NAME, namespace)
 
 
+def back_off(recorder: EventRecorder, regarding: dict[str, Any], note: str) -> None:
+    recorder.post(
+        regarding, name=NAME, type_="Warning", reason="BackOff", action="Restart", note=note, repeat=True
+    )
+
+
 async def test_a_repeated_event_counts_up_and_starts_over_once_gone(
     control_plane: LocalCluster, kubectl: Kubectl, namespace: str
 ) -> None:
@@ -59,27 +65,11 @@ async def test_a_repeated_event_counts_up_and_starts_over_once_gone(
     async with kube, recording(kube) as recorder:
         for attempt in range(1, 4):
             note = f"Back-off restarting (restart {attempt})"
-            recorder.post(
-                regarding,
-                name=NAME,
-                type_="Warning",
-                reason="BackOff",
-                action="Restart",
-                note=note,
-                repeat=True,
-            )
+            back_off(recorder, regarding, note)
             event = await until_count(kube, namespace, attempt)
             assert event["message"] == note
         assert writes == ["create", "patch", "patch"]  # no create refused as AlreadyExists, no reads
         kubectl.in_namespace(namespace).run("delete", "event", NAME)
-        recorder.post(
-            regarding,
-            name=NAME,
-            type_="Warning",
-            reason="BackOff",
-            action="Restart",
-            note="again",
-            repeat=True,
-        )
+        back_off(recorder, regarding, "again")
         event = await until_count(kube, namespace, 1)
         assert event["message"] == "again" and event["reason"] == "BackOff"
