@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentStatus
@@ -38,11 +39,12 @@ from .windows import missing_program
 log = logging.getLogger(__name__)
 
 
-def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None:
-    """Remember how the agent's process ended and what the restart policy makes of it (once per exit)."""
+def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float, screen: Sequence[str] = ()) -> None:
+    """Remember how the agent's process ended and what the restart policy makes of it (once per exit).
+    `screen`: the dead pane's screen, when read; its last meaningful line is the crash message's detail."""
     if record.exit_decision is not None:
         return
-    evidence = crash_evidence(pane.process, ())
+    evidence = crash_evidence(pane.process, screen)
     report = crash_report(evidence, record.last_lines, missing_program(record.spec.template))
     exit_code = evidence.exit_code
     decision = plan_restart(
