@@ -112,3 +112,53 @@ def test_an_agent_nice_out_of_range_is_refused_before_starting(value: str) -> No
     )
     assert done.returncode != 0
     assert f"--agent-nice: agent nice must be between 0 (off) and 19, got {value}" in done.stderr
+
+
+# A node agent without CAP_SYS_ADMIN and CAP_SYS_NICE (as in a pod, or run by a user) applying --agent-nice
+# 10 to 20 agents started at once and 2 that already run at nice 15; it prints their pids afterwards.
+UNPRIVILEGED = """
+import logging, os, subprocess
+from tmux_sidecar.node.priority import AgentPriority
+from tmux_sidecar.tmux.commands import PaneRef
+logging.basicConfig(level=logging.WARNING, format="WARNING %(message)s")
+def start(nice):  # a session of its own, like a pane, at `nice` once started; not holding our output open
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen(
+        ["sleep", "60"], start_new_session=True, stdout=quiet, stderr=quiet, preexec_fn=lambda: os.nice(nice)
+    )
+agents = [start(0) for _ in range(20)]
+niced = [start(15) for _ in range(2)]
+priority = AgentPriority(10)
+for process in agents + niced:
+    priority.apply(PaneRef("%1", "@1", process.pid))
+print(" ".join(str(process.pid) for process in agents))
+print(" ".join(str(process.pid) for process in niced))
+"""
+
+
+def test_without_privileges_each_cause_is_logged_once_and_agents_still_start() -> None:
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-sys_admin,-sys_nice", str(BIN / "python"), "-c", UNPRIVILEGED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,  # never raises: an agent whose priority cannot be set still runs
+    )
+    agents, niced = ([int(pid) for pid in line.split()] for line in done.stdout.splitlines())
+    try:
+        assert all(set(thread_nices(pid).values()) == {10} for pid in agents)  # raising nice needs nothing
+        assert all(set(thread_nices(pid).values()) == {15} for pid in niced)  # lowering it needs CAP_SYS_NICE
+        warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING")]
+        denied = [line for line in warnings if "agent's threads" in line]
+        assert len(denied) == 1 and "[Errno 13]" in denied[0] and "needs CAP_SYS_NICE" in denied[0], warnings
+        # Autogroup writes without CAP_SYS_ADMIN: one per 100 ms on the whole machine, the rest EAGAIN.
+        limited = [line for line in warnings if "autogroup" in line]
+        expected = 1 if autogroup_nice(agents[0]) is not None else 0  # where autogroups apply at all
+        assert len(limited) == expected and all(
+            "[Errno 11]" in line and "one autogroup per 100 ms" in line for line in limited
+        ), warnings
+        assert len(warnings) == 1 + expected
+    finally:
+        for pid in agents + niced:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

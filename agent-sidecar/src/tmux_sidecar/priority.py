@@ -13,6 +13,7 @@ root cpu cgroup: inside a Kubernetes pod they do not, and the threads' nice is w
 from __future__ import annotations
 
 import enum
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,6 +74,17 @@ def plan_agent_priority(
         if current != nice:
             sessions.setdefault(group, process.pid)
     return PriorityPlan(nice, threads, tuple(sessions.values()))
+
+
+def failure_hint(step: PriorityStep, code: int | None) -> str:
+    """Why writing `step` failed with errno `code`, in words for the log."""
+    if step is PriorityStep.AUTOGROUP_NICE and code == errno.EAGAIN:
+        return "the kernel lets a writer without CAP_SYS_ADMIN change one autogroup per 100 ms"
+    if code in (errno.EPERM, errno.EACCES):
+        return (
+            "a nice below the one a process runs at needs CAP_SYS_NICE; another user's process is off limits"
+        )
+    return "unexpected"
 
 
 def parse_autogroup(text: str) -> tuple[str, int | None]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 from typing import NamedTuple
 
 import pytest
 
 from tmux_sidecar.priority import (
     PriorityPlan,
+    PriorityStep,
     ProcessFacts,
     check_agent_nice,
+    failure_hint,
     in_root_cpu_cgroup,
     parse_autogroup,
     plan_agent_priority,
@@ -124,3 +127,17 @@ def test_agent_nice_in_range_is_taken(nice: int) -> None:
 def test_agent_nice_out_of_range_is_a_clear_error(nice: int) -> None:
     with pytest.raises(ValueError, match=r"between 0 \(off\) and 19"):
         check_agent_nice(nice)
+
+
+@pytest.mark.parametrize(
+    ("step", "code", "hint"),
+    [
+        (PriorityStep.AUTOGROUP_NICE, errno.EAGAIN, "one autogroup per 100 ms"),
+        (PriorityStep.THREAD_NICE, errno.EACCES, "needs CAP_SYS_NICE"),
+        (PriorityStep.AUTOGROUP_NICE, errno.EPERM, "needs CAP_SYS_NICE"),
+        (PriorityStep.THREAD_NICE, errno.EIO, "unexpected"),
+    ],
+    ids=["rate-limited", "lowering-denied", "autogroup-denied", "other"],
+)
+def test_a_failure_says_why(step: PriorityStep, code: int, hint: str) -> None:
+    assert hint in failure_hint(step, code)

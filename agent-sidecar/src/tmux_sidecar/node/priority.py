@@ -7,7 +7,13 @@ import logging
 import os
 from pathlib import Path
 
-from tmux_sidecar.priority import PriorityStep, ProcessFacts, parse_children, plan_agent_priority
+from tmux_sidecar.priority import (
+    PriorityStep,
+    ProcessFacts,
+    failure_hint,
+    parse_children,
+    plan_agent_priority,
+)
 from tmux_sidecar.tmux.commands import PaneRef
 
 log = logging.getLogger(__name__)
@@ -95,11 +101,12 @@ class AgentPriority:
                 continue
             self._logged.add((step, error.errno))
             log.warning(
-                "cannot set the %s to %d (pane %s, pid %d): %s; agents may delay the node agent's own work"
-                " (logged once per cause)",
+                "cannot set the %s to %d (pane %s, pid %d): %s (%s); such agents may delay the node agent's"
+                " own work (logged once per cause)",
                 step.value,
                 self.nice,
                 ref.pane_id,
                 ref.pid,
                 error,
+                failure_hint(step, error.errno),
             )
