@@ -119,8 +119,9 @@ class Controller:
             "nodes", self.sync_node_status, workers=1, describe=_describe_api_error
         )
         self.listings = cache_listings(kube, self.caches, config.namespaces)
+        # A listing of many objects from a busy API server may take seconds: not a pass that hangs.
         self.relists: WorkQueue[str] = WorkQueue(
-            "relists", self.sync_kind, workers=2, describe=_describe_api_error
+            "relists", self.sync_kind, workers=2, describe=_describe_api_error, detach_after=30.0
         )
         self.caches.teams.subscribe(self._team_changed)
         self.caches.agents.subscribe(self._agent_changed)
