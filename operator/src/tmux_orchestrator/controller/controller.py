@@ -121,7 +121,11 @@ class Controller:
         self.listings = cache_listings(kube, self.caches, config.namespaces)
         # A listing of many objects from a busy API server may take seconds: not a pass that hangs.
         self.relists: WorkQueue[str] = WorkQueue(
-            "relists", self.sync_kind, workers=2, describe=_describe_api_error, detach_after=30.0
+            "relists",
+            self.sync_kind,
+            workers=len(self.listings),
+            describe=_describe_api_error,
+            detach_after=30.0,
         )
         self.caches.teams.subscribe(self._team_changed)
         self.caches.agents.subscribe(self._agent_changed)
