@@ -15,20 +15,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
 import os
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import apply_all, cluster_with_crds, percentile, write_result
+from harness import KUBECTL, apply_all, cluster_with_crds, percentile, write_result
+from scheduling import SchedulingDelay
 
 from support.manifests import agent_manifest
 from support.processes import start_sidecar, tmux
+from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.kube import Resource, connect
 
 NODE = f"bench-node-{os.getpid()}"  # two runs at once must not share a node's sockets
@@ -44,7 +48,11 @@ def agent(index: int) -> dict[str, Any]:
 
 
 async def measure(
-    kubeconfig: Path, agents: int, kills: int, killed_wall: list[tuple[str, float, float]]
+    kubeconfig: Path,
+    agents: int,
+    kills: int,
+    killed_wall: list[tuple[str, float, float]],
+    interval: float = 0.0,
 ) -> dict[str, Any]:
     """The latencies; every kill also goes into `killed_wall` as (agent, epoch seconds, latency)."""
     kube = await connect(str(kubeconfig))
@@ -76,22 +84,26 @@ async def measure(
         all_running = time.monotonic() - started
         latencies: list[float] = []
         load = [round(x, 2) for x in os.getloadavg()]
-        for round_ in range(kills):
-            name = f"bench-dev-{round_ % agents}"
-            await until(
-                lambda n=name: statuses.get(n, {}).get("phase") == "Running" and statuses[n].get("pid")
-            )
-            crashed_at.pop(name, None)
-            pid = int(statuses[name]["pid"])
-            killed, wall = time.monotonic(), time.time()
-            os.kill(pid, signal.SIGKILL)
-            await until(lambda n=name: n in crashed_at, timeout=30)
-            latencies.append(crashed_at[name] - killed)
-            killed_wall.append((name, wall, crashed_at[name] - killed))
+        with SchedulingDelay() as probe:
+            for round_ in range(kills):
+                name = f"bench-dev-{round_ % agents}"
+                await until(
+                    lambda n=name: statuses.get(n, {}).get("phase") == "Running" and statuses[n].get("pid")
+                )
+                if interval:
+                    await asyncio.sleep(interval)
+                crashed_at.pop(name, None)
+                pid = int(statuses[name]["pid"])
+                killed, wall = time.monotonic(), time.time()
+                os.kill(pid, signal.SIGKILL)
+                await until(lambda n=name: n in crashed_at, timeout=30)
+                latencies.append(crashed_at[name] - killed)
+                killed_wall.append((name, wall, crashed_at[name] - killed))
         watcher.cancel()
     return {
         "agents": agents,
         "kills": kills,
+        "interval_seconds": interval,
         "load_average_at_first_kill": load,
         "all_running_seconds": round(all_running, 2),
         "crash_to_status_ms": {
@@ -100,6 +112,7 @@ async def measure(
             "max": round(max(latencies) * 1000, 1),
             "mean": round(statistics.fmean(latencies) * 1000, 1),
         },
+        "scheduling_delay_of_a_5ms_sleep": probe.result,
     }
 
 
@@ -129,6 +142,39 @@ def split_at_node_agent(log: str, kills: list[tuple[str, float, float]]) -> dict
     }
 
 
+_SERVER_SIDE = {
+    "agent_status_patch": (
+        "apiserver_request_duration_seconds_bucket{",
+        'resource="agents"',
+        'subresource="status"',
+        'verb="PATCH"',
+    ),
+    "etcd_agent_update": ("etcd_request_duration_seconds_bucket{", 'operation="update"', 'resource="agents"'),
+}
+
+
+def server_side(cluster: LocalCluster) -> dict[str, Any]:
+    """How long the API server itself took for the Agent status patches of the whole run, and etcd for the
+    updates behind them (its /metrics histograms: requests within each bound, in seconds)."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    metrics = subprocess.run(
+        [KUBECTL, "get", "--raw", "/metrics"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    result: dict[str, Any] = {}
+    for name, parts in _SERVER_SIDE.items():
+        buckets = {}
+        for line in metrics.splitlines():
+            if all(part in line for part in parts):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets[bound] = int(float(line.rsplit(" ", 1)[1]))
+        total = buckets.get("+Inf", 0)
+        result[name] = {
+            "count": total,
+            **{f"within_{b}s": buckets[b] for b in ("0.025", "0.05", "0.1", "0.2", "0.4") if b in buckets},
+        }
+    return result
+
+
 def _spread(seconds: list[float]) -> dict[str, float]:
     if not seconds:
         return {}
@@ -145,17 +191,23 @@ def main() -> int:
     )
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--kills", type=int, default=60)
+    parser.add_argument("--interval", type=float, default=0.0)
+    parser.add_argument("--sidecar-log", type=Path, help="keep the node agent's log here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp, cluster_with_crds(Path(tmp)) as cluster:
         apply_all(cluster, [agent(i) for i in range(args.agents)])
         sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp))
         try:
             kills: list[tuple[str, float, float]] = []
-            result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills, kills))
+            result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills, kills, args.interval))
         finally:
             sidecar.stop()
             tmux(SOCKET, "kill-server")
         result["split"] = split_at_node_agent(sidecar.log(), kills)
+        result["api_server"] = server_side(cluster)
+        if args.sidecar_log:
+            args.sidecar_log.write_text(sidecar.log())
+            args.sidecar_log.with_suffix(".kills.json").write_text(json.dumps(kills))
     write_result("crash_to_status", result)
     return 0
 

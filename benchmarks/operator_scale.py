@@ -12,10 +12,16 @@ servers on this machine), one operator. Measures
     many tmux servers with no operator and no node agent (benchmarks/tmux_floor.py), and
     orchestrated/floor, the cost of the orchestration,
   * CPU seconds of every part from apply to all Ready (operator, node agents, API server, tmux servers and
-    the agents), which says where the time beyond the floor goes.
+    the agents), which says where the time beyond the floor goes, and the seconds each part waited for a
+    core (run-queue wait): how starved it was.
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
-        [--steady-seconds 60] [--no-floor]
+        [--steady-seconds 60] [--no-floor] [--orchestration-cpu-shares 262144] [--orchestration-nice N]
+        [--logs DIR] [--audit FILE] [--profile DIR [--api-server-profile SECONDS]]
+
+With autogroup scheduling (Linux's default on many distributions) every tmux pane is a session of its own
+and weighs as much as the whole API server: --orchestration-cpu-shares gives the control plane and node
+agents the weight they would have on machines of their own.
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
@@ -24,11 +30,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import os
+import shutil
+import signal
 import ssl
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -38,6 +49,7 @@ from harness import apply_all, cluster_with_crds, percentile, write_result
 from tmux_floor import measure_floor
 
 from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
+from tmux_orchestrator.devcluster import cluster as devcluster
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
 from tmux_orchestrator.kube import Resource, connect
@@ -65,10 +77,9 @@ def team(index: int, agents: int) -> dict[str, Any]:
 
 def api_requests(cluster: LocalCluster) -> dict[str, float]:
     """Requests the API server has served so far (all clients), by "VERB resource[/subresource]"."""
-    pki = Pki(cluster.state_dir / "pki")
-    context = ssl.create_default_context(cafile=str(pki.ca_cert))
-    context.load_cert_chain(str(pki.cert("admin")), str(pki.key("admin")))
-    with urllib.request.urlopen(f"{cluster.server}/metrics", context=context, timeout=10) as answer:
+    with urllib.request.urlopen(
+        f"{cluster.server}/metrics", context=_admin_tls(cluster), timeout=10
+    ) as answer:
         text = answer.read().decode()
     counts: dict[str, float] = {}
     for line in text.splitlines():
@@ -82,6 +93,13 @@ def api_requests(cluster: LocalCluster) -> dict[str, float]:
             key = f"{fields.get('verb', '')} {resource}"
             counts[key] = counts.get(key, 0.0) + float(value)
     return counts
+
+
+def _admin_tls(cluster: LocalCluster) -> ssl.SSLContext:
+    pki = Pki(cluster.state_dir / "pki")
+    context = ssl.create_default_context(cafile=str(pki.ca_cert))
+    context.load_cert_chain(str(pki.cert("admin")), str(pki.key("admin")))
+    return context
 
 
 def api_writes(cluster: LocalCluster) -> float:
@@ -226,6 +244,34 @@ def main() -> int:
         default=0,
         help="nice value for the API server, etcd, operator and node agents (e.g. -10; needs root)",
     )
+    parser.add_argument(
+        "--orchestration-cpu-shares",
+        type=int,
+        default=0,
+        help="move the API server, etcd, controller manager, operator and node agents into a cpu cgroup of "
+        "their own with these cpu.shares (1024 = one session's weight; needs a writable cgroup v1 cpu "
+        "hierarchy): the orchestration weighed as if it ran on machines of its own",
+    )
+    parser.add_argument(
+        "--logs", type=Path, help="copy the operator's, node agents' and API server's logs here after the run"
+    )
+    parser.add_argument(
+        "--audit",
+        type=Path,
+        help="have the API server write an audit log (Metadata level: who, what, when, how long) here",
+    )
+    parser.add_argument(
+        "--api-server-profile",
+        type=float,
+        metavar="SECONDS",
+        help="with --profile: also a Go CPU profile of the API server over this many seconds from the apply",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the operator and the first node agent with py-spy from apply to all Ready, into this "
+        "directory (collapsed stacks; needs py-spy in the venv)",
+    )
     args = parser.parse_args()
     total_agents = args.teams * args.agents_per_team
     capacity = -(-total_agents // args.nodes) + args.agents_per_team  # room for whole teams
@@ -236,6 +282,10 @@ def main() -> int:
     )
     if floor is not None:
         print(f"floor: {floor}", file=sys.stderr, flush=True)
+    if args.audit is not None:
+        audit_api_server(args.audit)
+    if args.api_server_profile:
+        profile_api_server()
     with (
         tempfile.TemporaryDirectory(prefix="tmo-bench-scale-") as tmp,
         cluster_with_crds(Path(tmp)) as cluster,
@@ -264,6 +314,11 @@ def main() -> int:
             for index, sidecar in enumerate(sidecars):
                 sidecar.stop()
                 tmux(f"tmo-bench-scale-{RUN}-{index}", "kill-server")
+            remove_orchestration_cgroup()
+            if args.logs is not None:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in [*work.glob("*.log"), *(work / "cluster").rglob("*.log")]:
+                    shutil.copy(log, args.logs / log.name)
     if floor is not None:
         result["floor"] = floor
         result["orchestrated_over_floor"] = round(
@@ -271,6 +326,108 @@ def main() -> int:
         )
     write_result("operator_scale", result)
     return 0
+
+
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules: [{level: Metadata}]
+"""
+
+
+def audit_api_server(log: Path) -> None:
+    """Every request of the run in `log`, one JSON line each (user, verb, object, received and answered
+    times): requests per second and latency per client, which the metrics only give as totals."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    policy = log.with_suffix(".policy.yaml")
+    policy.write_text(AUDIT_POLICY)
+    plain = devcluster._apiserver_args
+
+    def with_audit(*args: Any, **kwargs: Any) -> list[str]:
+        return [*plain(*args, **kwargs), f"--audit-policy-file={policy}", f"--audit-log-path={log}"]
+
+    devcluster._apiserver_args = with_audit
+
+
+def profile_api_server() -> None:
+    """The API server with its /debug/pprof endpoints on (the development cluster turns them off)."""
+    plain = devcluster._apiserver_args
+
+    def with_profiling(*args: Any, **kwargs: Any) -> list[str]:
+        return [arg for arg in plain(*args, **kwargs) if arg != "--profiling=false"] + ["--profiling=true"]
+
+    devcluster._apiserver_args = with_profiling
+
+
+def api_server_cpu_profile(cluster: LocalCluster, seconds: float, out: Path) -> threading.Thread:
+    """Fetch the API server's CPU profile of the next `seconds` into `out`, in the background."""
+
+    def fetch() -> None:
+        url = f"{cluster.server}/debug/pprof/profile?seconds={int(seconds)}"
+        with urllib.request.urlopen(url, context=_admin_tls(cluster), timeout=seconds + 60) as answer:
+            out.write_bytes(answer.read())
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    return thread
+
+
+CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
+def orchestration_cgroup(shares: int, pids: list[int]) -> None:
+    """`pids` (whole processes, threads included) into a cpu cgroup of this run with `shares`. Removed
+    again at exit by remove_orchestration_cgroup."""
+    group = CPU_CGROUP / f"tmo-bench-{RUN}"
+    group.mkdir(exist_ok=True)
+    (group / "cpu.shares").write_text(str(shares))
+    for process_id in pids:
+        (group / "cgroup.procs").write_text(str(process_id))
+
+
+def remove_orchestration_cgroup() -> None:
+    group = CPU_CGROUP / f"tmo-bench-{RUN}"
+    if not group.exists():
+        return
+    for line in (group / "cgroup.procs").read_text().split():  # what is left: back to the root
+        with contextlib.suppress(OSError):
+            (CPU_CGROUP / "cgroup.procs").write_text(line)
+    group.rmdir()
+
+
+def start_profilers(directory: Path | None, pids: dict[str, int]) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each of `pids` (native threads included) until stop_profilers."""
+    if directory is None:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(directory / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    for profiler in profilers:
+        profiler.wait(timeout=60)
 
 
 def component_cpu(
@@ -286,6 +443,27 @@ def component_cpu(
     }
 
 
+def component_waits(cluster: LocalCluster, operator_pid: int, sidecar_pids: list[int]) -> dict[str, float]:
+    """Seconds the threads of each part have so far spent runnable but waiting for a core (the kernel's
+    schedstat run_delay): how starved of CPU a part was, as opposed to how much it used."""
+    return {
+        "operator": run_queue_seconds(operator_pid),
+        "node_agents": sum(run_queue_seconds(pid) for pid in sidecar_pids),
+        "api_server": run_queue_seconds(cluster.pids["kube-apiserver"]),
+        "etcd": run_queue_seconds(cluster.pids["etcd"]),
+    }
+
+
+def run_queue_seconds(pid: int) -> float:
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def run(
     cluster: LocalCluster,
     operator: ProjectProcess,
@@ -297,22 +475,40 @@ def run(
     assert operator.process is not None
     pid = operator.process.pid
     sidecar_pids = [s.process.pid for s in sidecars if s.process is not None]
-    tmux_pids = tmux_server_pids([f"tmo-bench-scale-{RUN}-{index}" for index in range(args.nodes)])
+    sockets = [f"tmo-bench-scale-{RUN}-{index}" for index in range(args.nodes)]
+    deadline = time.monotonic() + 60
+    while len(tmux_pids := tmux_server_pids(sockets)) < args.nodes and time.monotonic() < deadline:
+        time.sleep(0.5)  # node agents still starting (a loaded machine): their tmux servers count too
     if args.orchestration_nice:
-        # Everything but tmux and the agents (which inherit tmux's priority) ahead of the agents.
+        # Everything but tmux and the agents ahead of the agents. Each of these processes leads its own
+        # session, and with the kernel's autogroup scheduling (sched_autogroup_enabled) CPU is shared
+        # between sessions first: the session's nice (/proc/PID/autogroup) is what counts, a thread's
+        # nice only orders the threads within it.
         for process_id in [pid, *sidecar_pids, *cluster.pids.values()]:
+            with contextlib.suppress(OSError):  # no autogroups in this kernel
+                Path(f"/proc/{process_id}/autogroup").write_text(str(args.orchestration_nice))
             for thread in Path(f"/proc/{process_id}/task").iterdir():  # nice is per thread on Linux
                 os.setpriority(os.PRIO_PROCESS, int(thread.name), args.orchestration_nice)
+    if args.orchestration_cpu_shares:
+        orchestration_cgroup(args.orchestration_cpu_shares, [pid, *sidecar_pids, *cluster.pids.values()])
     cpu_before = cpu_seconds(pid)
     parts_before = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
+    waits_before = component_waits(cluster, pid, sidecar_pids)
     names = [f"team-{i:03d}" for i in range(args.teams)]
     load = os.getloadavg()
     requests_before = api_requests(cluster)
+    profilers = start_profilers(args.profile, {"operator": pid, "node-agent-0": sidecar_pids[0]})
+    if args.profile is not None and args.api_server_profile:
+        api_server_cpu_profile(cluster, args.api_server_profile, args.profile / "api-server.pprof")
     applied_at, applied_wall = time.monotonic(), time.time()
     apply_all(cluster, [team(i, args.agents_per_team) for i in range(args.teams)])
-    ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
+    try:
+        ready = asyncio.run(time_to_ready(cluster.kubeconfig, names, applied_at, args.timeout))
+    finally:
+        stop_profilers(profilers)
     cpu_to_ready = cpu_seconds(pid) - cpu_before
     parts_after = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
+    waits_after = component_waits(cluster, pid, sidecar_pids)
     requests = requests_between(requests_before, api_requests(cluster))
     timeline = asyncio.run(agent_timeline(cluster.kubeconfig, applied_wall))
     time.sleep(20)  # let the last status writes and messages settle
@@ -328,6 +524,9 @@ def run(
         "load_average_at_apply": [round(x, 2) for x in load],
         "cpu_seconds_apply_to_ready": {
             name: round(parts_after[name] - parts_before[name], 1) for name in parts_after
+        },
+        "cpu_wait_seconds_apply_to_ready": {
+            name: round(waits_after[name] - waits_before[name], 1) for name in waits_after
         },
         "api_requests_apply_to_ready": requests,
         "ready_seconds": spread(list(ready.values())),

@@ -41,7 +41,14 @@ from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.readings import ScreenReadings
 from tmux_sidecar.tmux.control import ControlClient, PaneRef
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
-from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, ServerSnapshot, take_snapshot
+from tmux_sidecar.tmux.snapshot import (
+    AGENT_UID_OPTION,
+    PANE_FORMAT,
+    PaneInfo,
+    ServerSnapshot,
+    parse_panes,
+    take_snapshot,
+)
 
 SESSION = "bench"
 RESULTS = Path(__file__).resolve().parent / "results" / "sidecar_observe.json"
@@ -106,7 +113,7 @@ async def control_pass(
 ) -> ServerSnapshot:
     """An observation pass as the node agent runs it: snapshot, then every agent pane read (panes whose
     screen and process are unchanged since `previous` keep their reading); without `previous` a full one."""
-    readings = readings or ScreenReadings()
+    readings = readings if readings is not None else ScreenReadings()  # an empty one is falsy
     snapshot = await take_snapshot(client, capture=is_agent, previous=previous)
     for pane in snapshot.panes:
         pane_snapshot = snapshot.pane_snapshot(pane.pane_id)
@@ -135,6 +142,36 @@ async def incremental_passes(
             )
         )
     return timings
+
+
+async def listing_comparison(client: ControlClient, passes: int, interval: float) -> dict[str, Any]:
+    """The `list-panes` part of a pass, two ways taken in turns (so both see the same load): every pane's
+    foreground command read by tmux and every record parsed (as before issue 16's third item), and only
+    those of panes that printed something since the previous pass (`pane_format`, records kept)."""
+    try:
+        from tmux_sidecar.pane import pane_format, parse_pane_records
+    except ImportError:  # the code before: only the first way exists
+        return {}
+    previous = await take_snapshot(client, capture=is_agent)
+    every: list[float] = []
+    changed: list[float] = []
+    for _ in range(passes):
+        await asyncio.sleep(interval)
+        quiet_before = int(previous.taken_at)
+        for timings, way in ((every, "every"), (changed, "changed")):
+            wall = time.perf_counter()
+            if way == "every":
+                parse_panes(await client.list_panes(PANE_FORMAT))
+            else:
+                listing = await client.list_panes(pane_format(quiet_before))
+                parse_pane_records(listing, previous.by_id, previous.records)
+            timings.append((time.perf_counter() - wall) * 1000)
+        previous = await take_snapshot(client, capture=is_agent, previous=previous)
+    return {
+        "passes": passes,
+        "every_pane_ms_p50": round(statistics.median(every), 2),
+        "changed_panes_only_ms_p50": round(statistics.median(changed), 2),
+    }
 
 
 def forked_pass(socket_args: Sequence[str]) -> int:
@@ -281,6 +318,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             control = [await measure_async(pid, lambda: control_pass(client)) for _ in range(args.passes)]
             incremental = await incremental_passes(client, args.passes, args.interval)
             rereading = await incremental_passes(client, args.passes, args.interval, keep_readings=False)
+            listing = await listing_comparison(client, args.passes, args.interval)
             forked = [
                 measure_sync(pid, lambda: forked_pass(client.socket_args))
                 for _ in range(args.baseline_passes)
@@ -300,6 +338,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "control_client": asdict(ours),
                 "control_client_incremental": asdict(summarize(incremental)),
                 "incremental_reading_every_pane": asdict(summarize(rereading)),
+                "listing": listing,
                 "forked_baseline": asdict(theirs),
                 "libtmux": asdict(summarize(libtmux)),
                 "wall_speedup_vs_forked": round(theirs.wall_ms_median / ours.wall_ms_median, 1),

@@ -91,11 +91,8 @@ def test_make_demo_real_runs_a_team_of_the_real_clis_that_answers_a_message(
     )
     assert status["phase"] == "Delivered", status
 
-    model = f"http://127.0.0.1:{(state / 'model.port').read_text().strip()}"
-    prompts = [(r["api"], r["text"]) for r in get_json(f"{model}/_fake/received") if not r["side"]]
-    assert prompts.count(("anthropic-messages", "Status report, please")) == 1, prompts
-    # The briefings reached each CLI's model too, and the PM shows the scripted answer.
-    assert {api for api, _ in prompts} == {"anthropic-messages", "openai-responses", "openai-chat"}
+    # Delivered comes from Claude Code's UserPromptSubmit hook, before it sends the request: the model's
+    # scripted answer on the PM's screen says the request was made and answered.
     wait_for(
         lambda: (
             "Nothing blocks the team." in tmux(socket, "capture-pane", "-p", "-t", f"={TEAM}:pm-0").stdout
@@ -103,6 +100,11 @@ def test_make_demo_real_runs_a_team_of_the_real_clis_that_answers_a_message(
         timeout=30,
         message="the model's answer on the PM's screen",
     )
+    model = f"http://127.0.0.1:{(state / 'model.port').read_text().strip()}"
+    prompts = [(r["api"], r["text"]) for r in get_json(f"{model}/_fake/received") if not r["side"]]
+    assert prompts.count(("anthropic-messages", "Status report, please")) == 1, prompts
+    # The briefings reached each CLI's model too.
+    assert {api for api, _ in prompts} == {"anthropic-messages", "openai-responses", "openai-chat"}
 
     pids = [int((state / f"{name}.pid").read_text()) for name in ("operator", "sidecar", "model")]
     assert all(alive(pid) for pid in pids)

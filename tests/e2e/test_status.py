@@ -125,8 +125,14 @@ def test_describe_lists_events_in_time_order(system: System) -> None:
     kube.apply(manifest)
     wait_status(kube, "demo", lambda s: s.get("ready") == "5/5", message="5/5")
     kube.run("annotate", "agentteam", "demo", "orchestrator.tmux.dev/restartedAt=now-1")
-    wait_for(lambda: len(events_about(kube, "AgentTeam", "demo")) >= 7, message="events of the team")
-    recorded = events_about(kube, "AgentTeam", "demo")
+
+    def story_told() -> list[dict[str, Any]] | bool:
+        # One AgentCreated per pass that created agents (the start, the scale-up), then the restart.
+        found = events_about(kube, "AgentTeam", "demo")
+        reasons = [e["reason"] for e in found]
+        return reasons.count("AgentCreated") >= 2 and "RestartStarted" in reasons and found
+
+    recorded = wait_for(story_told, message="the team's events of its start, scale-up and restart")
     for event in recorded:
         assert event["lastTimestamp"] and event["firstTimestamp"] and event["count"] >= 1, event
         assert event["reportingInstance"] and event["source"]["component"], event
@@ -139,7 +145,7 @@ def test_describe_lists_events_in_time_order(system: System) -> None:
             moment = when.get((parts[1], " ".join(parts[4].split())))
             assert moment is not None, (line, list(when))
             shown.append(moment)
-    assert len(shown) >= 7
+    assert len(shown) >= 4
     assert shown == sorted(shown), section
 
 

@@ -15,29 +15,14 @@ from typing import Any
 import pytest
 
 from support.e2e import FAKE, System, agents, conditions, member, team, wait_status, wait_team_ready
+from support.git import git, make_repo
 from support.kube import wait_for
 from support.processes import project_env
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
-    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    done = subprocess.run(
-        ["git", *args], check=False, cwd=cwd, input="", capture_output=True, text=True, env=env, timeout=30
-    )
-    assert done.returncode == 0, f"git {args}: {done.stderr}"
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("hello\n")
-    git(path, "add", "README.md")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
+    return make_repo(tmp_path / "repo")
 
 
 def plugin_status(system: System, name: str) -> str:

@@ -65,11 +65,23 @@ def test_agent_runs_in_a_window_with_pane_and_pid(
     assert current["node"] == node_name and current["revision"] == "r1"
     assert current["activity"] == "Idle"
     assert windows(tmux_socket) == [f"team:a1 {current['pid']}"]
-    node = kube.get("tmuxnode", node_name)
-    ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}
-    assert ready["Ready"] == "True" and node["status"]["agents"] == 1
-    lease = kube.in_namespace("kube-node-lease").get("lease", f"tmuxnode-{node_name}")
-    assert lease["spec"]["holderIdentity"] == node_name
+
+    # Registration runs beside supervision (tmux never waits for the API server): the TmuxNode follows.
+    def node_ready() -> bool:
+        found = kube.run("get", "tmuxnode", node_name, "-o", "json", check=False)
+        if found.returncode != 0:
+            return False
+        status = json.loads(found.stdout).get("status") or {}
+        ready = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        return ready.get("Ready") == "True" and status.get("agents") == 1
+
+    wait_for(node_ready, message=f"TmuxNode {node_name} Ready with 1 agent")
+    leases = kube.in_namespace("kube-node-lease")
+    wait_for(
+        lambda: leases.run("get", "lease", f"tmuxnode-{node_name}", check=False).returncode == 0,
+        message="the node's Lease",
+    )
+    assert leases.get("lease", f"tmuxnode-{node_name}")["spec"]["holderIdentity"] == node_name
 
 
 def test_many_agents_at_once_come_up_each_in_one_window(

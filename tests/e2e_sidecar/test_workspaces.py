@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.git import git, make_repo
 from support.kube import Kubectl, wait_for
 from support.manifests import FAKE, agent_manifest
 from support.processes import ProjectProcess, tmux
@@ -28,25 +28,9 @@ from tmux_sidecar.profile_plugins import load_profile_or_fallback
 RECOVERY = {"backoffSeconds": 1, "maxBackoffSeconds": 4, "maxRestarts": 5, "windowSeconds": 120}
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
-    env["GIT_COMMITTER_EMAIL"] = "t@t"
-    done = subprocess.run(
-        ["git", *args], check=False, cwd=cwd, input="", capture_output=True, text=True, env=env, timeout=30
-    )
-    assert done.returncode == 0, f"git {args}: {done.stderr}"
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("hello\n")
-    git(path, "add", "README.md")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
+    return make_repo(tmp_path / "repo")
 
 
 def writes_note(name: str) -> list[str]:

@@ -99,6 +99,17 @@ def events(kube: Kubectl, reason: str) -> list[dict[str, Any]]:
     return [e for e in kube.get_all("events.v1.events.k8s.io") if e.get("reason") == reason]
 
 
+def created_by_event(kube: Kubectl) -> list[list[str]]:
+    """Per AgentCreated event, the agents it names (`created 2 agent(s): a, b (node n, revision r); …`)."""
+    named = []
+    for event in events(kube, "AgentCreated"):
+        head, _, listing = event["note"].partition(": ")
+        names = [name for segment in listing.split("; ") for name in segment.split(" (")[0].split(", ")]
+        assert head == f"created {len(names)} agent(s)", event["note"]  # every one named
+        named.append(names)
+    return named
+
+
 def wait_events(kube: Kubectl, reason: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The Events of `reason` once there are at least `count` (the operator posts them in the background)."""
     found: list[dict[str, Any]] = wait_for(

@@ -21,7 +21,18 @@ from support.kube import Kubectl, kubectl_binary, wait_for
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 from .conftest import Nodes, Operator, _failed, operator_process
-from .helpers import POOL, TEAM, agents, canary, events, member, team, wait_events, wait_ready
+from .helpers import (
+    POOL,
+    TEAM,
+    agents,
+    canary,
+    created_by_event,
+    events,
+    member,
+    team,
+    wait_events,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.cluster
 LEASE = "operator-leader"
@@ -139,7 +150,7 @@ def test_the_standby_writes_nothing_then_finishes_a_rollout_the_killed_leader_be
     # Events name their occasion: each step's event exactly once, whichever replica posted it.
     assert len(wait_events(kube, "RolloutCompleted")) == 1
     assert len(events(kube, "RolloutStarted")) == 1 and len(events(kube, "RolloutStepAdvanced")) == 1
-    created = [e["note"].split()[2] for e in events(kube, "AgentCreated")]
+    created = [name for names in created_by_event(kube) for name in names]
     assert len(created) == len(set(created)), "an agent was created twice"
     assert "leading" in two.log()
 

@@ -32,6 +32,7 @@ from .helpers import (
     agents,
     canary,
     condition,
+    created_by_event,
     events,
     member,
     revisions_of,
@@ -102,11 +103,19 @@ def test_scaling_adds_and_removes_the_highest_ordinals(
     kube.apply(team("web", namespace, member("pm"), member("dev", 2)))
     wait_ready(kube, "web", 3)
     uids = {name: a["metadata"]["uid"] for name, a in agents(kube, "web").items()}
+    # One AgentCreated event per scale (as a Deployment's ScalingReplicaSet), naming every agent it made.
+    wait_events(kube, "AgentCreated")
+    assert [sorted(names) for names in created_by_event(kube)] == [["web-dev-0", "web-dev-1", "web-pm-0"]]
 
     kube.run("patch", "agentteam", "web", "--type=json", "-p", _replicas(1, 4))
     wait_ready(kube, "web", 5)
     now = agents(kube, "web")
     assert sorted(now) == ["web-dev-0", "web-dev-1", "web-dev-2", "web-dev-3", "web-pm-0"]
+    wait_events(kube, "AgentCreated", 2)
+    assert sorted(sorted(names) for names in created_by_event(kube)) == [
+        ["web-dev-0", "web-dev-1", "web-pm-0"],
+        ["web-dev-2", "web-dev-3"],
+    ]
     assert all(now[name]["metadata"]["uid"] == uid for name, uid in uids.items())
 
     kube.run("patch", "agentteam", "web", "--type=json", "-p", _replicas(1, 1))
@@ -275,7 +284,7 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
     )
     assert len(kube.get_all("controllerrevisions", "-l", f"{TEAM}=big")) == 1
     # Events are best effort (the killed process may take some with it), never doubled.
-    created = [e["note"].split()[2] for e in events(kube, "AgentCreated")]
+    created = [name for names in created_by_event(kube) for name in names]
     assert len(created) == len(set(created))
 
 

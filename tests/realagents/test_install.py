@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from support.processes import BIN
-from tmux_orchestrator.realagents.install import cache_root
+from tmux_orchestrator.devcluster.cachedir import cache_root
 from tmux_orchestrator.realagents.versions import VERSIONS, versions_key
 
 

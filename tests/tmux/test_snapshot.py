@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 
 from tmux_orchestrator.api.agent import Activity
+from tmux_sidecar.classification import PaneSnapshot
 from tmux_sidecar.profile_plugins import load_profile
 from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.tmux.events import ExitWatcher, PaneExited
@@ -15,14 +19,16 @@ from tmux_sidecar.tmux.snapshot import (
     AGENT_UID_OPTION,
     PANE_FORMAT,
     REVISION_OPTION,
+    UNCHANGED_COMMAND,
     PaneInfo,
     ServerSnapshot,
+    parse_pane_records,
     parse_panes,
     take_snapshot,
     unchanged_since,
 )
 
-from .conftest import SESSION, fake_agent, screen_contains
+from .conftest import SESSION, eventually, fake_agent, screen_contains
 
 FIELDS = PANE_FORMAT.count("#{")
 
@@ -169,3 +175,80 @@ async def test_a_pass_reuses_screens_that_cannot_have_changed(tmux: ControlClien
     assert second.screens[quiet.pane_id] == ("kept",)
     assert second.screens[ticking.pane_id] != ("kept",)
     assert any("esc to interrupt" in line for line in second.screens[ticking.pane_id])
+
+
+async def test_a_pass_reads_the_command_of_panes_that_printed_or_restarted_and_keeps_the_others(
+    tmux: ControlClient,
+) -> None:
+    """tmux reads a pane's foreground command from /proc, half the cost of listing hundreds of panes; a
+    pass after the first reads it only for panes that printed something or run a new process."""
+    quiet = await tmux.new_window(SESSION, "quiet", ["sleep", "600"])
+    shell = await tmux.new_window(SESSION, "shell", ["env", "PS1=ready> ", "sh"])
+    restarted = await tmux.new_window(SESSION, "restarted", ["sleep", "600"])
+    await screen_contains(tmux, shell.pane_id, "ready>")
+    created = time.time()
+    await eventually(_async(lambda: time.time() >= int(created) + 1.2))  # every window quiet before `first`
+    first = await take_snapshot(tmux)
+    assert first.by_id[shell.pane_id].process.current_command == "sh"
+    # Recognisable commands in `first`: a command kept in the next pass comes from here.
+    marked = ServerSnapshot(
+        first.taken_at,
+        tuple(replace(p, process=replace(p.process, current_command="kept")) for p in first.panes),
+        first.screens,
+    )
+    await tmux.send_literal(shell.pane_id, "sleep 600\r")  # the shell echoes it: output
+    await tmux.respawn_pane(restarted.pane_id, ["cat"])  # a new process that prints nothing
+    await eventually(_async(lambda: time.time() >= int(first.taken_at) + 1.2))
+
+    async def shell_runs_sleep() -> ServerSnapshot | None:
+        second = await take_snapshot(tmux, previous=marked)
+        return second if second.by_id[shell.pane_id].process.current_command == "sleep" else None
+
+    second = await eventually(shell_runs_sleep)
+    assert second.by_id[quiet.pane_id].process.current_command == "kept"
+    assert second.by_id[restarted.pane_id].process.current_command == "cat"
+    profile = load_profile("shell")
+    reading = profile.classify(
+        PaneSnapshot(second.screens[shell.pane_id], second.by_id[shell.pane_id].process)
+    )
+    assert reading.activity is Activity.BUSY
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def wrapped() -> bool:
+        return check()
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [
+        pytest.param(("10", "0"), "claude", id="same-live-process"),
+        pytest.param(("11", "0"), UNCHANGED_COMMAND, id="another-process"),
+        pytest.param(("10", "1"), UNCHANGED_COMMAND, id="was-dead"),
+        pytest.param(None, UNCHANGED_COMMAND, id="not-seen-before"),
+    ],
+)
+def test_an_unchanged_command_comes_from_the_same_process_only(
+    before: tuple[str, str] | None, expected: str
+) -> None:
+    previous = (
+        {} if before is None else {p.pane_id: p for p in parse_panes([pane_record("%1", *before, "5")])}
+    )
+    now = record("%1", "@1", "s", "w", "0", "10", "0", "", "", "", UNCHANGED_COMMAND, "5", "u", "r", "")
+    (pane,) = parse_panes([now], previous)
+    assert pane.process.current_command == expected
+
+
+def test_a_record_printed_again_is_not_parsed_again() -> None:
+    same = pane_record("%1", "10", "0", "5")
+    changed = pane_record("%2", "11", "0", "6")
+    known_pane = PaneInfo("%1", window_name="as parsed last pass")
+    known = {
+        same.removesuffix("\x1e"): known_pane,
+        pane_record("%2", "11", "0", "5").removesuffix("\x1e"): known_pane,
+    }
+    (first, kept), (_, parsed) = parse_pane_records([same, changed], known=known)
+    assert kept is known_pane and first in known
+    assert (parsed.pane_id, parsed.pid, parsed.window_activity) == ("%2", 11, 6)

@@ -39,6 +39,22 @@ _FIELDS = (
     RESTARTED_AT_OPTION,
 )
 PANE_FORMAT = "".join("#{" + field + "}" + _FIELD_END for field in _FIELDS) + _RECORD_END
+UNCHANGED_COMMAND = "\x1d"
+"""In place of `pane_current_command` (see `pane_format`): the pane printed nothing since the time given."""
+
+
+def pane_format(quiet_before: int | None = None) -> str:
+    """PANE_FORMAT; with `quiet_before` (epoch seconds), a live pane whose window printed nothing since then
+    reports UNCHANGED_COMMAND instead of its foreground command. tmux reads that command from /proc for
+    every pane, half the cost of listing hundreds; a pane's foreground program changes with output (a
+    command typed echoes, a shell prints its prompt when it ends) or with a new process (another pid)."""
+    if quiet_before is None:
+        return PANE_FORMAT
+    command = (
+        "#{?pane_dead,#{pane_current_command},"
+        f"#{{?#{{e|<:#{{window_activity}},{quiet_before}}},{UNCHANGED_COMMAND},#{{pane_current_command}}}}}}"
+    )
+    return PANE_FORMAT.replace("#{pane_current_command}", command)
 
 
 @dataclass(frozen=True)
@@ -80,17 +96,40 @@ class PaneInfo:
         return self.dead and (self.exit_status is not None or self.exit_signal is not None)
 
 
-def parse_panes(lines: Sequence[str]) -> list[PaneInfo]:
-    """PaneInfo records from the output of `list-panes -F PANE_FORMAT` (malformed records are skipped)."""
+def parse_panes(lines: Sequence[str], previous: Mapping[str, PaneInfo] | None = None) -> list[PaneInfo]:
+    """PaneInfo records from the output of `list-panes -F pane_format(…)` (malformed records are skipped).
+
+    A pane reported with UNCHANGED_COMMAND takes its command from `previous` (pane id → the pane as listed
+    before) if it is the same live process; otherwise its command stays UNCHANGED_COMMAND, to be read."""
+    return [pane for _, pane in parse_pane_records(lines, previous)]
+
+
+def parse_pane_records(
+    lines: Sequence[str],
+    previous: Mapping[str, PaneInfo] | None = None,
+    known: Mapping[str, PaneInfo] | None = None,
+) -> list[tuple[str, PaneInfo]]:
+    """`parse_panes`, each pane with its record as tmux printed it; a record in `known` (from the last
+    listing) is not parsed again: in a steady state most panes print the same record pass after pass."""
     panes = []
-    for record in "\n".join(lines).split(_RECORD_END):
-        values = record.lstrip("\n").split(_FIELD_END)
-        if len(values) == len(_FIELDS) + 1 and values[0].startswith("%"):
-            panes.append(_pane_info(dict(zip(_FIELDS, values, strict=False))))
+    for text in "\n".join(lines).split(_RECORD_END):
+        record = text.lstrip("\n")
+        pane = known.get(record) if known is not None else None
+        if pane is None:
+            values = record.split(_FIELD_END)
+            if len(values) != len(_FIELDS) + 1 or not values[0].startswith("%"):
+                continue
+            pane = _pane_info(dict(zip(_FIELDS, values, strict=False)), previous)
+        panes.append((record, pane))
     return panes
 
 
-def _pane_info(fields: Mapping[str, str]) -> PaneInfo:
+def _pane_info(fields: Mapping[str, str], previous: Mapping[str, PaneInfo] | None = None) -> PaneInfo:
+    command = fields["pane_current_command"]
+    if command == UNCHANGED_COMMAND and previous is not None:
+        before = previous.get(fields["pane_id"])
+        if before is not None and not before.dead and before.pid == _int(fields["pane_pid"]):
+            command = before.process.current_command or ""
     return PaneInfo(
         pane_id=fields["pane_id"],
         window_id=fields["window_id"],
@@ -101,7 +140,7 @@ def _pane_info(fields: Mapping[str, str]) -> PaneInfo:
             dead=fields["pane_dead"] == "1",
             exit_status=_int(fields["pane_dead_status"]),
             exit_signal=_int(fields["pane_dead_signal"]),
-            current_command=fields["pane_current_command"] or None,
+            current_command=command or None,
             pid=_int(fields["pane_pid"]),
         ),
         dead_time=_int(fields["pane_dead_time"]),

@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import logging
 import time
+from collections.abc import Sequence
 
 from tmux_orchestrator.api import Activity
 from tmux_orchestrator.api.constants import GROUP
@@ -148,7 +149,11 @@ class NodeAgent:
         async def exits() -> None:
             async for event in watcher:
                 if isinstance(event, PaneExited):
-                    self._record_exit(event.pane, event.observed_at)
+                    # The dead pane's last screen says why it ended (an error printed just before exiting):
+                    # the first crash report carries it, not only a later pass (a process that dies within
+                    # milliseconds of its start was never seen alive by a pass).
+                    (screen,) = await client.capture_panes([event.pane.pane_id])
+                    self._record_exit(event.pane, event.observed_at, () if screen.failed else screen.lines)
                     self._report_exit(event.pane)
                     self.wake.set()
                 elif isinstance(event, ServerExited):
@@ -187,11 +192,11 @@ class NodeAgent:
         panes = self._last_snapshot.panes if self._last_snapshot is not None else ()
         return pane_callers(panes, {uid: record.obj for uid, record in self.state.agents.items()})
 
-    def _record_exit(self, pane: PaneInfo, observed_at: float) -> None:
+    def _record_exit(self, pane: PaneInfo, observed_at: float, screen: Sequence[str] = ()) -> None:
         record = self.state.agents.get(pane.agent_uid or "")
         if record is not None:
             self._exited_during_pass.add(record.uid)
-            record_exit(record, pane, observed_at)
+            record_exit(record, pane, observed_at, screen)
             self._post_events()
 
     def _report_exit(self, pane: PaneInfo) -> None:
@@ -270,7 +275,7 @@ class NodeAgent:
                 self.state.readings[uid] = reading
             if pane is not None and pane.exit_known and record.exit_decision is None:
                 # An exit the watcher has not reported (before we started, or while we were respawning).
-                self._record_exit(pane, time.time())
+                self._record_exit(pane, time.time(), snapshot.screens.get(pane.pane_id, ()))
             lines = snapshot.screens.get(pane.pane_id, ()) if pane is not None else ()
             want = changed_status_want(
                 self.config.node,

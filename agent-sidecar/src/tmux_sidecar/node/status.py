@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentStatus
 from tmux_orchestrator.core.clock import format_time
+from tmux_orchestrator.core.patch import status_write
 from tmux_orchestrator.kube import KubeObject, Resource
 from tmux_sidecar.agent_events import exit_events
 from tmux_sidecar.agent_status import (
@@ -30,18 +32,19 @@ from tmux_sidecar.restart import RestartAction, plan_restart
 from tmux_sidecar.workspace import WorkspaceReport, with_workspace
 
 from .hooks import check_activity_sources
-from .records import AgentRecord, template_hash
+from .records import AgentRecord, take_reported, template_hash
 from .status_writes import StatusWant, WriteKey
 from .windows import missing_program
 
 log = logging.getLogger(__name__)
 
 
-def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float) -> None:
-    """Remember how the agent's process ended and what the restart policy makes of it (once per exit)."""
+def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float, screen: Sequence[str] = ()) -> None:
+    """Remember how the agent's process ended and what the restart policy makes of it (once per exit).
+    `screen`: the dead pane's screen, when read; its last meaningful line is the crash message's detail."""
     if record.exit_decision is not None:
         return
-    evidence = crash_evidence(pane.process, ())
+    evidence = crash_evidence(pane.process, screen)
     report = crash_report(evidence, record.last_lines, missing_program(record.spec.template))
     exit_code = evidence.exit_code
     decision = plan_restart(
@@ -125,6 +128,18 @@ def _status_inputs(
     )
 
 
+def _stamps_basis(pending: dict[str, Any] | None, reported: dict[str, Any]) -> AgentStatus | None:
+    """The status this one continues from (its timestamps: lastActivityTime, conditions' transition times,
+    startedAt): what the server will have, i.e. the status last handed to the writer while the server does
+    not have it yet, else the server's. Computed from the server's alone, a pass that ran while a write was
+    on its way stamped the same change again as if it were new: one more write per agent changing only
+    timestamps (~500 per 1,000 agents starting against a busy API server), and stamps later than the change.
+    Fields others write (the agent's own report, through the local API) are always the server's."""
+    if pending is not None and status_write(reported, pending, whole=True) is not None:
+        return AgentStatus.model_validate({**pending, "report": reported.get("report")})
+    return AgentStatus.model_validate(reported) if reported else None
+
+
 def agent_status_want(
     node: str,
     record: AgentRecord,
@@ -151,7 +166,7 @@ def agent_status_want(
         runs_desired=pane is not None and pane.revision == template_hash(record.spec.template),
         reported=reported.get("revision"),
     )
-    previous = AgentStatus.model_validate(reported) if reported else None
+    previous = _stamps_basis(record.pending_status, reported)
     screen = reading.activity if reading else Activity.UNKNOWN
     check_activity_sources(record, screen, now)
     activity, source = chosen_activity(record.hook, screen, now)
@@ -183,11 +198,14 @@ def agent_status_want(
         status = status.model_copy(update={"last_assistant_message": record.hook.last_assistant_message})
     status = with_workspace(status, workspace, previous, format_time(now))
     wanted = keep_started_at(status, previous, process).to_wire()
+    record.pending_status = wanted if status_write(reported, wanted, whole=True) is not None else None
 
     def reported_now() -> dict[str, Any] | None:
         return record.reported
 
     def written(result: KubeObject) -> None:
-        record.reported = dict(result.get("status") or {})
+        take_reported(record, result)
+        if record.pending_status is wanted:
+            record.pending_status = None
 
     return StatusWant(WriteKey(Resource.AGENTS, record.name, record.namespace), wanted, reported_now, written)

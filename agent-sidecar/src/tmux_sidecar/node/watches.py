@@ -12,7 +12,7 @@ from tmux_orchestrator.kube import Kube, KubeObject, Resource
 from tmux_orchestrator.kube.client import WatchEvent, WatchEventType
 from tmux_sidecar.profile_plugins import load_profile_or_fallback
 
-from .records import NodeState, seed_record
+from .records import NodeState, seed_record, take_reported
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _upsert_agent(state: NodeState, obj: KubeObject) -> None:
         record.profile = load_profile_or_fallback(spec.template.profile)
     record.obj, record.spec = obj, spec
     # Our own writes come back through the watch; the server's copy is what the next patch diffs against.
-    record.reported = dict(obj.get("status") or {})
+    take_reported(record, obj)
 
 
 async def watch_messages(kube: Kube, node: str, state: NodeState, *, wake: asyncio.Event) -> None:

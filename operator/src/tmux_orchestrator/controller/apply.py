@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -27,7 +28,7 @@ from tmux_orchestrator.kube.client import (
     is_already_exists,
     is_not_found,
 )
-from tmux_orchestrator.kube.events import EventRecorder
+from tmux_orchestrator.kube.events import MAX_MESSAGE, EventRecorder
 
 from .cache import ObjectKey, object_key
 from .observe import ClusterCaches, agent_node
@@ -42,7 +43,10 @@ _CONCURRENT_WRITES: Final = 8
 
 
 class AgentLifecycle(StrEnum):
-    """Events about the agents of a team, posted on the team like a ReplicaSet's SuccessfulCreate."""
+    """Events about the agents of a team, posted on the team like a ReplicaSet's SuccessfulCreate. The agents
+    one pass created are one AgentCreated event naming them all (as a Deployment's ScalingReplicaSet is one
+    event per scale, not one per pod): at 1,000 agents applied at once, an Event per agent was a fifth of
+    all writes the API server took while the agents started."""
 
     CREATED = "AgentCreated"
     DELETED = "AgentDeleted"
@@ -54,6 +58,45 @@ _LIFECYCLE_ACTIONS = {
     AgentLifecycle.DELETED: "Delete",
     AgentLifecycle.RESCHEDULED: "Schedule",
 }
+
+
+@dataclass(frozen=True)
+class CreatedAgent:
+    """An Agent a pass created: what its AgentCreated event says about it."""
+
+    name: str
+    node: str | None
+    revision: str
+
+
+def created_note(created: Sequence[CreatedAgent], limit: int = MAX_MESSAGE) -> str:
+    """`created 3 agent(s): web-pm-0, web-dev-0 (node a, revision r); web-dev-1 (no node yet, revision r)`:
+    every name, grouped by node and revision, within `limit` characters (the rest counted, not named)."""
+    groups: dict[tuple[str | None, str], list[str]] = {}
+    for agent in created:
+        groups.setdefault((agent.node, agent.revision), []).append(agent.name)
+    head, named = f"created {len(created)} agent(s)", 0
+    segments: list[str] = []
+    for (node, revision), names in groups.items():
+        where = f" ({f'node {node}' if node else 'no node yet'}, revision {revision})"
+        shown: list[str] = []
+        for name in names:
+            segment = ", ".join([*shown, name]) + where
+            rest = len(created) - named - len(shown) - 1
+            if len(_joined(head, [*segments, segment], rest)) > limit:
+                break
+            shown.append(name)
+        if shown:
+            segments.append(", ".join(shown) + where)
+            named += len(shown)
+        if len(shown) < len(names):
+            break
+    return _joined(head, segments, len(created) - named)
+
+
+def _joined(head: str, segments: list[str], unnamed: int) -> str:
+    text = head + (": " + "; ".join(segments) if segments else "")
+    return text + (f"; and {unnamed} more" if segments and unnamed else "")
 
 
 def reference(kind: str, namespace: str, name: str, uid: str | None) -> dict[str, Any]:
@@ -86,6 +129,21 @@ class EventPoster(EventRecorder):
             reason=event.reason.value,
             action=event.action.value,
             note=event.message,
+        )
+
+    def post_created(
+        self, team: Mapping[str, Any], created: Sequence[CreatedAgent], uids: Iterable[str]
+    ) -> None:
+        """One AgentCreated event for the agents a pass created, named after their uids (a replayed pass
+        cannot create them again, so no agent is ever named in two)."""
+        name = team["metadata"]["name"]
+        self.post(
+            team,
+            name=f"{name}.{short_hash(AgentLifecycle.CREATED, *sorted(uids))}",
+            type_=EventType.NORMAL.value,
+            reason=AgentLifecycle.CREATED.value,
+            action=_LIFECYCLE_ACTIONS[AgentLifecycle.CREATED],
+            note=created_note(created),
         )
 
     def post_lifecycle(
@@ -136,14 +194,17 @@ async def _write_steps(writer: _PlanWriter) -> None:
     # 3. Notifications: named after their cause, so AlreadyExists means already sent.
     await _concurrently(map(writer.send_notification, plan.message_bodies(), plan.messages_to_send))
     # 4. Agents. An AlreadyExists on create means the cache lags: the pass ends and re-observes.
-    await _concurrently(
-        [
-            *map(writer.create_agent, writer.agent_bodies),
-            *map(writer.update_agent, plan.agents_to_update),
-            *map(writer.delete_agent, plan.agents_to_delete),
-            *map(writer.write_agent_status, plan.agent_statuses),
-        ]
-    )
+    try:
+        await _concurrently(
+            [
+                *map(writer.create_agent, writer.agent_bodies),
+                *map(writer.update_agent, plan.agents_to_update),
+                *map(writer.delete_agent, plan.agents_to_delete),
+                *map(writer.write_agent_status, plan.agent_statuses),
+            ]
+        )
+    finally:
+        writer.post_created()  # those created, even when another write of the step failed
     # 5. The plan's own events (transitions and levels, named after their occasion).
     for event in plan.events:
         writer.events.post_team_event(writer.team, event, writer.caches)
@@ -181,6 +242,8 @@ class _PlanWriter:
             if node
         )
         """Nodes this plan puts agents on (creates, moves) and the cache does not show there yet."""
+        self.created: dict[str, CreatedAgent] = {}
+        """Agents this pass created, by uid."""
 
     @contextlib.contextmanager
     def room_held(self) -> Iterator[None]:
@@ -247,10 +310,14 @@ class _PlanWriter:
         created = await self.kube.create(Resource.AGENTS, body, self.namespace)
         self.caches.agents.put(created)
         self._placed(agent_node(body))
-        name, node = object_key(created).name, agent_node(created) or "no node yet"
-        note = f"created agent {name} ({node}, revision {created['spec']['revision']})"
         uid = str(created["metadata"].get("uid"))
-        self.events.post_lifecycle(self.team, AgentLifecycle.CREATED, name, uid, note)
+        self.created[uid] = CreatedAgent(
+            object_key(created).name, agent_node(created), str(created["spec"]["revision"])
+        )
+
+    def post_created(self) -> None:
+        if self.created:
+            self.events.post_created(self.team, list(self.created.values()), self.created)
 
     async def update_agent(self, change: AgentUpdate) -> None:
         before = self.caches.agents.get(ObjectKey(self.namespace, change.name)) or {}

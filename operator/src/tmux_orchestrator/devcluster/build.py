@@ -8,21 +8,19 @@ half-way is never mistaken for a cached one.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cachedir import cache_root, locked, staged
 from .gomod import MODULES, module_dir, render_etcd_gomod, render_kubernetes_gomod, render_tools_go
 from .versions import ETCD_VERSION, KUBERNETES_VERSION
 
@@ -42,14 +40,6 @@ class Binaries:
 
     def path(self, name: str) -> Path:
         return self.directory / name
-
-
-def cache_root() -> Path:
-    override = os.environ.get("TMUX_ORCHESTRATOR_CACHE")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tmux-orchestrator"
 
 
 def build_key() -> str:
@@ -79,7 +69,7 @@ def ensure_binaries(progress: Progress = stderr_progress) -> Binaries:
         return found
     root = cache_root() / "controlplane"
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / ".build.lock"):
+    with locked(root / ".build.lock"):
         found = cached_binaries()  # another process may have built it while we waited
         if found is not None:
             return found
@@ -97,8 +87,7 @@ def _build(target: Path, progress: Progress) -> Binaries:
         f"building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} from Go modules "
         f"(first time only; about 10 minutes on 2 cores) into {target}"
     )
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-    try:
+    with staged(target) as staging:
         bin_dir = staging / "bin"
         bin_dir.mkdir()
         for name, (_, binaries) in MODULES.items():
@@ -127,12 +116,6 @@ def _build(target: Path, progress: Progress) -> Binaries:
         (staging / "versions.json").write_text(
             json.dumps({"kubernetes": KUBERNETES_VERSION, "etcd": ETCD_VERSION, "key": target.name}) + "\n"
         )
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     progress(f"built in {time.monotonic() - started:.0f}s")
     return Binaries(target / "bin")
 
@@ -177,16 +160,6 @@ def _heartbeat(
 ) -> None:
     while not stop.wait(_HEARTBEAT_SECONDS):
         progress(f"{what}: {time.monotonic() - started:.0f}s, {len(lines)} packages so far")
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def regenerate_gomods(

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from .build import Binaries, Progress, cache_root, ensure_binaries, stderr_progress
+from .build import Binaries, Progress, ensure_binaries, stderr_progress
+from .cachedir import cache_root
 from .pki import Pki, create_pki
 
 _SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"

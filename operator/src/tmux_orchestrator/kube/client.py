@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 import aiohttp
-from kubernetes_asyncio import client, config, watch
+from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tmux_orchestrator.api.constants import GROUP, VERSION
@@ -391,12 +391,19 @@ class Kube:
             ),
         }
         while True:
-            events = watch.Watch().stream(listing.method, *listing.args, **kwargs)
-            async with events:
-                async for raw in events:
-                    kind = raw["type"]
-                    # Typed APIs deserialize `object` into a model and keep the dict as `raw_object`.
-                    obj = raw.get("raw_object", raw["object"])
+            # The response read line by line here rather than through kubernetes_asyncio's Watch, which
+            # builds a whole ApiClient (a TLS context loading every system CA) per watch it starts and
+            # parses every event twice (once more to turn it into a model we do not use): when a
+            # starved API server closes watches as unresponsive, that cost came back on every reconnect.
+            response = await listing.method(*listing.args, watch=True, _preload_content=False, **kwargs)
+            async with response:
+                if not 200 <= response.status <= 299:  # refused (403, 410...): its Status is the body
+                    raise ApiException(status=response.status, reason=(await response.text())[:500])
+                async for line in response.content:  # one event per line; the server ends it at timeout
+                    if not line.strip():
+                        continue
+                    raw = json.loads(line)
+                    kind, obj = raw["type"], raw["object"]
                     if kind == "ERROR":
                         raise ApiException(
                             status=obj.get("code", 500), reason=obj.get("message", "watch error")

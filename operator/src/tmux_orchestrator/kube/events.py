@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from tmux_orchestrator.core.clock import format_micro_time, format_time
 
-from .client import Kube, describe_error, is_already_exists
+from .client import Kube, describe_error, is_already_exists, is_not_found
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ class EventRecorder:
         self._workers = workers
         self._queue: asyncio.Queue[_Post] = asyncio.Queue()
         self._posted: OrderedDict[str, None] = OrderedDict()
+        self._counts: OrderedDict[str, int] = OrderedDict()  # repeat events we wrote: name → count
 
     def post(
         self,
@@ -151,6 +152,40 @@ class EventRecorder:
                 self._posted.pop(post.name, None)
                 log.warning("event %s not posted: %s", post.name, describe_error(error))
 
+    async def _count_again(self, name: str, namespace: str, count: int, post: _Post) -> bool:
+        """Count one more occurrence of an Event this recorder wrote last; False if it is gone."""
+        try:
+            await self._kube.patch_event(name, namespace, repeat_patch({"count": count}, post.note, post.at))
+        except Exception as error:
+            if not is_not_found(error):
+                raise
+            self._counts.pop(name, None)
+            return False
+        self._remember(name, count + 1)
+        return True
+
+    async def _post_new(self, name: str, namespace: str, body: Mapping[str, Any], post: _Post) -> None:
+        try:
+            await self._kube.create_event(namespace, body)
+        except Exception as error:
+            if not is_already_exists(error):
+                raise
+            if not post.repeat:
+                return
+            current = await self._kube.read_event(name, namespace)  # posted before we (re)started
+            patch = repeat_patch(current, post.note, post.at)
+            await self._kube.patch_event(name, namespace, patch)
+            self._remember(name, patch["count"])
+            return
+        if post.repeat:
+            self._remember(name, 1)
+
+    def _remember(self, name: str, count: int) -> None:
+        self._counts[name] = count
+        self._counts.move_to_end(name)
+        while len(self._counts) > _POSTED_MEMORY:
+            self._counts.popitem(last=False)
+
     async def _send(self, post: _Post) -> None:
         body = event_body(
             post.regarding,
@@ -165,17 +200,11 @@ class EventRecorder:
             now=post.at,
         )
         namespace = body["metadata"]["namespace"]
-        try:
-            await self._kube.create_event(namespace, body)
-        except Exception as error:
-            if not is_already_exists(error):
-                raise
-            if not post.repeat:
-                return
-            current = await self._kube.read_event(body["metadata"]["name"], namespace)
-            await self._kube.patch_event(
-                body["metadata"]["name"], namespace, repeat_patch(current, post.note, post.at)
-            )
+        name = body["metadata"]["name"]
+        count = self._counts.get(name) if post.repeat else None
+        # A repeat of an Event we wrote (a crash loop's BackOff) costs one request, not three.
+        if count is None or not await self._count_again(name, namespace, count, post):
+            await self._post_new(name, namespace, body, post)
         meta = post.regarding["metadata"]
         log.info(
             "event %s %s on %s/%s: %s",

@@ -8,7 +8,6 @@ CLI is run with `--version` before the directory is published; nothing is downlo
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import platform
@@ -16,14 +15,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmux_orchestrator.devcluster.build import cache_root
+from tmux_orchestrator.devcluster.cachedir import cache_root, locked, staged
 
 from .versions import AIDER_VERSION, CLAUDE_CODE_VERSION, CODEX_VERSION, versions_key
 
@@ -75,7 +72,7 @@ def ensure_agents(progress: Progress = stderr_progress) -> AgentBinaries:
         return found
     target = install_root()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent / ".install.lock"):
+    with locked(target.parent / ".install.lock"):
         found = cached_agents()  # another process may have installed them while we waited
         if found is not None:
             return found
@@ -88,8 +85,7 @@ def _install(target: Path, progress: Progress) -> AgentBinaries:
         raise InstallError("npm (Node.js >= 20) is needed to install Claude Code and Codex")
     python = shutil.which("python3.11") or sys.executable
     started = time.monotonic()
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-    try:
+    with staged(target) as staging:
         progress(f"installing Claude Code {CLAUDE_CODE_VERSION} and Codex {CODEX_VERSION} (npm)")
         _run(
             [
@@ -128,12 +124,6 @@ def _install(target: Path, progress: Progress) -> AgentBinaries:
             )
             + "\n"
         )
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     progress(f"installed in {time.monotonic() - started:.0f}s into {target}")
     return AgentBinaries(target / "bin")
 
@@ -179,13 +169,3 @@ def installed_versions(binaries: AgentBinaries) -> dict[str, str]:
         output = _run([str(binaries.path(command)), "--version"], f"{command} --version")
         found[command] = output.strip().splitlines()[-1] if output.strip() else ""
     return found
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
