@@ -4,6 +4,8 @@ gets it back. The resync period stays at its default (300 s): the listing comes 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from support.faults import API_SERVER, delete_in_etcd, restart
@@ -33,11 +35,12 @@ def test_an_agent_deleted_during_a_watch_gap_is_created_again(
         API_SERVER,
         lambda: delete_in_etcd(control_plane, f"/registry/{GROUP}/agents/{namespace}/web-dev-0"),
     )
-    again = wait_for(
-        lambda: (agent := agents(kube, "web").get("web-dev-0")) and agent["metadata"]["uid"] != lost and agent,
-        timeout=120,
-        message="web-dev-0 created again",
-    )
+
+    def created_again() -> dict[str, Any] | None:
+        agent = agents(kube, "web").get("web-dev-0")
+        return agent if agent is not None and agent["metadata"]["uid"] != lost else None
+
+    again = wait_for(created_again, timeout=120, message="web-dev-0 created again")
     assert again["spec"]["member"] == "dev"
     wait_ready(kube, "web", 2)
     assert f"Agent {namespace}/web-dev-0: not in the listing" in operator.log()
