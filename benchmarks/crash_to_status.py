@@ -5,7 +5,10 @@ sidecar`) on its own tmux socket, and N fake agents. Each round SIGKILLs one age
 long until a watch on the API server delivers that Agent with status.phase Crashed. The node agent then
 restarts it (backoff 0 s is not allowed; backoffSeconds is 1), and the next round waits for Running.
 
-    .venv/bin/python benchmarks/crash_to_status.py [--agents 50] [--kills 60]
+    .venv/bin/python benchmarks/crash_to_status.py [--agents 50] [--kills 60] [--agent-nice N]
+
+`--agent-nice N` is passed to the node agent (its default, 10, when not given; 0: agents not reniced); the
+result says what nice the agents' threads and sessions were seen at.
 
 Prints the latencies and writes JSON to benchmarks/results/crash_to_status.json.
 """
@@ -31,7 +34,7 @@ from harness import KUBECTL, apply_all, cluster_with_crds, percentile, write_res
 from scheduling import SchedulingDelay
 
 from support.manifests import agent_manifest
-from support.processes import start_sidecar, tmux
+from support.processes import autogroup_nice, start_sidecar, thread_nices, tmux
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.kube import Resource, connect
 
@@ -82,6 +85,7 @@ async def measure(
         started = time.monotonic()
         await until(lambda: sum(1 for s in statuses.values() if s.get("phase") == "Running") == agents)
         all_running = time.monotonic() - started
+        seen_nice = agents_nice([int(s["pid"]) for s in statuses.values() if s.get("pid")])
         latencies: list[float] = []
         load = [round(x, 2) for x in os.getloadavg()]
         with SchedulingDelay() as probe:
@@ -100,11 +104,14 @@ async def measure(
                 latencies.append(crashed_at[name] - killed)
                 killed_wall.append((name, wall, crashed_at[name] - killed))
         watcher.cancel()
+        load_after = [round(x, 2) for x in os.getloadavg()]
     return {
         "agents": agents,
         "kills": kills,
         "interval_seconds": interval,
+        "agents_seen_at": seen_nice,
         "load_average_at_first_kill": load,
+        "load_average_after_last_kill": load_after,
         "all_running_seconds": round(all_running, 2),
         "crash_to_status_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
@@ -114,6 +121,19 @@ async def measure(
         },
         "scheduling_delay_of_a_5ms_sleep": probe.result,
     }
+
+
+def agents_nice(pids: list[int]) -> dict[str, list[int | None]]:
+    """The distinct nice values of the agents' threads and sessions (autogroups, where they apply)."""
+    threads: set[int | None] = set()
+    sessions: set[int | None] = set()
+    for pid in pids:
+        try:
+            threads |= set(thread_nices(pid).values())
+            sessions.add(autogroup_nice(pid))
+        except OSError:  # restarted meanwhile
+            continue
+    return {"thread_nice": sorted(threads, key=str), "autogroup_nice": sorted(sessions, key=str)}
 
 
 _EXIT_LINE = re.compile(r"^(\S+ \S+) INFO tmux_sidecar\.node\.status: default/(\S+) killed by signal")
@@ -193,10 +213,14 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=60)
     parser.add_argument("--interval", type=float, default=0.0)
     parser.add_argument("--sidecar-log", type=Path, help="keep the node agent's log here")
+    parser.add_argument(
+        "--agent-nice", type=int, help="the node agent's --agent-nice (default: the node agent's own default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp, cluster_with_crds(Path(tmp)) as cluster:
         apply_all(cluster, [agent(i) for i in range(args.agents)])
-        sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp))
+        nice = [] if args.agent_nice is None else ["--agent-nice", str(args.agent_nice)]
+        sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp), *nice)
         try:
             kills: list[tuple[str, float, float]] = []
             result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills, kills, args.interval))
@@ -205,6 +229,7 @@ def main() -> int:
             tmux(SOCKET, "kill-server")
         result["split"] = split_at_node_agent(sidecar.log(), kills)
         result["api_server"] = server_side(cluster)
+        result["agent_nice_option"] = args.agent_nice
         if args.sidecar_log:
             args.sidecar_log.write_text(sidecar.log())
             args.sidecar_log.with_suffix(".kills.json").write_text(json.dumps(kills))

@@ -17,11 +17,14 @@ servers on this machine), one operator. Measures
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
         [--steady-seconds 60] [--no-floor] [--orchestration-cpu-shares 262144] [--orchestration-nice N]
+        [--agent-nice N]
         [--logs DIR] [--audit FILE] [--profile DIR [--api-server-profile SECONDS]]
 
 With autogroup scheduling (Linux's default on many distributions) every tmux pane is a session of its own
 and weighs as much as the whole API server: --orchestration-cpu-shares gives the control plane and node
-agents the weight they would have on machines of their own.
+agents the weight they would have on machines of their own. --agent-nice N is passed to every node agent
+(default: the node agent's own, 10), which puts each agent's process and session at nice N; the floor's
+agents get the same.
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
@@ -253,6 +256,12 @@ def main() -> int:
         "hierarchy): the orchestration weighed as if it ran on machines of its own",
     )
     parser.add_argument(
+        "--agent-nice",
+        type=int,
+        default=10,
+        help="the node agents' --agent-nice, and the nice of the floor's agents (0: agents not reniced)",
+    )
+    parser.add_argument(
         "--logs", type=Path, help="copy the operator's, node agents' and API server's logs here after the run"
     )
     parser.add_argument(
@@ -278,7 +287,9 @@ def main() -> int:
     floor = (
         None
         if args.no_floor
-        else asyncio.run(measure_floor(args.teams, args.agents_per_team, args.nodes, args.timeout))
+        else asyncio.run(
+            measure_floor(args.teams, args.agents_per_team, args.nodes, args.timeout, args.agent_nice)
+        )
     )
     if floor is not None:
         print(f"floor: {floor}", file=sys.stderr, flush=True)
@@ -303,6 +314,8 @@ def main() -> int:
                 str(capacity),
                 "--observe-interval",
                 "1",
+                "--agent-nice",
+                str(args.agent_nice),
             )
             for index in range(args.nodes)
         ]
@@ -521,6 +534,7 @@ def run(
         "teams": args.teams,
         "agents": total_agents,
         "nodes": args.nodes,
+        "agent_nice": args.agent_nice,
         "load_average_at_apply": [round(x, 2) for x in load],
         "cpu_seconds_apply_to_ready": {
             name: round(parts_after[name] - parts_before[name], 1) for name in parts_after

@@ -7,6 +7,11 @@ forking the agents and the agents starting on the cores; anything an orchestrate
 is the orchestration's cost.
 
     .venv/bin/python benchmarks/tmux_floor.py [--teams 100] [--agents-per-team 10] [--servers 10]
+        [--agent-nice N]
+
+`--agent-nice N` puts each agent at nice N right after its window is created, as a node agent started with
+`--agent-nice N` does (tmux_sidecar.node.priority), so that the floor and the orchestrated start run their
+agents at the same priority against the rest of the machine.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import time
 from typing import Any
 
+from tmux_sidecar.node.priority import apply_agent_priority
 from tmux_sidecar.profiles import CLAUDE_CODE
 from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, take_snapshot
@@ -39,24 +45,29 @@ def fake_agent_argv() -> list[str]:
     return [program, "fake-agent"]
 
 
-async def _start_server(index: int, teams: list[int], agents_per_team: int) -> tuple[ControlClient, int]:
+async def _start_server(
+    index: int, teams: list[int], agents_per_team: int, agent_nice: int
+) -> tuple[ControlClient, int]:
     """One server's agents, every `new-window` (and every tag) in one pipelined batch: the fastest way tmux
     offers. Plain tmux commands only, so that the floor is the same whatever version of the project runs."""
     client = await ControlClient.connect(f"{SOCKET_PREFIX}-{index}", config_file="/dev/null")
     argv = fake_agent_argv()
     windows: list[tuple[str, ...]] = []
+    started = ("new-window", "-d", "-P", "-F", "#{pane_pid}")  # each prints its agent's pid
     bootstraps = []
     for team in teams:
         session = f"team-{team:03d}"
         bootstraps.append(await client.new_session(session, window_name="bootstrap"))
         windows += [
-            ("new-window", "-d", "-t", f"={session}:", "-n", f"agent-{member}", "-e", "KUBECONFIG=", *argv)
+            (*started, "-t", f"={session}:", "-n", f"agent-{member}", "-e", "KUBECONFIG=", *argv)
             for member in range(agents_per_team)
         ]
     created = await client.run_many(windows)
     failed = [result for result in created if result.failed]
     if failed:
         raise RuntimeError(f"floor: {len(failed)} windows not created: {failed[0].lines}")
+    for result in created:
+        apply_agent_priority(int(result.lines[0]), agent_nice)  # nothing when 0
     await client.run_many([("kill-window", "-t", ref.window_id) for ref in bootstraps])
     # Tag every agent pane so that the readiness check tells them from the control session's pane.
     panes = await client.list_panes("#{window_id} #{session_name}")
@@ -88,7 +99,7 @@ def _wait_gone(pids: list[int], timeout: float = 60.0) -> None:
 
 
 async def measure_floor(
-    teams: int, agents_per_team: int, servers: int, timeout: float = 600.0
+    teams: int, agents_per_team: int, servers: int, timeout: float = 600.0, agent_nice: int = 0
 ) -> dict[str, Any]:
     """Start every agent straight into tmux; seconds until all of them read ready. Servers killed after."""
     started = time.monotonic()
@@ -98,7 +109,7 @@ async def measure_floor(
     try:
         assigned = [[t for t in range(teams) if t % servers == s] for s in range(servers)]
         results = await asyncio.gather(
-            *(_start_server(s, assigned[s], agents_per_team) for s in range(servers))
+            *(_start_server(s, assigned[s], agents_per_team, agent_nice) for s in range(servers))
         )
         clients = [client for client, _ in results]
         windows_created = time.monotonic() - started
@@ -123,6 +134,7 @@ async def measure_floor(
     return {
         "agents": total,
         "servers": servers,
+        "agent_nice": agent_nice,
         "load_average_at_start": [round(x, 2) for x in load],
         "windows_created_seconds": round(windows_created, 1),
         "all_ready_seconds": round(all_ready, 1),
@@ -136,8 +148,11 @@ def main() -> int:
     parser.add_argument("--teams", type=int, default=100)
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--servers", type=int, default=10)
+    parser.add_argument("--agent-nice", type=int, default=0, help="each agent's nice (0: as tmux starts it)")
     args = parser.parse_args()
-    result = asyncio.run(measure_floor(args.teams, args.agents_per_team, args.servers))
+    result = asyncio.run(
+        measure_floor(args.teams, args.agents_per_team, args.servers, agent_nice=args.agent_nice)
+    )
     print(json.dumps(result, indent=2))
     return 0
 

@@ -108,3 +108,35 @@ def end_codex_daemons(root: Path) -> None:
         if argv[0].startswith(f"{root}/") and "app-server" in argv:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(entry.name), signal.SIGTERM)
+
+
+def thread_nices(pid: int) -> dict[int, int]:
+    """The nice of every thread of `pid` (/proc/PID/task/TID/stat field 19; nice is per thread on Linux)."""
+    nices = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        nices[int(task.name)] = int(stat.rsplit(")", 1)[1].split()[16])  # fields 3.. follow the ")"
+    return nices
+
+
+def autogroup_nice(pid: int) -> int | None:
+    """The nice of the autogroup (session) of `pid` where the kernel schedules by autogroups and `pid` is
+    in the root cpu cgroup (where they apply); None elsewhere."""
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if not enabled.exists() or enabled.read_text().strip() != "1":
+        return None
+    cgroups = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    cpu = [line.split(":", 2)[2] for line in cgroups if "cpu" in line.split(":", 2)[1].split(",")]
+    unified = [line.split(":", 2)[2] for line in cgroups if line.split(":", 2)[1] == ""]
+    if (cpu or unified or ["/"])[0] != "/":
+        return None
+    path = Path(f"/proc/{pid}/autogroup")
+    return int(path.read_text().split()[2]) if path.exists() else None
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (of any of its threads)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found

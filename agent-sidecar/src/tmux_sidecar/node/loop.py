@@ -40,6 +40,7 @@ from tmux_sidecar.workspace import hold_until_ready
 
 from .hooks import HookReceiver
 from .messages import Deliveries
+from .priority import AgentPriority
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, keep_registered
 from .status import agent_status_want, changed_status_want, record_exit
@@ -74,6 +75,7 @@ class NodeAgent:
         self.agent_count = AgentCount(self.writes, config.node)
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
+        self.priority = AgentPriority(config.agent_nice)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self.screen_readings = ScreenReadings()  # ... nor read again
         self._exited_during_pass: set[str] = set()  # agents whose exit came in while a pass ran
@@ -128,6 +130,8 @@ class NodeAgent:
                 await asyncio.sleep(_START_RETRY_DELAY)
                 continue
             self.tmux = client
+            # Every program this client starts (a new window, a respawn after a crash) yields the CPU to us.
+            client.add_start_listener(self.priority.apply)
             self._last_snapshot = None  # a new server reuses pane ids: never trust the old screens
             registration = asyncio.create_task(
                 keep_registered(self.kube, self.config, client.info), name="register"

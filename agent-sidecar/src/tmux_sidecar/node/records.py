@@ -38,6 +38,7 @@ class NodeAgentConfig:
     tmux_config: str | None = "/dev/null"
     api_socket: str | None = None  # the local API for agents (tmux_sidecar.localapi); None: not served
     screen_endpoint: str | None = None  # URL of the screen endpoint (node.screens), advertised in status
+    agent_nice: int = 10  # agents' CPU priority below the node agent's (tmux_sidecar.priority); 0: untouched
 
 
 @dataclass

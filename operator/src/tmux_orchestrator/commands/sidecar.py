@@ -26,6 +26,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--observe-interval", type=float, default=1.0, help="seconds between observation passes"
     )
     parser.add_argument(
+        "--agent-nice",
+        type=int,
+        default=10,
+        metavar="N",
+        help="run every agent process at this CPU nice (0-19), below the node agent and tmux, and its"
+        " session's autogroup too where the kernel schedules by autogroups; 0 leaves agents as tmux starts"
+        " them (default 10)",
+    )
+    parser.add_argument(
         "--api-socket",
         help="unix socket of the local API agents talk to (default: under $XDG_RUNTIME_DIR or /tmp)",
     )
@@ -64,9 +73,14 @@ def run(args: argparse.Namespace) -> int:
     from tmux_sidecar.localapi.server import SocketInUseError, claim_socket_path, default_socket_path
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
     from tmux_sidecar.node.screens import screen_app, screen_url
+    from tmux_sidecar.priority import check_agent_nice
 
     if not args.node:
         raise SystemExit("sidecar: --node or $NODE_NAME is required")
+    try:
+        agent_nice = check_agent_nice(args.agent_nice)
+    except ValueError as error:
+        raise SystemExit(f"sidecar: --agent-nice: {error}") from None
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -79,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         labels=dict(_label(item) for item in args.node_label),
         observe_interval=args.observe_interval,
+        agent_nice=agent_nice,
         api_socket=args.api_socket or default_socket_path(args.node),
     )
 

@@ -1,0 +1,112 @@
+"""Putting each agent's processes below the node agent on the CPU: the /proc reads and writes of
+`tmux_sidecar.priority` (which decides what to write, and says why)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from tmux_sidecar.priority import (
+    PriorityStep,
+    ProcessFacts,
+    failure_hint,
+    parse_children,
+    plan_agent_priority,
+)
+from tmux_sidecar.tmux.commands import PaneRef
+
+log = logging.getLogger(__name__)
+
+_PROC = Path("/proc")
+_AUTOGROUP_SWITCH = _PROC / "sys" / "kernel" / "sched_autogroup_enabled"
+_GONE = (FileNotFoundError, ProcessLookupError)  # the process ended meanwhile: nothing to do
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def autogroups_enabled() -> bool:
+    return (_read(_AUTOGROUP_SWITCH) or "0").strip() == "1"
+
+
+def read_process_tree(pid: int) -> list[ProcessFacts]:
+    """`pid` and its descendants (a program may have forked before we got to it), as /proc shows them."""
+    facts: list[ProcessFacts] = []
+    pending = [pid]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        task = _PROC / str(current) / "task"
+        try:
+            threads = tuple(sorted(int(entry.name) for entry in task.iterdir() if entry.name.isdigit()))
+        except OSError:
+            continue  # ended meanwhile
+        for tid in threads:
+            pending += parse_children(_read(task / str(tid) / "children") or "")
+        autogroup = _read(_PROC / str(current) / "autogroup")
+        facts.append(ProcessFacts(current, threads, autogroup, _read(_PROC / str(current) / "cgroup")))
+    return facts
+
+
+def apply_agent_priority(pid: int, nice: int) -> list[tuple[PriorityStep, OSError]]:
+    """Put the process tree of `pid` at `nice` (its threads, and its session's autogroup where that counts);
+    what failed, one error per step. A process that ended meanwhile is not a failure."""
+    if nice == 0:
+        return []
+    plan = plan_agent_priority(nice, read_process_tree(pid), autogroups_enabled())
+    failures: dict[PriorityStep, OSError] = {}
+    for tid in plan.threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, plan.nice)  # a tid: on Linux nice is per thread
+        except _GONE:
+            continue
+        except OSError as error:
+            failures.setdefault(PriorityStep.THREAD_NICE, error)
+    for member in plan.autogroup_pids:
+        try:
+            (_PROC / str(member) / "autogroup").write_text(str(plan.nice))
+        except _GONE:
+            continue
+        except OSError as error:  # EAGAIN: the kernel rate-limits writers without CAP_SYS_ADMIN
+            failures.setdefault(PriorityStep.AUTOGROUP_NICE, error)
+    return list(failures.items())
+
+
+class AgentPriority:
+    """The node agent's `--agent-nice`, applied to every program its tmux client starts (a tmux start
+    listener: new windows, respawns after a crash or a template change)."""
+
+    def __init__(self, nice: int) -> None:
+        self.nice = nice
+        self._logged: set[tuple[PriorityStep, int | None]] = set()
+
+    def apply(self, ref: PaneRef) -> None:
+        """Never raises: an agent whose priority could not be lowered still runs (the cause logged once)."""
+        if self.nice == 0 or ref.pid is None:
+            return
+        try:
+            failures = apply_agent_priority(ref.pid, self.nice)
+        except (OSError, ValueError) as unexpected:  # /proc not as expected: say so, never stop a start
+            failures = [(PriorityStep.THREAD_NICE, OSError(str(unexpected)))]
+        for step, error in failures:
+            if (step, error.errno) in self._logged:
+                continue
+            self._logged.add((step, error.errno))
+            log.warning(
+                "cannot set the %s to %d (pane %s, pid %d): %s (%s); such agents may delay the node agent's"
+                " own work (logged once per cause)",
+                step.value,
+                self.nice,
+                ref.pane_id,
+                ref.pid,
+                error,
+                failure_hint(step, error.errno),
+            )

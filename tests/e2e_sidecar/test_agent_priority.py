@@ -1,0 +1,164 @@
+"""Agents yield the CPU to their supervision: a real node agent runs every agent process (and, where the
+kernel schedules by autogroups, its session) at `--agent-nice` (default 10), after a crash too, and what an
+agent forks later inherits it; `--agent-nice 0` leaves agents as tmux starts them.
+
+Real control plane, real `tmux-orchestrator sidecar`, real tmux; the fake agent runs a command on a message
+(a tool call), which is the child forked after its start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.kube import Kubectl, wait_for
+from support.manifests import FAKE, agent_manifest
+from support.processes import (
+    BIN,
+    ProjectProcess,
+    autogroup_nice,
+    children,
+    start_sidecar,
+    thread_nices,
+    tmux,
+)
+from tmux_orchestrator.devcluster.cluster import LocalCluster
+
+TOOL_CALL = [*FAKE, "--on-message", "exec sleep 120"]  # a child process, forked when a message arrives
+RECOVERY = {"backoffSeconds": 1, "maxBackoffSeconds": 1, "maxRestarts": 5, "windowSeconds": 120}
+
+
+def running(kube: Kubectl, name: str, not_pid: int | None = None) -> dict[str, Any]:
+    """The Agent's status once it is Running and ready in a process other than `not_pid`."""
+
+    def ready() -> dict[str, Any] | None:
+        status = dict(kube.get("agent", name).get("status") or {})
+        live = status.get("phase") == "Running" and status.get("ready") and status.get("pid") != not_pid
+        return status if live else None
+
+    return dict(wait_for(ready, timeout=60, message=f"{name} Running (not pid {not_pid})"))
+
+
+def at_nice(pid: int, nice: int) -> bool:
+    """Every thread of `pid` at `nice`, and its session too where autogroups apply."""
+    return set(thread_nices(pid).values()) == {nice} and autogroup_nice(pid) in (None, nice)
+
+
+def tmux_server_nice(socket: str) -> int:
+    pid = int(tmux(socket, "display-message", "-p", "#{pid}", check=True).stdout)
+    return thread_nices(pid)[pid]
+
+
+@pytest.fixture
+def sidecar_not_nicing(
+    control_plane: LocalCluster, crds: list[str], node_name: str, tmux_socket: str, tmp_path: Path
+) -> Iterator[ProjectProcess]:
+    process = start_sidecar(control_plane.kubeconfig, node_name, tmux_socket, tmp_path, "--agent-nice", "0")
+    yield process
+    process.stop()
+
+
+def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent_manifest("a1", node_name, TOOL_CALL, recovery=RECOVERY))
+    first = running(kube, "a1")
+    pid = first["pid"]
+    # Running is reported after the start: by then every thread and the pane's session are at nice 10
+    # (the session where autogroups apply: on a bare machine like this one, they are what weighs).
+    assert at_nice(pid, 10), (thread_nices(pid), autogroup_nice(pid))
+    assert tmux_server_nice(tmux_socket) == os.getpriority(os.PRIO_PROCESS, 0)  # supervision: untouched
+
+    # A tool call after the start: its process inherits the nice, nobody sets it again.
+    tmux(tmux_socket, "send-keys", "-t", first["paneId"], "-l", "run the tests", check=True)
+    tmux(tmux_socket, "send-keys", "-t", first["paneId"], "Enter", check=True)
+    (tool,) = wait_for(lambda: children(pid), message="the agent's tool call process")
+    try:
+        assert at_nice(tool, 10), (thread_nices(tool), autogroup_nice(tool))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(tool, signal.SIGKILL)
+
+    os.kill(pid, signal.SIGKILL)
+    again = running(kube, "a1", not_pid=pid)
+    assert again["paneId"] == first["paneId"]
+    assert at_nice(again["pid"], 10), (thread_nices(again["pid"]), autogroup_nice(again["pid"]))
+
+
+def test_agent_nice_zero_leaves_agents_as_tmux_starts_them(
+    kube: Kubectl, sidecar_not_nicing: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    kube.apply(agent_manifest("a1", node_name))
+    pid = running(kube, "a1")["pid"]
+    assert at_nice(pid, tmux_server_nice(tmux_socket)), (thread_nices(pid), autogroup_nice(pid))
+    assert autogroup_nice(pid) in (None, 0)
+
+
+@pytest.mark.parametrize("value", ["-5", "20"], ids=["ahead-of-supervision", "beyond-19"])
+def test_an_agent_nice_out_of_range_is_refused_before_starting(value: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "tmux-orchestrator"), "sidecar", "--node", "n", "--agent-nice", value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"--agent-nice: agent nice must be between 0 (off) and 19, got {value}" in done.stderr
+
+
+# A node agent without CAP_SYS_ADMIN and CAP_SYS_NICE (as in a pod, or run by a user) applying --agent-nice
+# 10 to 20 agents started at once and 2 that already run at nice 15; it prints their pids afterwards.
+UNPRIVILEGED = """
+import logging, os, subprocess
+from tmux_sidecar.node.priority import AgentPriority
+from tmux_sidecar.tmux.commands import PaneRef
+logging.basicConfig(level=logging.WARNING, format="WARNING %(message)s")
+def start(nice):  # a session of its own, like a pane, at `nice` once started; not holding our output open
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen(
+        ["sleep", "60"], start_new_session=True, stdout=quiet, stderr=quiet, preexec_fn=lambda: os.nice(nice)
+    )
+agents = [start(0) for _ in range(20)]
+niced = [start(15) for _ in range(2)]
+priority = AgentPriority(10)
+for process in agents + niced:
+    priority.apply(PaneRef("%1", "@1", process.pid))
+print(" ".join(str(process.pid) for process in agents))
+print(" ".join(str(process.pid) for process in niced))
+"""
+
+
+def test_without_privileges_each_cause_is_logged_once_and_agents_still_start() -> None:
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-sys_admin,-sys_nice", str(BIN / "python"), "-c", UNPRIVILEGED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,  # never raises: an agent whose priority cannot be set still runs
+    )
+    agents, niced = ([int(pid) for pid in line.split()] for line in done.stdout.splitlines())
+    try:
+        assert all(set(thread_nices(pid).values()) == {10} for pid in agents)  # raising nice needs nothing
+        assert all(set(thread_nices(pid).values()) == {15} for pid in niced)  # lowering it needs CAP_SYS_NICE
+        warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING")]
+        denied = [line for line in warnings if "agent's threads" in line]
+        assert len(denied) == 1 and "[Errno 13]" in denied[0] and "needs CAP_SYS_NICE" in denied[0], warnings
+        # Autogroup writes without CAP_SYS_ADMIN: one per 100 ms on the whole machine, the rest EAGAIN.
+        limited = [line for line in warnings if "autogroup" in line]
+        expected = 1 if autogroup_nice(agents[0]) is not None else 0  # where autogroups apply at all
+        assert len(limited) == expected and all(
+            "[Errno 11]" in line and "one autogroup per 100 ms" in line for line in limited
+        ), warnings
+        assert len(warnings) == 1 + expected
+    finally:
+        for pid in agents + niced:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
