@@ -66,6 +66,12 @@ CAN_I: list[tuple[str, str, str, str, bool]] = [
     ("operator", "patch", f"tmuxnodes.{GROUP}/status", ALL, True),  # NodeLost
     ("operator", "create", "controllerrevisions.apps", HERE, True),
     ("operator", "watch", "leases.coordination.k8s.io", LEASES, True),
+    # kopf's namespaces are one scope for all kinds: the served one and kube-node-lease, for every kind.
+    ("operator", "watch", "leases.coordination.k8s.io", HERE, True),
+    ("operator", "watch", "leases.coordination.k8s.io", OTHER, False),
+    ("operator", "watch", f"agents.{GROUP}", LEASES, True),
+    ("operator", "watch", "controllerrevisions.apps", LEASES, True),
+    ("operator", "create", f"agents.{GROUP}", LEASES, False),
     ("operator", "get", "leases.coordination.k8s.io", LEASES, True),  # an expired one is read again
     ("operator", "patch", "leases.coordination.k8s.io", LEASES, False),
     # Leader election among its replicas: one Lease in its own namespace.

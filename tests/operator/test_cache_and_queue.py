@@ -61,6 +61,29 @@ def test_resync_of_one_namespace_leaves_the_others() -> None:
     assert cache.get(ObjectKey("x", "a")) is not None and cache.get(ObjectKey("y", "b")) is None
 
 
+def test_a_listing_drops_what_it_lacks_but_not_what_the_watch_saw_after_it_was_taken() -> None:
+    # The operator's listings run while kopf's watch goes on: events newer than the listing win over it.
+    cache, _ = team_cache()
+    cache.put(obj("gone", 3))  # deleted while the watch was down: the listing at 10 lacks it
+    cache.put(obj("created", 12))  # created after the listing was taken, seen by the watch first
+    cache.put(obj("deleted", 4))
+    cache.remove(obj("deleted", 11))  # deleted after the listing was taken, seen by the watch first
+    cache.put(obj("changed", 13))  # the listing holds an older version
+    cache.replace_all([obj("deleted", 4), obj("changed", 5), obj("kept", 6)], None, "10")
+    assert sorted(o["metadata"]["name"] for o in cache) == ["changed", "created", "kept"]
+    assert cache.get(ObjectKey("ns", "changed")) == obj("changed", 13)
+    # Once a listing was taken after the deletion, an object of that name is believed again (re-created).
+    cache.replace_all([obj("deleted", 15), obj("changed", 13), obj("created", 12)], None, "16")
+    assert sorted(o["metadata"]["name"] for o in cache) == ["changed", "created", "deleted"]
+
+
+def test_a_listing_without_comparable_versions_wins() -> None:
+    cache, _ = team_cache()
+    cache.put(obj("a", 12))
+    cache.replace_all([obj("b", 2)], None, "")
+    assert [o["metadata"]["name"] for o in cache] == ["b"]
+
+
 def test_an_older_version_never_replaces_a_written_one() -> None:
     cache, changes = team_cache()
     cache.put(obj("a", 7))  # the response of our own write

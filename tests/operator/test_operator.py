@@ -83,10 +83,15 @@ def test_demo_team_becomes_ready_with_owned_labelled_agents(
     row = dict(zip(table_header(table), table.splitlines()[1].split(), strict=True))
     assert (row["READY"], row["PHASE"], row["NODE"]) == ("4/4", "Running", node)
 
-    # kopf writes nothing to the teams it watches: no state in annotations or status, no finalizer.
+    # kopf writes nothing to what it watches: no state in annotations or status, no finalizer.
     annotations = body["metadata"].get("annotations") or {}
     assert list(annotations) == ["kubectl.kubernetes.io/last-applied-configuration"]  # kubectl's own
     assert "kopf" not in body["status"] and not body["metadata"].get("finalizers")
+    watched = [*made.values(), *revisions, kube.get("tmuxnode", node)]
+    watched.append(kube.in_namespace(NODE_LEASE_NAMESPACE).get("lease", node_lease_name(node)))
+    for obj in watched:
+        assert not obj["metadata"].get("finalizers"), obj["metadata"]
+        assert not [key for key in obj["metadata"].get("annotations") or {} if "kopf" in key], obj["metadata"]
     health = cluster_operator.health()["operator"]
     assert health["role"] == "leader" and health["teams"] >= 1  # type: ignore[index,operator]
 

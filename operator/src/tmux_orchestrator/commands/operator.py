@@ -31,8 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=300.0,
         metavar="SECONDS",
-        help="every team is reconciled and the team cache checked against the API server this often "
-        "(default 300)",
+        help="every watched kind is listed again (dropping objects whose deletion a watch gap hid) and every "
+        "team reconciled this often (default 300)",
     )
     parser.add_argument(
         "--dashboard-port",

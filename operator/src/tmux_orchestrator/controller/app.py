@@ -1,13 +1,14 @@
-"""The operator process: kopf for AgentTeams and the liveness endpoint, the Controller for everything it
-watches and writes, and (with leader election) a Lease that lets only one replica run the Controller.
+"""The operator process: kopf watches every kind the operator observes (into the Controller's caches) and
+serves the liveness endpoint; the Controller plans and writes, and (with leader election) a Lease lets
+only one replica run it.
 
-kopf writes nothing to the objects it watches, so a standby replica writes nothing at all:
+kopf writes nothing, so a standby replica writes nothing at all:
 - only watching handlers (on.event) and a probe: no create/update/resume handlers, whose progress and
-  diff-base kopf would store in the team's annotations, and no finalizers (no deletion handler: children
-  go by ownerReference garbage collection; no kopf daemons or timers, which add finalizers); the per-team
-  timer is the Controller's work queue;
+  diff-base kopf would store in annotations, and no finalizers (no deletion handler: children go by
+  ownerReference garbage collection; no kopf daemons or timers, which add finalizers: kopf #1074); pauses
+  and deadlines are timers of the Controller's work queue;
 - handlers return nothing (a returned value would be written to status.<handler id>);
-- kopf posts only warnings and errors as Events; the Controller posts its own, named ones.
+- kopf posts no Events (the Controller posts its own, named ones) and does not peer (standalone).
 """
 
 from __future__ import annotations
@@ -15,24 +16,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import kopf
 
-from tmux_orchestrator.api.constants import GROUP, VERSION
+from tmux_orchestrator.api.constants import GROUP
 from tmux_orchestrator.core.leadership import LeaseTiming
 from tmux_orchestrator.dashboard import DashboardOptions, start_dashboard
-from tmux_orchestrator.kube.client import Kube, Resource, connect
+from tmux_orchestrator.kube.client import NODE_LEASE_NAMESPACE, Kube, connect
 
 from .controller import Controller, ControllerConfig
 from .leader import LeaderElector, LeadershipLost
+from .listing import WATCHED_KINDS
 from .metrics import count_write, serve_metrics
 
 log = logging.getLogger(__name__)
 
-DIFF_BASE_KEY: Final = "last-handled-configuration"
 WATCH_SERVER_TIMEOUT_SECONDS: Final = 300
 """Each kopf watch request ends server-side after this long and is reopened from its resourceVersion."""
 
@@ -64,15 +65,34 @@ class LeaderElection:
     timing: LeaseTiming = field(default_factory=LeaseTiming)
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """A diff-base that is never kept. kopf builds one on every event of every watched object (a deep copy
+    of the whole body) for change handlers, whatever handlers there are; with only on.event handlers nobody
+    reads it, so that copy was most of kopf's cost per event."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return kopf.BodyEssence()
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        raise AssertionError("kopf stores a diff-base only for change handlers; the operator has none")
+
+
 def operator_settings() -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP, v1=False)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key=DIFF_BASE_KEY, v1=False
-    )
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.persistence.finalizer = f"{GROUP}/kopf-finalizer"  # never added: no handler needs one
-    settings.posting.level = logging.WARNING
-    settings.posting.reporting_component = f"{GROUP}/operator"
+    settings.posting.enabled = False
+    # Each object's events go to its own worker at once: kopf 1.45 has no time-based batching left
+    # (settings.queueing.batch_window is deprecated and ignored), so kopf adds no latency of its own.
+    for kind in WATCHED_KINDS:
+        if kind.label_selector:
+            settings.watching.label_selectors[kind.group, kind.version, kind.plural] = kind.label_selector
+        if kind.field_selector:
+            settings.watching.field_selectors[kind.group, kind.version, kind.plural] = kind.field_selector
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
     settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_SECONDS + 30
     settings.watching.connect_timeout = 10
@@ -104,7 +124,6 @@ async def connection_info(kube: Kube) -> kopf.ConnectionInfo:
 
 def build_registry(controller: Controller, elector: LeaderElector | None) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    teams = (GROUP, VERSION, Resource.AGENT_TEAMS.value)
 
     @kopf.on.login(id="login", registry=registry)
     async def login(**_: Any) -> kopf.ConnectionInfo:
@@ -116,9 +135,10 @@ def build_registry(controller: Controller, elector: LeaderElector | None) -> kop
         # stopping ours first makes the exit immediate.
         await controller.stop()
 
-    @kopf.on.event(*teams, id="team-event", registry=registry)
-    async def team_event(event: Mapping[str, Any], **_: Any) -> None:
-        controller.team_event(event.get("type"), dict(event["object"]))
+    for kind in WATCHED_KINDS:
+        kopf.on.event(kind.group, kind.version, kind.plural, id=f"{kind.plural}-event", registry=registry)(
+            _feeder(controller, kind.name)
+        )
 
     @kopf.on.probe(id="operator", registry=registry)
     async def probe(**_: Any) -> dict[str, Any]:
@@ -127,6 +147,19 @@ def build_registry(controller: Controller, elector: LeaderElector | None) -> kop
         return {"role": role, "teams": len(controller.caches.teams)}
 
     return registry
+
+
+def _feeder(controller: Controller, kind: str) -> Callable[..., Awaitable[None]]:
+    async def watch_event(event: Mapping[str, Any], **_: Any) -> None:
+        controller.watch_event(kind, event.get("type"), dict(event["object"]))
+
+    return watch_event
+
+
+def kopf_namespaces(namespaces: tuple[str, ...]) -> tuple[str, ...]:
+    """What kopf watches: the served namespaces and, when limited to some, the node Leases' namespace too
+    (kopf scopes every kind alike; listing.WatchedKind says which kind is taken from where)."""
+    return tuple(dict.fromkeys((*namespaces, NODE_LEASE_NAMESPACE))) if namespaces else ()
 
 
 async def run_operator(options: OperatorOptions) -> None:
@@ -182,8 +215,8 @@ async def _lead(controller: Controller, elector: LeaderElector | None) -> None:
 
 
 async def _run_with_kopf(controller: Controller, options: OperatorOptions) -> None:
-    """kopf (team events, liveness) beside the Controller, until either ends. Raises LeadershipLost when
-    this replica lost the Lease: the process must exit and start again as a standby."""
+    """kopf (watch events into the caches, liveness) beside the Controller, until either ends. Raises
+    LeadershipLost when this replica lost the Lease: the process must exit and start again as a standby."""
     stop = asyncio.Event()
     elector = _elector(controller, options)
     leading = asyncio.create_task(_lead(controller, elector), name="lead")
@@ -195,7 +228,7 @@ async def _run_with_kopf(controller: Controller, options: OperatorOptions) -> No
             settings=operator_settings(),
             standalone=True,  # kopf's own peering stays off: the Lease decides who acts
             clusterwide=not options.namespaces,
-            namespaces=options.namespaces,
+            namespaces=kopf_namespaces(options.namespaces),
             stop_flag=stop,
             liveness_endpoint=liveness,
         )

@@ -1,21 +1,24 @@
-"""In-memory copies of the objects the operator observes, kept current by list+watch streams.
+"""In-memory copies of observed objects: kept current by watch events (the operator's come from kopf, the
+dashboard's from `Kube.watch`) and checked against full listings.
 
-Why not kopf indexes: kopf relists after a broken watch without dropping objects deleted meanwhile, so an
-Agent deleted during a gap would stay "observed" and never be recreated. `Kube.watch` answers every relist
-with a RESYNC (the full listing) that replaces a cache's content, and the first RESYNC marks the cache
-synced: no team is planned from a partial picture (an incomplete node list would move teams).
+A listing replaces what the cache holds for its scope (`replace_all`): what it lacks was deleted while the
+watch did not see it (kopf, relisting after a watch gap, never drops such objects: docs/architecture.md).
+The first listing of every scope marks the cache synced: no team is planned from a partial picture (an
+incomplete node list would move teams, a missing Agent would be created again).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from tmux_orchestrator.kube.client import KubeObject, WatchEvent, WatchEventType
 
 log = logging.getLogger(__name__)
+
+MAX_DELETIONS_KEPT: Final = 10_000
 
 
 class ObjectKey(NamedTuple):
@@ -79,6 +82,9 @@ class ObjectCache:
         }
         self._listeners: list[ChangeListener] = []
         self._unsynced: set[str | None] = {None}
+        self._deleted: dict[ObjectKey, str] = {}
+        """resourceVersion of each deletion seen since the last listing: a listing taken before it must not
+        bring the object back."""
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -109,14 +115,24 @@ class ObjectCache:
         old = self._objects.get(key)
         if old is not None and (is_older(obj, old) or resource_version(obj) == resource_version(old)):
             return
+        self._deleted.pop(key, None)
         self._store(key, obj)
         self._notify(Change(old, obj))
 
     def remove(self, obj: Mapping[str, Any]) -> None:
+        """An object seen deleted (its last state, whose resourceVersion is the deletion's)."""
         key = object_key(obj)
         old = self._objects.get(key)
-        if old is None or is_older(obj, old):
+        if old is not None and is_older(obj, old):
             return
+        self._deleted[key] = resource_version(obj)
+        if len(self._deleted) > MAX_DELETIONS_KEPT:  # no listing came for a long time: forget the oldest
+            del self._deleted[next(iter(self._deleted))]
+        if old is not None:
+            self._drop(key)
+
+    def _drop(self, key: ObjectKey) -> None:
+        old = self._objects[key]
         self._unindex(key, old)
         del self._objects[key]
         self._notify(Change(old, None))
@@ -127,14 +143,34 @@ class ObjectCache:
         self._unsynced = set(scopes)
         self.synced = not self._unsynced
 
-    def replace_all(self, objects: Iterable[KubeObject], scope: str | None = None) -> None:
-        """A full listing of `scope`: what it lacks was deleted while nobody watched."""
+    def replace_all(self, objects: Iterable[KubeObject], scope: str | None = None, version: str = "") -> None:
+        """A full listing of `scope` taken at resourceVersion `version`: what it lacks was deleted while
+        nobody watched. The watch goes on while a listing is read, so what the cache learned after the
+        listing was taken (a newer object, a later deletion) wins over it; that takes comparable versions
+        (the API server's are etcd revisions, see `is_older`), without which the listing wins."""
         fresh = {object_key(obj): obj for obj in objects}
-        stale = [key for key in self._objects if key not in fresh and scope in (None, key.namespace)]
-        for key in stale:
-            self.remove(self._objects[key])
-        for obj in fresh.values():
+        listed = int(version) if version.isdigit() else None
+
+        def learned_later(rv: str) -> bool:
+            return listed is not None and rv.isdigit() and int(rv) > listed
+
+        in_scope = [key for key in self._objects if scope in (None, key.namespace)]
+        for key in in_scope:
+            if key not in fresh and not learned_later(resource_version(self._objects[key])):
+                log.info("%s %s: not in the listing, deleted while unwatched", self.kind, _describe(key))
+                self._drop(key)
+        for key, obj in fresh.items():
+            current = self._objects.get(key)
+            if learned_later(self._deleted.get(key, "")) or (
+                current is not None and learned_later(resource_version(current))
+            ):
+                continue
             self.put(obj)
+        self._deleted = {
+            key: rv
+            for key, rv in self._deleted.items()
+            if scope not in (None, key.namespace) or learned_later(rv)
+        }
         self._unsynced.discard(scope)
         if not self.synced and not self._unsynced:
             log.info("%s cache synced: %d object(s)", self.kind, len(self._objects))
@@ -177,7 +213,5 @@ class ObjectCache:
                 log.exception("listener of %s failed", self.kind)
 
 
-async def follow(cache: ObjectCache, events: AsyncIterator[WatchEvent], scope: str | None = None) -> None:
-    """Feed `cache` from the list+watch stream of `scope` (a namespace, or None for all), forever."""
-    async for event in events:
-        cache.apply(event, scope)
+def _describe(key: ObjectKey) -> str:
+    return f"{key.namespace}/{key.name}" if key.namespace else key.name

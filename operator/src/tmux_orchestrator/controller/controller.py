@@ -1,7 +1,7 @@
-"""The operator's control loops: watches feed the caches, changes trigger per-team reconciles and message
-routing, each a level-triggered pass over what is observed now.
+"""The operator's control loops: kopf's watch events and our listings feed the caches, changes trigger
+per-team reconciles and message routing, each a level-triggered pass over what is observed now.
 
-`reconcile_team` is the one way a team is acted on, whoever asks: kopf's AgentTeam handlers, an Agent of
+`reconcile_team` is the one way a team is acted on, whoever asks: the team changing, an Agent of
 the team changing, its node or that node's Lease changing liveness, the timer the previous pass asked for
 (plan.requeue_after), or the periodic resync. Passes over one team never overlap (WorkQueue).
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from pydantic import ValidationError
 
-from tmux_orchestrator.api.constants import LABEL_NODE, LABEL_TEAM
+from tmux_orchestrator.api.constants import LABEL_NODE
 from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, Observed, plan_team
 from tmux_orchestrator.core.lost import plan_lost_agents
 from tmux_orchestrator.core.naming import short_hash
@@ -38,7 +38,8 @@ from tmux_orchestrator.kube.client import (
 )
 
 from .apply import EventPoster, apply_team_plan
-from .cache import Change, ObjectKey, follow, object_key
+from .cache import Change, ObjectKey, object_key
+from .listing import cache_listings, sync_cache
 from .metrics import (
     AGENTS,
     MESSAGE_ROUTES,
@@ -72,6 +73,8 @@ IDLE_REQUEUE_FLOOR_SECONDS: Final = 1.0
 """A plan that writes nothing yet asks to run again at once must not spin."""
 LEASE_RECHECK_SECONDS: Final = 10.0
 """A Lease that looks expired is read from the API server at most this often per node."""
+RELIST_AFTER_KOPF_SECONDS: Final = 1.0
+"""A kind is listed again this long after kopf began relisting it (one listing for the whole relist)."""
 
 
 class ReconcileResult(StrEnum):
@@ -90,7 +93,8 @@ class ControllerConfig:
     team_workers: int = 8
     route_workers: int = 2
     resync_seconds: float = 300.0
-    """How often every team is reconciled and the team cache checked against the API server anyway."""
+    """How often every watched kind is listed again (dropping what a watch gap hid) and every team
+    reconciled anyway."""
 
 
 class Controller:
@@ -114,9 +118,15 @@ class Controller:
         self.node_statuses: WorkQueue[str] = WorkQueue(
             "nodes", self.sync_node_status, workers=1, describe=_describe_api_error
         )
-        scopes: tuple[str | None, ...] = config.namespaces or (None,)
-        for cache in (self.caches.agents, self.caches.revisions, self.caches.messages):
-            cache.expect_scopes(scopes)
+        self.listings = cache_listings(kube, self.caches, config.namespaces)
+        # A listing of many objects from a busy API server may take seconds: not a pass that hangs.
+        self.relists: WorkQueue[str] = WorkQueue(
+            "relists",
+            self.sync_kind,
+            workers=len(self.listings),
+            describe=_describe_api_error,
+            detach_after=30.0,
+        )
         self.caches.teams.subscribe(self._team_changed)
         self.caches.agents.subscribe(self._agent_changed)
         self.caches.agents.subscribe(track_phases(AGENTS, _status_phase))
@@ -129,14 +139,16 @@ class Controller:
     # -- running ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Watch; once every cache has its first full listing, reconcile and route. Until stopped."""
+        """List every watched kind into its cache; once all are synced, reconcile and route. Until stopped.
+        The caches follow kopf's watch events (`watch_event`) whether this runs or not (a standby's too)."""
         self._running = asyncio.current_task()
         self._stopped.clear()
         try:
             async with asyncio.TaskGroup() as group:
-                for name, coroutine in self._watches():
-                    group.create_task(coroutine, name=f"watch-{name}")
-                while not self.caches.synced:
+                group.create_task(self.relists.run(), name="relist-workers")
+                for kind in self.listings:
+                    self.relists.add(kind)
+                while not self.caches.synced:  # the first listing of every kind (retried while it fails)
                     await asyncio.sleep(0.05)
                 log.info("caches synced; reconciling %d team(s)", len(self.caches.teams))
                 group.create_task(self.teams.run(), name="team-workers")
@@ -144,6 +156,8 @@ class Controller:
                 group.create_task(self.node_statuses.run(), name="node-workers")
                 for node in self.caches.nodes:
                     self.node_statuses.add(object_key(node).name)
+                for team in self.caches.teams:
+                    self.teams.add(object_key(team))
                 group.create_task(self._resync_forever(), name="resync")
                 group.create_task(self.events.run(), name="event-posters")
         finally:
@@ -155,63 +169,40 @@ class Controller:
             self._running.cancel()
         await self._stopped.wait()
 
-    def _watches(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-        kube, caches = self.kube, self.caches
-        scopes: tuple[str | None, ...] = self.config.namespaces or (None,)
-        watches: list[tuple[str, Coroutine[Any, Any, None]]] = [
-            ("tmuxnodes", follow(caches.nodes, kube.watch(Resource.TMUX_NODES))),
-            (
-                "leases",
-                follow(caches.leases, kube.watch_leases(NODE_LEASE_NAMESPACE, label_selector=LABEL_NODE)),
-            ),
-        ]
-        for scope in scopes:
-            where = scope or "all"
-            watches += [
-                (f"agents-{where}", follow(caches.agents, kube.watch(Resource.AGENTS, scope), scope)),
-                (
-                    f"revisions-{where}",
-                    follow(
-                        caches.revisions,
-                        kube.watch_controller_revisions(scope, label_selector=LABEL_TEAM),
-                        scope,
-                    ),
-                ),
-                (
-                    f"messages-{where}",
-                    follow(caches.messages, kube.watch(Resource.AGENT_MESSAGES, scope), scope),
-                ),
-            ]
-        return watches
-
     async def _resync_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.resync_seconds)
-            try:
-                await self.resync_teams()
-            except Exception as error:  # refused, timed out, 5xx: try again next time, never end the process
-                log.warning("team resync failed: %s", describe_error(error))
+            self.resync()
 
-    async def resync_teams(self) -> None:
-        """Drop teams whose deletion a broken watch hid, and give every team a pass."""
-        listed: set[ObjectKey] = set()
-        for scope in self.config.namespaces or (None,):
-            items, _ = await self.kube.list(Resource.AGENT_TEAMS, scope)
-            listed.update(object_key(item) for item in items)
-        for team in self.caches.teams:
-            if object_key(team) not in listed:
-                await self._forget_team_if_gone(object_key(team))
+    def resync(self) -> None:
+        """List every kind again (dropping what a watch gap hid) and give every team a pass."""
+        for kind in self.listings:
+            self.relists.add(kind)
         for team in self.caches.teams:
             self.teams.add(object_key(team))
 
-    # -- AgentTeams, from kopf -----------------------------------------------------------------------------
+    async def sync_kind(self, kind: str) -> float | None:
+        """One kind's listing replaces its cache's content (failures are retried by the queue)."""
+        await sync_cache(self.listings[kind])
+        return None
 
-    def team_event(self, event_type: str | None, body: KubeObject) -> None:
-        """An AgentTeam watch event as kopf delivers it (type None during its initial listing)."""
+    # -- watch events, from kopf ---------------------------------------------------------------------------
+
+    def watch_event(self, kind: str, event_type: str | None, body: KubeObject) -> None:
+        """A watch event as kopf delivers it: type None for the objects of a listing."""
+        listing = self.listings[kind]
+        namespace = str((body.get("metadata") or {}).get("namespace") or "")
+        served = self.config.namespaces
+        if listing.kind.in_served_namespaces and served and namespace not in served:
+            return  # kopf also watches the node Lease namespace, for every kind (one scope per operator)
         if event_type == "DELETED":
-            self.caches.teams.remove(body)
+            listing.cache.remove(body)
         else:
-            self.caches.teams.put(body)
+            listing.cache.put(body)
+        if event_type is None and listing.cache.synced:
+            # kopf lists again only when its watch could not resume (410 Gone): what was deleted meanwhile
+            # stays in its picture, and in ours until a listing of our own says so.
+            self.relists.add(kind, RELIST_AFTER_KOPF_SECONDS)
 
     # -- reconciling ---------------------------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ def _node_of_lease(lease: KubeObject) -> Iterable[Hashable]:
 
 @dataclass
 class ClusterCaches:
-    """Everything the operator watches. AgentTeams come from kopf; the rest from list+watch streams."""
+    """Everything the operator watches (kopf's watch events, checked against our listings: listing.py)."""
 
     teams: ObjectCache = field(default_factory=lambda: ObjectCache("AgentTeam", {BY_NODE: _node_of_team}))
     agents: ObjectCache = field(
@@ -106,8 +106,7 @@ class ClusterCaches:
 
     @property
     def watched(self) -> tuple[ObjectCache, ...]:
-        """The caches fed by the operator's own watches (teams come through kopf)."""
-        return (self.agents, self.nodes, self.leases, self.revisions, self.messages)
+        return (self.teams, self.agents, self.nodes, self.leases, self.revisions, self.messages)
 
     @property
     def synced(self) -> bool:

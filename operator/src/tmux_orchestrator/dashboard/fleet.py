@@ -1,7 +1,8 @@
 """What the dashboard shows, kept current by one set of list+watch streams (edge).
 
-The same watch stack as the operator (`Kube.watch` with its RESYNCs, fed into `ObjectCache`s): one watch per
-kind (per namespace when limited to some), however many pages are open. Every change wakes the open pages
+`Kube.watch` with its RESYNCs, fed into the operator's `ObjectCache`s (the dashboard also runs on its own,
+without the operator's kopf): one watch per kind (per namespace when limited to some), however many pages
+are open. Every change wakes the open pages
 (`subscribe`), which re-render from these caches; Agent changes are also recorded as activity samples for
 the timeline.
 """
@@ -15,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
 
 from tmux_orchestrator.api.constants import GROUP, LABEL_TEAM
-from tmux_orchestrator.controller.cache import Change, ObjectCache, ObjectKey, follow
+from tmux_orchestrator.controller.cache import Change, ObjectCache, ObjectKey
 from tmux_orchestrator.kube.client import Kube, KubeObject, Resource, WatchEvent
 
 from .timeline import ActivityHistory, band_state
@@ -63,6 +64,12 @@ def _regarding(event: KubeObject) -> Iterable[Hashable]:
         return []
     namespace = regarding.get("namespace") or (event.get("metadata") or {}).get("namespace")
     return [(namespace, regarding.get("kind"), regarding.get("name"))]
+
+
+async def follow(cache: ObjectCache, events: AsyncIterator[WatchEvent], scope: str | None = None) -> None:
+    """Feed `cache` from the list+watch stream of `scope` (a namespace, or None for all), forever."""
+    async for event in events:
+        cache.apply(event, scope)
 
 
 class Fleet:
