@@ -46,10 +46,6 @@ class PriorityPlan:
     threads: tuple[int, ...] = ()
     autogroup_pids: tuple[int, ...] = ()
 
-    @property
-    def empty(self) -> bool:
-        return not self.threads and not self.autogroup_pids
-
 
 def check_agent_nice(nice: int) -> int:
     """The node agent's option: 0 (off) up to 19. A negative value would put agents ahead of their own
