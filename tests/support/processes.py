@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tmux_sidecar.node.priority import autogroups_enabled
+from tmux_sidecar.priority import in_root_cpu_cgroup, parse_autogroup, parse_children
+
 BIN = Path(sys.executable).parent
 
 
@@ -121,22 +124,19 @@ def thread_nices(pid: int) -> dict[int, int]:
 
 def autogroup_nice(pid: int) -> int | None:
     """The nice of the autogroup (session) of `pid` where the kernel schedules by autogroups and `pid` is
-    in the root cpu cgroup (where they apply); None elsewhere."""
-    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
-    if not enabled.exists() or enabled.read_text().strip() != "1":
-        return None
-    cgroups = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-    cpu = [line.split(":", 2)[2] for line in cgroups if "cpu" in line.split(":", 2)[1].split(",")]
-    unified = [line.split(":", 2)[2] for line in cgroups if line.split(":", 2)[1] == ""]
-    if (cpu or unified or ["/"])[0] != "/":
-        return None
+    in the root cpu cgroup (where they apply); None elsewhere. Read with the node agent's own
+    (unit-tested) parsers of tmux_sidecar.priority, so tests and product agree on where autogroups apply."""
     path = Path(f"/proc/{pid}/autogroup")
-    return int(path.read_text().split()[2]) if path.exists() else None
+    if not autogroups_enabled() or not path.exists():
+        return None
+    if not in_root_cpu_cgroup(Path(f"/proc/{pid}/cgroup").read_text()):
+        return None
+    return parse_autogroup(path.read_text())[1]
 
 
 def children(pid: int) -> list[int]:
     """The child processes of `pid` (of any of its threads)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+        found += parse_children((task / "children").read_text())
     return found
