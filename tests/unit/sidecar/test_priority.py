@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import errno
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import pytest
 
@@ -15,6 +15,7 @@ from tmux_sidecar.priority import (
     failure_hint,
     in_root_cpu_cgroup,
     parse_autogroup,
+    parse_session,
     plan_agent_priority,
 )
 
@@ -25,9 +26,14 @@ V2_POD = "0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-c1.scope\n"
 
 
 def process(
-    pid: int, threads: tuple[int, ...], autogroup: str | None, cgroups: str | None = V1_ROOT
+    pid: int,
+    threads: tuple[int, ...],
+    autogroup: str | None,
+    cgroups: str | None = V1_ROOT,
+    session: int | Literal["own"] | None = "own",
 ) -> ProcessFacts:
-    return ProcessFacts(pid, threads, autogroup, cgroups)
+    """A process leading its own session unless `session` says otherwise (a pane's process, once started)."""
+    return ProcessFacts(pid, threads, autogroup, cgroups, pid if session == "own" else session)
 
 
 class Case(NamedTuple):
@@ -54,9 +60,42 @@ CASES = [
     Case(
         "children-in-one-session-write-it-once",
         5,
-        [AGENT, process(200, (200,), "/autogroup-7 nice 0"), process(300, (300,), "/autogroup-9 nice 0")],
+        [
+            AGENT,
+            process(200, (200,), "/autogroup-7 nice 0", session=100),
+            process(300, (300,), "/autogroup-9 nice 0"),  # a child that started a session of its own
+        ],
         True,
         PriorityPlan(5, (100, 101, 102, 200, 300), (100, 300)),
+    ),
+    Case(
+        # tmux reported the pid before its child ran setsid: the autogroup is the tmux server's, never ours
+        "pane-process-still-in-the-tmux-servers-session-waits",
+        10,
+        [process(100, (100,), "/autogroup-3 nice 0", session=40)],
+        True,
+        PriorityPlan(10, (100,), (), session_pending=True),
+    ),
+    Case(
+        "still-in-the-tmux-servers-session-even-if-it-looks-done",
+        10,
+        [process(100, (100,), "/autogroup-3 nice 10", session=40)],
+        True,
+        PriorityPlan(10, (100,), (), session_pending=True),
+    ),
+    Case(
+        "session-unreadable-is-not-written",
+        10,
+        [AGENT, process(200, (200,), "/autogroup-9 nice 0", session=None)],
+        True,
+        PriorityPlan(10, (100, 101, 102, 200), (100,)),
+    ),
+    Case(
+        "no-session-to-wait-for-in-a-pod",
+        10,
+        [process(100, (100,), "/autogroup-3 nice 0", V2_POD, session=40)],
+        True,
+        PriorityPlan(10, (100,)),
     ),
     Case(
         "in-a-pod-v1-cpu-cgroup",
@@ -141,3 +180,16 @@ def test_agent_nice_out_of_range_is_a_clear_error(nice: int) -> None:
 )
 def test_a_failure_says_why(step: PriorityStep, code: int, hint: str) -> None:
     assert hint in failure_hint(step, code)
+
+
+@pytest.mark.parametrize(
+    ("stat", "session"),
+    [
+        ("4242 (claude) S 4000 4242 4242 34816 4242 4194560 0 0", 4242),
+        ("4243 (node) worker) R 4242 4243 4240 0", 4240),  # a ")" inside the command name
+        ("4244 (x", None),
+    ],
+    ids=["leader", "paren-in-name", "truncated"],
+)
+def test_parse_session(stat: str, session: int | None) -> None:
+    assert parse_session(stat) == session

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
 
 from tmux_sidecar.priority import (
+    SESSION_RETRY_DELAYS,
     PriorityStep,
     ProcessFacts,
     failure_hint,
     parse_children,
+    parse_session,
     plan_agent_priority,
 )
 from tmux_sidecar.tmux.commands import PaneRef
@@ -51,16 +54,25 @@ def read_process_tree(pid: int) -> list[ProcessFacts]:
             continue  # ended meanwhile
         for tid in threads:
             pending += parse_children(_read(task / str(tid) / "children") or "")
-        autogroup = _read(_PROC / str(current) / "autogroup")
-        facts.append(ProcessFacts(current, threads, autogroup, _read(_PROC / str(current) / "cgroup")))
+        stat = _read(_PROC / str(current) / "stat")
+        facts.append(
+            ProcessFacts(
+                current,
+                threads,
+                _read(_PROC / str(current) / "autogroup"),
+                _read(_PROC / str(current) / "cgroup"),
+                parse_session(stat) if stat is not None else None,
+            )
+        )
     return facts
 
 
-def apply_agent_priority(pid: int, nice: int) -> list[tuple[PriorityStep, OSError]]:
-    """Put the process tree of `pid` at `nice` (its threads, and its session's autogroup where that counts);
-    what failed, one error per step. A process that ended meanwhile is not a failure."""
+def apply_agent_priority(pid: int, nice: int) -> tuple[list[tuple[PriorityStep, OSError]], bool]:
+    """Put the process tree of `pid` at `nice` (its threads, and its session's autogroup where that counts).
+    Returns what failed, one error per step (a process that ended meanwhile is not a failure), and whether
+    `pid` has yet to start its session (then its autogroup is still to be written: call again later)."""
     if nice == 0:
-        return []
+        return [], False
     plan = plan_agent_priority(nice, read_process_tree(pid), autogroups_enabled())
     failures: dict[PriorityStep, OSError] = {}
     for tid in plan.threads:
@@ -77,7 +89,7 @@ def apply_agent_priority(pid: int, nice: int) -> list[tuple[PriorityStep, OSErro
             continue
         except OSError as error:  # EAGAIN: the kernel rate-limits writers without CAP_SYS_ADMIN
             failures.setdefault(PriorityStep.AUTOGROUP_NICE, error)
-    return list(failures.items())
+    return list(failures.items()), plan.session_pending
 
 
 class AgentPriority:
@@ -88,14 +100,27 @@ class AgentPriority:
         self.nice = nice
         self._logged: set[tuple[PriorityStep, int | None]] = set()
 
-    def apply(self, ref: PaneRef) -> None:
-        """Never raises: an agent whose priority could not be lowered still runs (the cause logged once)."""
+    def apply(self, ref: PaneRef, attempt: int = 0) -> None:
+        """Never raises: an agent whose priority could not be lowered still runs (the cause logged once).
+        A pane process that has not started its session yet is looked at again from the event loop."""
         if self.nice == 0 or ref.pid is None:
             return
         try:
-            failures = apply_agent_priority(ref.pid, self.nice)
+            failures, pending = apply_agent_priority(ref.pid, self.nice)
         except (OSError, ValueError) as unexpected:  # /proc not as expected: say so, never stop a start
-            failures = [(PriorityStep.THREAD_NICE, OSError(str(unexpected)))]
+            failures, pending = [(PriorityStep.THREAD_NICE, OSError(str(unexpected)))], False
+        if pending and attempt < len(SESSION_RETRY_DELAYS):
+            try:
+                asyncio.get_running_loop().call_later(
+                    SESSION_RETRY_DELAYS[attempt], self.apply, ref, attempt + 1
+                )
+            except RuntimeError:  # no event loop (a one-off call): the threads are done, the session not
+                failures.append((PriorityStep.SESSION_LATE, OSError("no event loop to look again")))
+        elif pending:
+            failures.append((PriorityStep.SESSION_LATE, OSError("still in the tmux server's session")))
+        self._log_once(ref, failures)
+
+    def _log_once(self, ref: PaneRef, failures: list[tuple[PriorityStep, OSError]]) -> None:
         for step, error in failures:
             if (step, error.errno) in self._logged:
                 continue
