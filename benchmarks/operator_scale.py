@@ -17,14 +17,15 @@ servers on this machine), one operator. Measures
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
         [--steady-seconds 60] [--no-floor] [--orchestration-cpu-shares 262144] [--orchestration-nice N]
-        [--agent-nice N]
+        [--agent-nice N] [--agent-cpu-weight W]
         [--logs DIR] [--audit FILE] [--profile DIR [--api-server-profile SECONDS]]
 
 With autogroup scheduling (Linux's default on many distributions) every tmux pane is a session of its own
 and weighs as much as the whole API server: --orchestration-cpu-shares gives the control plane and node
 agents the weight they would have on machines of their own. --agent-nice N is passed to every node agent
-(default: the node agent's own, 10), which puts each agent's process and session at nice N; the floor's
-agents get the same.
+(default: the node agent's own, 10), which puts each agent's process and session at nice N;
+--agent-cpu-weight W likewise (default 100, the node agent's own: all agents in one cpu cgroup weighing as
+one session; 0: none). The floor's agents get the same.
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
@@ -262,6 +263,12 @@ def main() -> int:
         help="the node agents' --agent-nice, and the nice of the floor's agents (0: agents not reniced)",
     )
     parser.add_argument(
+        "--agent-cpu-weight",
+        type=int,
+        default=100,
+        help="the node agents' --agent-cpu-weight, and the cgroup weight of the floor's agents (0: none)",
+    )
+    parser.add_argument(
         "--logs", type=Path, help="copy the operator's, node agents' and API server's logs here after the run"
     )
     parser.add_argument(
@@ -288,7 +295,14 @@ def main() -> int:
         None
         if args.no_floor
         else asyncio.run(
-            measure_floor(args.teams, args.agents_per_team, args.nodes, args.timeout, args.agent_nice)
+            measure_floor(
+                args.teams,
+                args.agents_per_team,
+                args.nodes,
+                args.timeout,
+                agent_nice=args.agent_nice,
+                agent_cpu_weight=args.agent_cpu_weight,
+            )
         )
     )
     if floor is not None:
@@ -316,6 +330,8 @@ def main() -> int:
                 "1",
                 "--agent-nice",
                 str(args.agent_nice),
+                "--agent-cpu-weight",
+                str(args.agent_cpu_weight),
             )
             for index in range(args.nodes)
         ]
@@ -535,6 +551,7 @@ def run(
         "agents": total_agents,
         "nodes": args.nodes,
         "agent_nice": args.agent_nice,
+        "agent_cpu_weight": args.agent_cpu_weight,
         "load_average_at_apply": [round(x, 2) for x in load],
         "cpu_seconds_apply_to_ready": {
             name: round(parts_after[name] - parts_before[name], 1) for name in parts_after

@@ -7,11 +7,12 @@ forking the agents and the agents starting on the cores; anything an orchestrate
 is the orchestration's cost.
 
     .venv/bin/python benchmarks/tmux_floor.py [--teams 100] [--agents-per-team 10] [--servers 10]
-        [--agent-nice N]
+        [--agent-nice N] [--agent-cpu-weight W]
 
-`--agent-nice N` puts each agent at nice N right after its window is created, as a node agent started with
-`--agent-nice N` does (tmux_sidecar.node.priority), so that the floor and the orchestrated start run their
-agents at the same priority against the rest of the machine.
+`--agent-nice N` and `--agent-cpu-weight W` put each agent at nice N and into the agents' cpu cgroup of
+weight W right after its window is created, as a node agent started with those options does
+(tmux_sidecar.node.priority), so that the floor and the orchestrated start run their agents at the same
+priority against the rest of the machine.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import sys
 import time
 from typing import Any
 
-from tmux_sidecar.node.priority import apply_agent_priority
+from tmux_sidecar.node.cpu_group import AgentCpuGroup
+from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.profiles import CLAUDE_CODE
+from tmux_sidecar.tmux.commands import PaneRef
 from tmux_sidecar.tmux.control import ControlClient
 from tmux_sidecar.tmux.snapshot import AGENT_UID_OPTION, PaneInfo, take_snapshot
 
@@ -46,7 +49,7 @@ def fake_agent_argv() -> list[str]:
 
 
 async def _start_server(
-    index: int, teams: list[int], agents_per_team: int, agent_nice: int
+    index: int, teams: list[int], agents_per_team: int, priority: AgentPriority
 ) -> tuple[ControlClient, int]:
     """One server's agents, every `new-window` (and every tag) in one pipelined batch: the fastest way tmux
     offers. Plain tmux commands only, so that the floor is the same whatever version of the project runs."""
@@ -67,7 +70,7 @@ async def _start_server(
     if failed:
         raise RuntimeError(f"floor: {len(failed)} windows not created: {failed[0].lines}")
     for result in created:
-        apply_agent_priority(int(result.lines[0]), agent_nice)  # nothing when 0
+        priority.apply(PaneRef("", "", int(result.lines[0])))  # nothing when both are 0
     await client.run_many([("kill-window", "-t", ref.window_id) for ref in bootstraps])
     # Tag every agent pane so that the readiness check tells them from the control session's pane.
     panes = await client.list_panes("#{window_id} #{session_name}")
@@ -99,17 +102,24 @@ def _wait_gone(pids: list[int], timeout: float = 60.0) -> None:
 
 
 async def measure_floor(
-    teams: int, agents_per_team: int, servers: int, timeout: float = 600.0, agent_nice: int = 0
+    teams: int,
+    agents_per_team: int,
+    servers: int,
+    timeout: float = 600.0,
+    *,
+    agent_nice: int = 0,
+    agent_cpu_weight: int = 0,
 ) -> dict[str, Any]:
     """Start every agent straight into tmux; seconds until all of them read ready. Servers killed after."""
     started = time.monotonic()
     load = os.getloadavg()
     clients: list[ControlClient] = []
     pids: list[int] = []
+    priority = AgentPriority(agent_nice, AgentCpuGroup.prepare(agent_cpu_weight))
     try:
         assigned = [[t for t in range(teams) if t % servers == s] for s in range(servers)]
         results = await asyncio.gather(
-            *(_start_server(s, assigned[s], agents_per_team, agent_nice) for s in range(servers))
+            *(_start_server(s, assigned[s], agents_per_team, priority) for s in range(servers))
         )
         clients = [client for client, _ in results]
         windows_created = time.monotonic() - started
@@ -135,6 +145,7 @@ async def measure_floor(
         "agents": total,
         "servers": servers,
         "agent_nice": agent_nice,
+        "agent_cpu_weight": agent_cpu_weight if priority.cpu_group.group else 0,
         "load_average_at_start": [round(x, 2) for x in load],
         "windows_created_seconds": round(windows_created, 1),
         "all_ready_seconds": round(all_ready, 1),
@@ -149,9 +160,18 @@ def main() -> int:
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--servers", type=int, default=10)
     parser.add_argument("--agent-nice", type=int, default=0, help="each agent's nice (0: as tmux starts it)")
+    parser.add_argument(
+        "--agent-cpu-weight", type=int, default=0, help="the agents' cpu cgroup weight (0: none)"
+    )
     args = parser.parse_args()
     result = asyncio.run(
-        measure_floor(args.teams, args.agents_per_team, args.servers, agent_nice=args.agent_nice)
+        measure_floor(
+            args.teams,
+            args.agents_per_team,
+            args.servers,
+            agent_nice=args.agent_nice,
+            agent_cpu_weight=args.agent_cpu_weight,
+        )
     )
     print(json.dumps(result, indent=2))
     return 0

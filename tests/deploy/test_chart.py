@@ -22,6 +22,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "sidecar.capacity": "10",
         "sidecar.nodeLabels.gpu": "a100",
         "sidecar.agentNice": "0",
+        "sidecar.agentCpuWeight": "0",
         "operator.watchNamespaces": "{team-a,team-b}",
         "admissionPolicy.enabled": "false",
     },
@@ -110,6 +111,7 @@ def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_wher
     assert "--tmux-socket-path=/run/tmux-orchestrator/tmux.sock" in main["args"]
     assert not any(arg.startswith("--capacity") for arg in main["args"])
     assert "--agent-nice=10" in main["args"]  # agents yield the CPU to the node agent unless turned off
+    assert "--agent-cpu-weight=100" in main["args"]
     assert main["securityContext"] == RESTRICTED
     volumes = {v["name"]: v for v in default["spec"]["template"]["spec"]["volumes"]}
     assert volumes["tmux-socket"] == {"name": "tmux-socket", "emptyDir": {}}
@@ -125,6 +127,7 @@ def test_node_agent_is_named_after_its_kubernetes_node_and_keeps_its_socket_wher
     assert "--capacity=10" in container(on_host)["args"]
     assert "--node-label=gpu=a100" in container(on_host)["args"]
     assert "--agent-nice=0" in container(on_host)["args"]
+    assert "--agent-cpu-weight=0" in container(on_host)["args"]
     # Host directories start out owned by root: one init container hands them to the pod's user.
     (init,) = on_host["spec"]["template"]["spec"]["initContainers"]
     assert init["command"] == ["chown", "10001:10001", "/run/tmux-orchestrator", "/workspace"]

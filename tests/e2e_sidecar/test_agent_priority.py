@@ -1,6 +1,8 @@
 """Agents yield the CPU to their supervision: a real node agent runs every agent process (and, where the
 kernel schedules by autogroups, its session) at `--agent-nice` (default 10), after a crash too, and what an
-agent forks later inherits it; `--agent-nice 0` leaves agents as tmux starts them.
+agent forks later inherits it; `--agent-nice 0` leaves agents as tmux starts them. On a bare machine where
+it can write cgroups (this one: cgroup v1, root) it also puts all agents into one cpu cgroup of
+`--agent-cpu-weight` (default 100: as much as one session), so that together they never outweigh it.
 
 Real control plane, real `tmux-orchestrator sidecar`, real tmux; the fake agent runs a command on a message
 (a tool call), which is the child forked after its start.
@@ -27,11 +29,13 @@ from support.processes import (
     ProjectProcess,
     autogroup_nice,
     children,
+    cpu_cgroup,
     start_sidecar,
     thread_nices,
     tmux,
 )
 from tmux_orchestrator.devcluster.cluster import LocalCluster
+from tmux_sidecar.cpu_group import GROUP_NAME, CpuGroup, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 
@@ -62,16 +66,33 @@ def tmux_server_nice(socket: str) -> tuple[int, int | None]:
 
 
 def assert_supervision_untouched(socket: str) -> None:
+    pid = int(tmux(socket, "display-message", "-p", "#{pid}", check=True).stdout)
     nice, session_nice = tmux_server_nice(socket)
     assert nice == os.getpriority(os.PRIO_PROCESS, 0)
     assert session_nice in (None, 0)  # the tmux server's own session (it daemonized), never lowered
+    assert cpu_cgroup(pid) == cpu_cgroup(os.getpid())  # where the node agent runs, not with the agents
+
+
+def agents_group() -> str:
+    """The cpu cgroup a node agent started by this test process puts agents into, as /proc/PID/cgroup
+    shows it: `tmux-orchestrator-agents` below its own where it can write cgroups (this machine: cgroup v1,
+    root), checked to weigh as one session (1,024 shares); else its own."""
+    own = cpu_cgroup(os.getpid()) or "/"
+    planned = plan_agent_cpu_group(
+        100, Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
+    )
+    if not isinstance(planned, CpuGroup):
+        return own
+    assert (Path(planned.directory) / planned.weight_file).read_text().strip() == str(planned.weight)
+    return f"{own.rstrip('/')}/{GROUP_NAME}"
 
 
 @pytest.fixture
-def sidecar_not_nicing(
+def sidecar_leaving_agents_alone(
     control_plane: LocalCluster, crds: list[str], node_name: str, tmux_socket: str, tmp_path: Path
 ) -> Iterator[ProjectProcess]:
-    process = start_sidecar(control_plane.kubeconfig, node_name, tmux_socket, tmp_path, "--agent-nice", "0")
+    off = ("--agent-nice", "0", "--agent-cpu-weight", "0")
+    process = start_sidecar(control_plane.kubeconfig, node_name, tmux_socket, tmp_path, *off)
     yield process
     process.stop()
 
@@ -85,6 +106,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     # Running is reported after the start: by then every thread and the pane's session are at nice 10
     # (the session where autogroups apply: on a bare machine like this one, they are what weighs).
     assert at_nice(pid, 10), (thread_nices(pid), autogroup_nice(pid))
+    assert cpu_cgroup(pid) == agents_group()
     assert_supervision_untouched(tmux_socket)
 
     # A tool call after the start: its process inherits the nice, nobody sets it again.
@@ -93,6 +115,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     (tool,) = wait_for(lambda: children(pid), message="the agent's tool call process")
     try:
         assert at_nice(tool, 10), (thread_nices(tool), autogroup_nice(tool))
+        assert cpu_cgroup(tool) == agents_group()
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(tool, signal.SIGKILL)
@@ -101,6 +124,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     again = running(kube, "a1", not_pid=pid)
     assert again["paneId"] == first["paneId"]
     assert at_nice(again["pid"], 10), (thread_nices(again["pid"]), autogroup_nice(again["pid"]))
+    assert cpu_cgroup(again["pid"]) == agents_group()
     assert_supervision_untouched(tmux_socket)
 
 
@@ -133,32 +157,78 @@ async def test_a_pane_process_not_yet_in_its_session_leaves_tmuxs_alone_and_gets
             Path(f"/proc/{os.getpid()}/autogroup").write_text(str(ours))
 
 
-def test_agent_nice_zero_leaves_agents_as_tmux_starts_them(
-    kube: Kubectl, sidecar_not_nicing: ProjectProcess, node_name: str, tmux_socket: str
+def test_agent_nice_and_cpu_weight_zero_leave_agents_as_tmux_starts_them(
+    kube: Kubectl, sidecar_leaving_agents_alone: ProjectProcess, node_name: str, tmux_socket: str
 ) -> None:
     kube.apply(agent_manifest("a1", node_name))
     pid = running(kube, "a1")["pid"]
     assert at_nice(pid, tmux_server_nice(tmux_socket)[0]), (thread_nices(pid), autogroup_nice(pid))
     assert autogroup_nice(pid) in (None, 0)
+    assert cpu_cgroup(pid) == cpu_cgroup(os.getpid())
 
 
-@pytest.mark.parametrize("value", ["-5", "20"], ids=["ahead-of-supervision", "beyond-19"])
-def test_an_agent_nice_out_of_range_is_refused_before_starting(value: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--agent-nice", "-5", "agent nice must be between 0 (off) and 19, got -5"),
+        ("--agent-nice", "20", "agent nice must be between 0 (off) and 19, got 20"),
+        ("--agent-cpu-weight", "-1", "agent cpu weight must be between 0 (off) and 10000, got -1"),
+        ("--agent-cpu-weight", "10001", "agent cpu weight must be between 0 (off) and 10000, got 10001"),
+    ],
+    ids=["nice-ahead-of-supervision", "nice-beyond-19", "weight-negative", "weight-beyond-10000"],
+)
+def test_agent_priority_options_out_of_range_are_refused_before_starting(
+    option: str, value: str, message: str
+) -> None:
     done = subprocess.run(
-        [str(BIN / "tmux-orchestrator"), "sidecar", "--node", "n", "--agent-nice", value],
+        [str(BIN / "tmux-orchestrator"), "sidecar", "--node", "n", option, value],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode != 0
-    assert f"--agent-nice: agent nice must be between 0 (off) and 19, got {value}" in done.stderr
+    assert f"{option}: {message}" in done.stderr
+
+
+# A node agent run by a user (not root) on a bare machine: it cannot create the agents' cgroup, says so once
+# and starts agents where it runs.
+AS_A_USER = """
+import logging, subprocess
+from tmux_sidecar.node.cpu_group import AgentCpuGroup
+logging.basicConfig(level=logging.INFO, format="INFO %(message)s")
+group = AgentCpuGroup.prepare(100)
+quiet = subprocess.DEVNULL  # not holding our output open
+agent = subprocess.Popen(["sleep", "60"], start_new_session=True, stdout=quiet, stderr=quiet)
+print(group.group, group.enter([agent.pid]), agent.pid)
+"""
+
+
+def test_a_node_agent_that_cannot_write_cgroups_says_so_once_and_leaves_agents_where_they_are() -> None:
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BIN / "python"), "-c", AS_A_USER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    group, failure, pid = done.stdout.split()
+    try:
+        assert (group, failure) == ("None", "None")
+        assert cpu_cgroup(int(pid)) == cpu_cgroup(os.getpid())
+        said = [line for line in done.stderr.splitlines() if line.startswith("INFO")]
+        assert len(said) == 1 and "agents share the node agent's cpu cgroup" in said[0], said
+        assert "Permission denied" in said[0] or "read-only" in said[0], said
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 # A node agent without CAP_SYS_ADMIN and CAP_SYS_NICE (as in a pod, or run by a user) applying --agent-nice
 # 10 to 20 agents started at once and 2 that already run at nice 15; it prints their pids afterwards.
 UNPRIVILEGED = """
 import logging, os, subprocess
+from tmux_sidecar.cpu_group import GROUP_NAME, CpuGroup, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 logging.basicConfig(level=logging.WARNING, format="WARNING %(message)s")

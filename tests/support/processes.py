@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tmux_sidecar.cpu_group import cpu_cgroup_path
 from tmux_sidecar.node.priority import autogroups_enabled
 from tmux_sidecar.priority import in_root_cpu_cgroup, parse_autogroup, parse_children
 
@@ -132,6 +133,11 @@ def autogroup_nice(pid: int) -> int | None:
     if not in_root_cpu_cgroup(Path(f"/proc/{pid}/cgroup").read_text()):
         return None
     return parse_autogroup(path.read_text())[1]
+
+
+def cpu_cgroup(pid: int) -> str | None:
+    """The cpu cgroup `pid` is in ("/" at the root), read with the node agent's own parser."""
+    return cpu_cgroup_path(Path(f"/proc/{pid}/cgroup").read_text())
 
 
 def children(pid: int) -> list[int]:

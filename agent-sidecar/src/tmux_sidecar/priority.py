@@ -22,6 +22,8 @@ import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .cpu_group import cpu_cgroup_path
+
 MAX_NICE = 19
 # Seconds between looks at a pane process that has not started its session yet: tmux's child runs setsid
 # first thing, so this is a wait for a core (seconds only on a machine starting a thousand agents at once).
@@ -34,6 +36,7 @@ class PriorityStep(enum.Enum):
     THREAD_NICE = "nice of the agent's threads"
     AUTOGROUP_NICE = "nice of the agent's session (autogroup)"
     SESSION_LATE = "nice of the agent's session, which it had not started yet"
+    CPU_GROUP = "cpu cgroup of the agents"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def failure_hint(step: PriorityStep, code: int | None) -> str:
     """Why writing `step` failed with errno `code`, in words for the log."""
     if step is PriorityStep.AUTOGROUP_NICE and code == errno.EAGAIN:
         return "the kernel lets a writer without CAP_SYS_ADMIN change one autogroup per 100 ms"
+    if step is PriorityStep.CPU_GROUP:
+        return "the agent stays in the node agent's cpu cgroup, at its nice"
     if step is PriorityStep.SESSION_LATE:
         return f"no session of its own {sum(SESSION_RETRY_DELAYS):g} s after its start; its threads are niced"
     if code in (errno.EPERM, errno.EACCES):
@@ -116,16 +121,7 @@ def in_root_cpu_cgroup(cgroups: str | None) -> bool:
     """Whether a process with this /proc/PID/cgroup is scheduled by autogroups: only in the root cpu
     cgroup (v1: the hierarchy with the `cpu` controller; v2: the unified one). Unknown counts as yes: the
     write is harmless where it does not apply."""
-    if cgroups is None:
-        return True
-    unified: str | None = None
-    for line in cgroups.splitlines():
-        _, controllers, path = [*line.split(":", 2), "", ""][:3]
-        if "cpu" in controllers.split(","):
-            return path == "/"
-        if controllers == "":
-            unified = path
-    return unified in (None, "/")
+    return cgroups is None or cpu_cgroup_path(cgroups) in (None, "/")
 
 
 def parse_session(stat: str) -> int | None:

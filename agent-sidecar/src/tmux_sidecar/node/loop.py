@@ -38,6 +38,7 @@ from tmux_sidecar.tmux.events import ExitWatcher, PaneExited, ServerExited
 from tmux_sidecar.tmux.snapshot import ServerSnapshot, take_snapshot
 from tmux_sidecar.workspace import hold_until_ready
 
+from .cpu_group import AgentCpuGroup
 from .hooks import HookReceiver
 from .messages import Deliveries
 from .priority import AgentPriority
@@ -75,7 +76,7 @@ class NodeAgent:
         self.agent_count = AgentCount(self.writes, config.node)
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
-        self.priority = AgentPriority(config.agent_nice)
+        self.priority = AgentPriority(config.agent_nice, AgentCpuGroup.prepare(config.agent_cpu_weight))
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self.screen_readings = ScreenReadings()  # ... nor read again
         self._exited_during_pass: set[str] = set()  # agents whose exit came in while a pass ran

@@ -19,6 +19,8 @@ from tmux_sidecar.priority import (
 )
 from tmux_sidecar.tmux.commands import PaneRef
 
+from .cpu_group import AgentCpuGroup
+
 log = logging.getLogger(__name__)
 
 _PROC = Path("/proc")
@@ -67,14 +69,21 @@ def read_process_tree(pid: int) -> list[ProcessFacts]:
     return facts
 
 
-def apply_agent_priority(pid: int, nice: int) -> tuple[list[tuple[PriorityStep, OSError]], bool]:
-    """Put the process tree of `pid` at `nice` (its threads, and its session's autogroup where that counts).
-    Returns what failed, one error per step (a process that ended meanwhile is not a failure), and whether
-    `pid` has yet to start its session (then its autogroup is still to be written: call again later)."""
-    if nice == 0:
-        return [], False
-    plan = plan_agent_priority(nice, read_process_tree(pid), autogroups_enabled())
+def apply_agent_priority(
+    pid: int, nice: int, cpu_group: AgentCpuGroup | None = None
+) -> tuple[list[tuple[PriorityStep, OSError]], bool]:
+    """Move the process tree of `pid` into the agents' `cpu_group` (where there is one), then put it at
+    `nice` (its threads, and its session's autogroup where that still counts). Returns what failed, one
+    error per step (a process that ended meanwhile is not a failure), and whether `pid` has yet to start
+    its session (then its autogroup is still to be written: call again later)."""
     failures: dict[PriorityStep, OSError] = {}
+    if cpu_group is not None and cpu_group.group is not None:
+        moved = cpu_group.enter(process.pid for process in read_process_tree(pid))
+        if moved is not None:
+            failures[PriorityStep.CPU_GROUP] = moved
+    if nice == 0:
+        return list(failures.items()), False
+    plan = plan_agent_priority(nice, read_process_tree(pid), autogroups_enabled())
     for tid in plan.threads:
         try:
             os.setpriority(os.PRIO_PROCESS, tid, plan.nice)  # a tid: on Linux nice is per thread
@@ -93,20 +102,21 @@ def apply_agent_priority(pid: int, nice: int) -> tuple[list[tuple[PriorityStep, 
 
 
 class AgentPriority:
-    """The node agent's `--agent-nice`, applied to every program its tmux client starts (a tmux start
-    listener: new windows, respawns after a crash or a template change)."""
+    """The node agent's `--agent-cpu-weight` and `--agent-nice`, applied to every program its tmux client
+    starts (a tmux start listener: new windows, respawns after a crash or a template change)."""
 
-    def __init__(self, nice: int) -> None:
+    def __init__(self, nice: int, cpu_group: AgentCpuGroup | None = None) -> None:
         self.nice = nice
+        self.cpu_group = cpu_group or AgentCpuGroup(None)
         self._logged: set[tuple[PriorityStep, int | None]] = set()
 
     def apply(self, ref: PaneRef, attempt: int = 0) -> None:
         """Never raises: an agent whose priority could not be lowered still runs (the cause logged once).
         A pane process that has not started its session yet is looked at again from the event loop."""
-        if self.nice == 0 or ref.pid is None:
+        if (self.nice == 0 and self.cpu_group.group is None) or ref.pid is None:
             return
         try:
-            failures, pending = apply_agent_priority(ref.pid, self.nice)
+            failures, pending = apply_agent_priority(ref.pid, self.nice, self.cpu_group)
         except (OSError, ValueError) as unexpected:  # /proc not as expected: say so, never stop a start
             failures, pending = [(PriorityStep.THREAD_NICE, OSError(str(unexpected)))], False
         if pending and attempt < len(SESSION_RETRY_DELAYS):
@@ -126,8 +136,8 @@ class AgentPriority:
                 continue
             self._logged.add((step, error.errno))
             log.warning(
-                "cannot set the %s to %d (pane %s, pid %d): %s (%s); such agents may delay the node agent's"
-                " own work (logged once per cause)",
+                "cannot set the %s (nice %d; pane %s, pid %d): %s (%s); such agents may delay the node"
+                " agent's own work (logged once per cause)",
                 step.value,
                 self.nice,
                 ref.pane_id,

@@ -35,6 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " them (default 10)",
     )
     parser.add_argument(
+        "--agent-cpu-weight",
+        type=int,
+        default=100,
+        metavar="W",
+        help="on a bare machine, put all agents into one cpu cgroup (tmux-orchestrator-agents) of this"
+        " weight (1-10000, cgroup v2's scale: 100 weighs as one service), so that together they never"
+        " outweigh the node agent, tmux and a local control plane; 0: agents stay in the node agent's cgroup."
+        " Where cgroups are not writable (a pod) this does nothing (default 100)",
+    )
+    parser.add_argument(
         "--api-socket",
         help="unix socket of the local API agents talk to (default: under $XDG_RUNTIME_DIR or /tmp)",
     )
@@ -70,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tmux_orchestrator.asgi import EmbeddedServer, bind
     from tmux_orchestrator.kube import connect
+    from tmux_sidecar.cpu_group import check_agent_cpu_weight
     from tmux_sidecar.localapi.server import SocketInUseError, claim_socket_path, default_socket_path
     from tmux_sidecar.node import NodeAgent, NodeAgentConfig
     from tmux_sidecar.node.screens import screen_app, screen_url
@@ -81,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         agent_nice = check_agent_nice(args.agent_nice)
     except ValueError as error:
         raise SystemExit(f"sidecar: --agent-nice: {error}") from None
+    try:
+        agent_cpu_weight = check_agent_cpu_weight(args.agent_cpu_weight)
+    except ValueError as error:
+        raise SystemExit(f"sidecar: --agent-cpu-weight: {error}") from None
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -94,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         labels=dict(_label(item) for item in args.node_label),
         observe_interval=args.observe_interval,
         agent_nice=agent_nice,
+        agent_cpu_weight=agent_cpu_weight,
         api_socket=args.api_socket or default_socket_path(args.node),
     )
 
