@@ -6,9 +6,10 @@ long until a watch on the API server delivers that Agent with status.phase Crash
 restarts it (backoff 0 s is not allowed; backoffSeconds is 1), and the next round waits for Running.
 
     .venv/bin/python benchmarks/crash_to_status.py [--agents 50] [--kills 60] [--agent-nice N]
+        [--agent-cpu-weight W]
 
-`--agent-nice N` is passed to the node agent (its default, 10, when not given; 0: agents not reniced); the
-result says what nice the agents' threads and sessions were seen at.
+`--agent-nice N` and `--agent-cpu-weight W` are passed to the node agent (its defaults, 10 and 100, when
+not given; 0: off); the result says what nice the agents' threads and sessions were seen at.
 
 Prints the latencies and writes JSON to benchmarks/results/crash_to_status.json.
 """
@@ -216,11 +217,19 @@ def main() -> int:
     parser.add_argument(
         "--agent-nice", type=int, help="the node agent's --agent-nice (default: the node agent's own default)"
     )
+    parser.add_argument(
+        "--agent-cpu-weight",
+        type=int,
+        help="the node agent's --agent-cpu-weight (default: the node agent's own default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp, cluster_with_crds(Path(tmp)) as cluster:
         apply_all(cluster, [agent(i) for i in range(args.agents)])
-        nice = [] if args.agent_nice is None else ["--agent-nice", str(args.agent_nice)]
-        sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp), *nice)
+        options = [
+            *([] if args.agent_nice is None else ["--agent-nice", str(args.agent_nice)]),
+            *([] if args.agent_cpu_weight is None else ["--agent-cpu-weight", str(args.agent_cpu_weight)]),
+        ]
+        sidecar = start_sidecar(cluster.kubeconfig, NODE, SOCKET, Path(tmp), *options)
         try:
             kills: list[tuple[str, float, float]] = []
             result = asyncio.run(measure(cluster.kubeconfig, args.agents, args.kills, kills, args.interval))
@@ -230,6 +239,7 @@ def main() -> int:
         result["split"] = split_at_node_agent(sidecar.log(), kills)
         result["api_server"] = server_side(cluster)
         result["agent_nice_option"] = args.agent_nice
+        result["agent_cpu_weight_option"] = args.agent_cpu_weight
         if args.sidecar_log:
             args.sidecar_log.write_text(sidecar.log())
             args.sidecar_log.with_suffix(".kills.json").write_text(json.dumps(kills))
