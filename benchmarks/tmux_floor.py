@@ -9,10 +9,10 @@ is the orchestration's cost.
     .venv/bin/python benchmarks/tmux_floor.py [--teams 100] [--agents-per-team 10] [--servers 10]
         [--agent-nice N] [--agent-cpu-weight W]
 
-`--agent-nice N` and `--agent-cpu-weight W` put each agent at nice N and into the agents' cpu cgroup of
-weight W right after its window is created, as a node agent started with those options does
-(tmux_sidecar.node.priority), so that the floor and the orchestrated start run their agents at the same
-priority against the rest of the machine.
+`--agent-nice N` and `--agent-cpu-weight W` put each agent at nice N and into its server's agent cpu
+cgroup of weight W right after its window is created, as a node agent started with those options does
+(tmux_sidecar.node.priority; one group per server as per node agent), so that the floor and the
+orchestrated start run their agents at the same priority against the rest of the machine.
 """
 
 from __future__ import annotations
@@ -115,11 +115,14 @@ async def measure_floor(
     load = os.getloadavg()
     clients: list[ControlClient] = []
     pids: list[int] = []
-    priority = AgentPriority(agent_nice, AgentCpuGroup.prepare(agent_cpu_weight))
+    groups = [AgentCpuGroup.prepare(agent_cpu_weight, f"floor-{index}") for index in range(servers)]
     try:
         assigned = [[t for t in range(teams) if t % servers == s] for s in range(servers)]
         results = await asyncio.gather(
-            *(_start_server(s, assigned[s], agents_per_team, priority) for s in range(servers))
+            *(
+                _start_server(s, assigned[s], agents_per_team, AgentPriority(agent_nice, groups[s]))
+                for s in range(servers)
+            )
         )
         clients = [client for client, _ in results]
         windows_created = time.monotonic() - started
@@ -141,11 +144,13 @@ async def measure_floor(
                 ["tmux", "-L", f"{SOCKET_PREFIX}-{index}", "kill-server"], capture_output=True, check=False
             )
         _wait_gone(pids)
+        for group in groups:
+            group.remove()
     return {
         "agents": total,
         "servers": servers,
         "agent_nice": agent_nice,
-        "agent_cpu_weight": agent_cpu_weight if priority.cpu_group.group else 0,
+        "agent_cpu_weight": agent_cpu_weight if groups[0].group else 0,
         "load_average_at_start": [round(x, 2) for x in load],
         "windows_created_seconds": round(windows_created, 1),
         "all_ready_seconds": round(all_ready, 1),

@@ -35,7 +35,7 @@ from support.processes import (
     tmux,
 )
 from tmux_orchestrator.devcluster.cluster import LocalCluster
-from tmux_sidecar.cpu_group import GROUP_NAME, CpuGroup, plan_agent_cpu_group
+from tmux_sidecar.cpu_group import CpuGroup, group_name, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 
@@ -73,18 +73,24 @@ def assert_supervision_untouched(socket: str) -> None:
     assert cpu_cgroup(pid) == cpu_cgroup(os.getpid())  # where the node agent runs, not with the agents
 
 
-def agents_group() -> str:
-    """The cpu cgroup a node agent started by this test process puts agents into, as /proc/PID/cgroup
-    shows it: `tmux-orchestrator-agents` below its own where it can write cgroups (this machine: cgroup v1,
-    root), checked to weigh as one session (1,024 shares); else its own."""
-    own = cpu_cgroup(os.getpid()) or "/"
+def planned_group(node: str) -> CpuGroup | None:
+    """The agents' group of a node agent started by this test process, where it can write cgroups."""
     planned = plan_agent_cpu_group(
-        100, Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
+        100, node, Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
     )
-    if not isinstance(planned, CpuGroup):
+    return planned if isinstance(planned, CpuGroup) else None
+
+
+def agents_group(node: str) -> str:
+    """The cpu cgroup a node agent started by this test process puts `node`'s agents into, as
+    /proc/PID/cgroup shows it: `tmux-orchestrator-agents.<node>` below its own where it can write cgroups
+    (this machine: cgroup v1, root), checked to weigh as one session (1,024 shares); else its own."""
+    own = cpu_cgroup(os.getpid()) or "/"
+    planned = planned_group(node)
+    if planned is None:
         return own
     assert (Path(planned.directory) / planned.weight_file).read_text().strip() == str(planned.weight)
-    return f"{own.rstrip('/')}/{GROUP_NAME}"
+    return f"{own.rstrip('/')}/{group_name(node)}"
 
 
 @pytest.fixture
@@ -106,7 +112,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     # Running is reported after the start: by then every thread and the pane's session are at nice 10
     # (the session where autogroups apply: on a bare machine like this one, they are what weighs).
     assert at_nice(pid, 10), (thread_nices(pid), autogroup_nice(pid))
-    assert cpu_cgroup(pid) == agents_group()
+    assert cpu_cgroup(pid) == agents_group(node_name)
     assert_supervision_untouched(tmux_socket)
 
     # A tool call after the start: its process inherits the nice, nobody sets it again.
@@ -115,7 +121,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     (tool,) = wait_for(lambda: children(pid), message="the agent's tool call process")
     try:
         assert at_nice(tool, 10), (thread_nices(tool), autogroup_nice(tool))
-        assert cpu_cgroup(tool) == agents_group()
+        assert cpu_cgroup(tool) == agents_group(node_name)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(tool, signal.SIGKILL)
@@ -124,7 +130,7 @@ def test_agents_run_below_their_node_agent_after_a_crash_and_in_what_they_fork(
     again = running(kube, "a1", not_pid=pid)
     assert again["paneId"] == first["paneId"]
     assert at_nice(again["pid"], 10), (thread_nices(again["pid"]), autogroup_nice(again["pid"]))
-    assert cpu_cgroup(again["pid"]) == agents_group()
+    assert cpu_cgroup(again["pid"]) == agents_group(node_name)
     assert_supervision_untouched(tmux_socket)
 
 
@@ -155,6 +161,31 @@ async def test_a_pane_process_not_yet_in_its_session_leaves_tmuxs_alone_and_gets
         child.communicate()  # reaps it and closes its stdin
         if ours is not None and autogroup_nice(os.getpid()) != ours:  # the old defect: undo it for the suite
             Path(f"/proc/{os.getpid()}/autogroup").write_text(str(ours))
+
+
+def test_a_node_agent_removes_its_agents_group_when_it_stops_with_no_agent_left(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str, tmp_path: Path
+) -> None:
+    kube.apply(agent_manifest("a1", node_name))
+    pid = running(kube, "a1")["pid"]
+    planned = planned_group(node_name)
+    assert planned is not None  # this machine: cgroup v1, root
+    group = Path(planned.directory)
+    assert (group / "cgroup.procs").read_text().split() == [str(pid)]
+
+    sidecar.stop()  # the agent outlives its node agent (the next one adopts it): the group stays
+    assert (group / "cgroup.procs").read_text().split() == [str(pid)]
+
+    tmux(tmux_socket, "kill-server")
+    kube.run("delete", "agent", "a1", "--wait=false")
+    wait_for(lambda: not (group / "cgroup.procs").read_text().split(), message="the agent's process gone")
+    (tmp_path / "again").mkdir()
+    again = start_sidecar(kube.kubeconfig, node_name, tmux_socket, tmp_path / "again")
+    try:
+        wait_for(lambda: "local API listening" in again.log(), message="the next node agent up")
+    finally:
+        again.stop()
+    assert not group.exists()
 
 
 def test_agent_nice_and_cpu_weight_zero_leave_agents_as_tmux_starts_them(
@@ -197,7 +228,7 @@ AS_A_USER = """
 import logging, subprocess
 from tmux_sidecar.node.cpu_group import AgentCpuGroup
 logging.basicConfig(level=logging.INFO, format="INFO %(message)s")
-group = AgentCpuGroup.prepare(100)
+group = AgentCpuGroup.prepare(100, "n1")
 quiet = subprocess.DEVNULL  # not holding our output open
 agent = subprocess.Popen(["sleep", "60"], start_new_session=True, stdout=quiet, stderr=quiet)
 print(group.group, group.enter([agent.pid]), agent.pid)
@@ -228,7 +259,7 @@ def test_a_node_agent_that_cannot_write_cgroups_says_so_once_and_leaves_agents_w
 # 10 to 20 agents started at once and 2 that already run at nice 15; it prints their pids afterwards.
 UNPRIVILEGED = """
 import logging, os, subprocess
-from tmux_sidecar.cpu_group import GROUP_NAME, CpuGroup, plan_agent_cpu_group
+from tmux_sidecar.cpu_group import CpuGroup, group_name, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 logging.basicConfig(level=logging.WARNING, format="WARNING %(message)s")

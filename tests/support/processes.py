@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tmux_sidecar.cpu_group import cpu_cgroup_path
+from tmux_sidecar.cpu_group import CpuGroup, cpu_cgroup_path, group_name, plan_agent_cpu_group
 from tmux_sidecar.node.priority import autogroups_enabled
 from tmux_sidecar.priority import in_root_cpu_cgroup, parse_autogroup, parse_children
 
@@ -138,6 +138,20 @@ def autogroup_nice(pid: int) -> int | None:
 def cpu_cgroup(pid: int) -> str | None:
     """The cpu cgroup `pid` is in ("/" at the root), read with the node agent's own parser."""
     return cpu_cgroup_path(Path(f"/proc/{pid}/cgroup").read_text())
+
+
+def remove_empty_agent_groups() -> None:
+    """Remove the agents' cpu cgroups that the suite's node agents left (their tmux servers outlived them,
+    so they could not remove them). The kernel refuses to remove one that still holds a process, and a
+    node agent that finds its group gone creates it again."""
+    planned = plan_agent_cpu_group(
+        100, "*", Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
+    )
+    if isinstance(planned, CpuGroup):
+        parent = Path(planned.directory).parent
+        for group in parent.glob(group_name("*")):
+            with contextlib.suppress(OSError):
+                group.rmdir()
 
 
 def children(pid: int) -> list[int]:

@@ -1,13 +1,15 @@
-"""Where a machine's agents go so that together they weigh as one on the CPU (pure; node.cpu_group
+"""Where a node agent's agents go so that together they weigh as one on the CPU (pure; node.cpu_group
 applies it).
 
 Where the kernel schedules by autogroups (bare machines), every tmux pane is a session and every session
-weighs as much as the API server, etcd or a node agent: a thousand agents starting at once outweigh the
-machinery that starts them a thousand to one, and nice (tmux_sidecar.priority) only brings that to about
-a hundred to one. Like a kubelet's kube-reserved, the node agent instead puts the agents into one cpu
-cgroup of their own, `tmux-orchestrator-agents`, next to its own, with a weight: at the default (100, the
-weight of one service) all agents of the machine together weigh as one session against the rest. The
-cgroup is work-conserving: agents still get every core nothing else wants.
+weighs as much as the node agent, the tmux server or a local API server: fifty agents busy with builds
+outweigh their own supervision fifty to one, and nice (tmux_sidecar.priority) only brings that to about
+five to one. Like a kubelet's kube-reserved, the node agent instead puts its agents into one cpu cgroup
+of their own, `tmux-orchestrator-agents.<node>`, next to its own, with a weight: at the default (100, the
+weight of one service) a node's agents together weigh as one session against the rest. The cgroup is
+work-conserving: agents still get every core nothing else wants. One group per node agent, not per
+machine: several node agents on one machine (a local cluster, a benchmark) then share it as separate
+machines would.
 
 Only where the node agent can write cgroups: cgroup v1's cpu hierarchy, or cgroup v2 from the root (v2
 forbids processes in a cgroup whose controllers are delegated, which the node agent's own cgroup would
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP_NAME = "tmux-orchestrator-agents"
+GROUP_PREFIX = "tmux-orchestrator-agents."  # then the node's name (DNS-1123: safe as a directory name)
 DEFAULT_WEIGHT = 100  # cgroup v2's default weight: all agents of a machine weigh as one service
 MAX_WEIGHT = 10000  # cgroup v2's range is 1-10000; v1's cpu.shares 2-262144 (1024 = weight 100)
 
@@ -95,9 +97,13 @@ def _directory(mount: CgroupMount, path: str) -> str:
     return mount.mount_point.rstrip("/") + "/" + "/".join(part for part in path.split("/") if part)
 
 
-def plan_agent_cpu_group(weight: int, own_cgroups: str, mountinfo: str) -> CpuGroup | NoCpuGroup:
-    """The agents' cgroup for a node agent in `own_cgroups` (/proc/self/cgroup) on a machine with
-    `mountinfo` (/proc/self/mountinfo), or why there is none."""
+def group_name(node: str) -> str:
+    return f"{GROUP_PREFIX}{node}"
+
+
+def plan_agent_cpu_group(weight: int, node: str, own_cgroups: str, mountinfo: str) -> CpuGroup | NoCpuGroup:
+    """The cgroup of node `node`'s agents for a node agent in `own_cgroups` (/proc/self/cgroup) on a
+    machine with `mountinfo` (/proc/self/mountinfo), or why there is none."""
     if weight == 0:
         return NoCpuGroup("--agent-cpu-weight 0")
     mounts = parse_cgroup_mounts(mountinfo)
@@ -114,11 +120,11 @@ def plan_agent_cpu_group(weight: int, own_cgroups: str, mountinfo: str) -> CpuGr
     if mount.version == 1:
         parent = _directory(mount, own)
         shares = max(2, weight * 1024 // DEFAULT_WEIGHT)
-        return CpuGroup(f"{parent.rstrip('/')}/{GROUP_NAME}", "cpu.shares", shares)
+        return CpuGroup(f"{parent.rstrip('/')}/{group_name(node)}", "cpu.shares", shares)
     if own != "/":
         return NoCpuGroup(
             f"cgroup v2 and the node agent runs in {own}, not the root: a child cgroup with the cpu"
             " controller would need it to leave its own (run it from the root cgroup, or in a pod)"
         )
     root = mount.mount_point.rstrip("/")
-    return CpuGroup(f"{root}/{GROUP_NAME}", "cpu.weight", weight, f"{root}/cgroup.subtree_control")
+    return CpuGroup(f"{root}/{group_name(node)}", "cpu.weight", weight, f"{root}/cgroup.subtree_control")

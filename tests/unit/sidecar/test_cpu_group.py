@@ -1,4 +1,4 @@
-"""plan_agent_cpu_group: which cpu cgroup a machine's agents share, and with what weight (pure)."""
+"""plan_agent_cpu_group: which cpu cgroup a node agent's agents share, and with what weight (pure)."""
 
 from __future__ import annotations
 
@@ -44,28 +44,28 @@ CASES = [
         100,
         V1_AT_ROOT,
         PROC + V1_MEMORY + V1_CPU,
-        CpuGroup("/sys/fs/cgroup/cpu/tmux-orchestrator-agents", "cpu.shares", 1024),
+        CpuGroup("/sys/fs/cgroup/cpu/tmux-orchestrator-agents.n1", "cpu.shares", 1024),
     ),
     Case(
         "v1-below-the-node-agents-own-group-weight-scaled",
         50,
         V1_IN_GROUP,
         V1_CPU_CPUACCT,
-        CpuGroup("/sys/fs/cgroup/cpu,cpuacct/user.slice/tmux-orchestrator-agents", "cpu.shares", 512),
+        CpuGroup("/sys/fs/cgroup/cpu,cpuacct/user.slice/tmux-orchestrator-agents.n1", "cpu.shares", 512),
     ),
     Case(
         "v1-smallest-weight-is-v1s-smallest-shares",
         1,
         V1_AT_ROOT,
         V1_CPU,
-        CpuGroup("/sys/fs/cgroup/cpu/tmux-orchestrator-agents", "cpu.shares", 10),
+        CpuGroup("/sys/fs/cgroup/cpu/tmux-orchestrator-agents.n1", "cpu.shares", 10),
     ),
     Case(
         "v1-mount-of-a-sub-tree",
         100,
         "1:cpu:/machine/box/inner\n",
         V1_BIND,
-        CpuGroup("/sys/fs/cgroup/cpu/inner/tmux-orchestrator-agents", "cpu.shares", 1024),
+        CpuGroup("/sys/fs/cgroup/cpu/inner/tmux-orchestrator-agents.n1", "cpu.shares", 1024),
     ),
     Case(
         "v2-from-the-root-hands-the-cpu-controller-down",
@@ -73,7 +73,7 @@ CASES = [
         V2_AT_ROOT,
         PROC + V2,
         CpuGroup(
-            "/sys/fs/cgroup/tmux-orchestrator-agents",
+            "/sys/fs/cgroup/tmux-orchestrator-agents.n1",
             "cpu.weight",
             100,
             "/sys/fs/cgroup/cgroup.subtree_control",
@@ -117,7 +117,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_plan_agent_cpu_group(case: Case) -> None:
-    assert plan_agent_cpu_group(case.weight, case.own, case.mountinfo) == case.planned
+    assert plan_agent_cpu_group(case.weight, "n1", case.own, case.mountinfo) == case.planned
 
 
 def test_parse_cgroup_mounts_reads_both_versions_and_skips_the_rest() -> None:

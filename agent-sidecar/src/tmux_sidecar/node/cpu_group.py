@@ -1,8 +1,10 @@
 """The agents' cpu cgroup on a bare machine: created at the node agent's start, every agent process moved
-into it (the decisions, and why, are in `tmux_sidecar.cpu_group`)."""
+into it, removed when the node agent stops and no agent is left in it (the decisions, and why, are in
+`tmux_sidecar.cpu_group`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,12 +23,12 @@ class AgentCpuGroup:
         self.group = group
 
     @classmethod
-    def prepare(cls, weight: int) -> AgentCpuGroup:
-        """Create the machine's agent cgroup (or find it) and give it `weight`. Never raises: without it
+    def prepare(cls, weight: int, node: str) -> AgentCpuGroup:
+        """Create node `node`'s agent cgroup (or find it) and give it `weight`. Never raises: without it
         agents run in the node agent's cgroup, at their nice."""
         try:
             plan = plan_agent_cpu_group(
-                weight, Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
+                weight, node, Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
             )
         except OSError as error:
             plan = NoCpuGroup(f"cannot read /proc/self: {error}")
@@ -51,12 +53,23 @@ class AgentCpuGroup:
         failure: OSError | None = None
         for pid in pids:
             try:
-                procs.write_text(str(pid))
+                try:
+                    procs.write_text(str(pid))
+                except FileNotFoundError:  # the group was removed meanwhile (an empty one, by a cleanup)
+                    apply_cpu_group(self.group)
+                    procs.write_text(str(pid))
             except _GONE:
                 continue
             except OSError as error:
                 failure = failure or error
         return failure
+
+    def remove(self) -> None:
+        """Remove the group if no agent is left in it (the kernel refuses otherwise: agents outlive their
+        node agent, and the next one adopts them into the same group)."""
+        if self.group is not None:
+            with contextlib.suppress(OSError):
+                Path(self.group.directory).rmdir()
 
 
 def apply_cpu_group(group: CpuGroup) -> None:

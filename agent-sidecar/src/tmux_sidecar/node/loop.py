@@ -76,7 +76,8 @@ class NodeAgent:
         self.agent_count = AgentCount(self.writes, config.node)
         self.events = EventRecorder(kube, controller=EVENT_CONTROLLER, component=EVENT_COMPONENT)
         self.workspaces = Workspaces(kube, config.node, self.wake)
-        self.priority = AgentPriority(config.agent_nice, AgentCpuGroup.prepare(config.agent_cpu_weight))
+        cpu_group = AgentCpuGroup.prepare(config.agent_cpu_weight, config.node)
+        self.priority = AgentPriority(config.agent_nice, cpu_group)
         self._last_snapshot: ServerSnapshot | None = None  # unchanged panes are not captured again
         self.screen_readings = ScreenReadings()  # ... nor read again
         self._exited_during_pass: set[str] = set()  # agents whose exit came in while a pass ran
@@ -115,6 +116,7 @@ class NodeAgent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.workspaces.close()
+            self.priority.cpu_group.remove()
 
     async def _tmux_loop(self) -> None:
         """Connect to tmux (starting a server if there is none) and run sync passes; reconnect if it dies."""
