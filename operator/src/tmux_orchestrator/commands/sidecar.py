@@ -39,8 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=100,
         metavar="W",
-        help="on a bare machine, put all agents into one cpu cgroup (tmux-orchestrator-agents) of this"
-        " weight (1-10000, cgroup v2's scale: 100 weighs as one service), so that together they never"
+        help="on a bare machine, put this node's agents into one cpu cgroup (tmux-orchestrator-agents.NODE)"
+        " of this weight (1-10000, cgroup v2's scale: 100 weighs as one service), so that together they never"
         " outweigh the node agent, tmux and a local control plane; 0: agents stay in the node agent's cgroup."
         " Where cgroups are not writable (a pod) this does nothing (default 100)",
     )
