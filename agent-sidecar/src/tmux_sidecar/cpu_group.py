@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GROUP_PREFIX = "tmux-orchestrator-agents."  # then the node's name (DNS-1123: safe as a directory name)
-DEFAULT_WEIGHT = 100  # cgroup v2's default weight: all agents of a machine weigh as one service
+DEFAULT_WEIGHT = 100  # cgroup v2's default weight: a node's agents together weigh as one service
 MAX_WEIGHT = 10000  # cgroup v2's range is 1-10000; v1's cpu.shares 2-262144 (1024 = weight 100)
 
 

@@ -39,7 +39,7 @@ class NodeAgentConfig:
     api_socket: str | None = None  # the local API for agents (tmux_sidecar.localapi); None: not served
     screen_endpoint: str | None = None  # URL of the screen endpoint (node.screens), advertised in status
     agent_nice: int = 10  # agents' CPU priority below the node agent's (tmux_sidecar.priority); 0: untouched
-    agent_cpu_weight: int = 0  # weight of the machine's agents' cpu cgroup (tmux_sidecar.cpu_group); 0: none
+    agent_cpu_weight: int = 100  # weight of this node's agents' cpu cgroup (tmux_sidecar.cpu_group); 0: none
 
 
 @dataclass
