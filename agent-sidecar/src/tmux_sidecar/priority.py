@@ -40,7 +40,7 @@ class PriorityStep(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ProcessFacts:
+class ProcEntry:
     """One process of an agent's tree as /proc shows it."""
 
     pid: int
@@ -70,9 +70,7 @@ def check_agent_nice(nice: int) -> int:
     return nice
 
 
-def plan_agent_priority(
-    nice: int, processes: Sequence[ProcessFacts], autogroups_enabled: bool
-) -> PriorityPlan:
+def plan_agent_priority(nice: int, processes: Sequence[ProcEntry], autogroups_enabled: bool) -> PriorityPlan:
     """The writes that put `processes` (an agent's tree, the pane's process first) at `nice`; nothing when
     `nice` is 0 (off). Only sessions led by a process of the tree are the agent's own."""
     if nice == 0:

@@ -10,7 +10,7 @@ import pytest
 from tmux_sidecar.priority import (
     PriorityPlan,
     PriorityStep,
-    ProcessFacts,
+    ProcEntry,
     check_agent_nice,
     failure_hint,
     in_root_cpu_cgroup,
@@ -31,15 +31,15 @@ def process(
     autogroup: str | None,
     cgroups: str | None = V1_ROOT,
     session: int | Literal["own"] | None = "own",
-) -> ProcessFacts:
+) -> ProcEntry:
     """A process leading its own session unless `session` says otherwise (a pane's process, once started)."""
-    return ProcessFacts(pid, threads, autogroup, cgroups, pid if session == "own" else session)
+    return ProcEntry(pid, threads, autogroup, cgroups, pid if session == "own" else session)
 
 
 class Case(NamedTuple):
     id: str
     nice: int
-    processes: list[ProcessFacts]
+    processes: list[ProcEntry]
     autogroups: bool
     plan: PriorityPlan
 

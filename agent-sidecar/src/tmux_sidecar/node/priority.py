@@ -11,7 +11,7 @@ from pathlib import Path
 from tmux_sidecar.priority import (
     SESSION_RETRY_DELAYS,
     PriorityStep,
-    ProcessFacts,
+    ProcEntry,
     failure_hint,
     parse_children,
     parse_session,
@@ -39,9 +39,9 @@ def autogroups_enabled() -> bool:
     return (_read(_AUTOGROUP_SWITCH) or "0").strip() == "1"
 
 
-def read_process_tree(pid: int) -> list[ProcessFacts]:
+def read_process_tree(pid: int) -> list[ProcEntry]:
     """`pid` and its descendants (a program may have forked before we got to it), as /proc shows them."""
-    facts: list[ProcessFacts] = []
+    facts: list[ProcEntry] = []
     pending = [pid]
     seen: set[int] = set()
     while pending:
@@ -58,7 +58,7 @@ def read_process_tree(pid: int) -> list[ProcessFacts]:
             pending += parse_children(_read(task / str(tid) / "children") or "")
         stat = _read(_PROC / str(current) / "stat")
         facts.append(
-            ProcessFacts(
+            ProcEntry(
                 current,
                 threads,
                 _read(_PROC / str(current) / "autogroup"),
