@@ -77,13 +77,16 @@ def apply_agent_priority(
     error per step (a process that ended meanwhile is not a failure), and whether `pid` has yet to start
     its session (then its autogroup is still to be written: call again later)."""
     failures: dict[PriorityStep, OSError] = {}
+    tree = read_process_tree(pid)  # read once: the cgroup move and the nice both work from it
+    in_agents_group = False  # then autogroups no longer apply to the tree (only the root cpu cgroup has them)
     if cpu_group is not None and cpu_group.group is not None:
-        moved = cpu_group.enter(process.pid for process in read_process_tree(pid))
+        moved = cpu_group.enter(process.pid for process in tree)
         if moved is not None:
             failures[PriorityStep.CPU_GROUP] = moved
+        in_agents_group = moved is None
     if nice == 0:
         return list(failures.items()), False
-    plan = plan_agent_priority(nice, read_process_tree(pid), autogroups_enabled())
+    plan = plan_agent_priority(nice, tree, autogroups_enabled() and not in_agents_group)
     for tid in plan.threads:
         try:
             os.setpriority(os.PRIO_PROCESS, tid, plan.nice)  # a tid: on Linux nice is per thread
