@@ -59,17 +59,15 @@ def at_nice(pid: int, nice: int) -> bool:
     return set(thread_nices(pid).values()) == {nice} and autogroup_nice(pid) in (None, nice)
 
 
-def tmux_server_nice(socket: str) -> tuple[int, int | None]:
-    """The tmux server's nice and its session's (autogroup) nice: supervision, never lowered."""
-    pid = int(tmux(socket, "display-message", "-p", "#{pid}", check=True).stdout)
-    return thread_nices(pid)[pid], autogroup_nice(pid)
+def tmux_server_pid(socket: str) -> int:
+    return int(tmux(socket, "display-message", "-p", "#{pid}", check=True).stdout)
 
 
 def assert_supervision_untouched(socket: str) -> None:
-    pid = int(tmux(socket, "display-message", "-p", "#{pid}", check=True).stdout)
-    nice, session_nice = tmux_server_nice(socket)
-    assert nice == os.getpriority(os.PRIO_PROCESS, 0)
-    assert session_nice in (None, 0)  # the tmux server's own session (it daemonized), never lowered
+    """The tmux server (supervision) keeps its nice, its session's and its cpu cgroup: never lowered."""
+    pid = tmux_server_pid(socket)
+    assert thread_nices(pid)[pid] == os.getpriority(os.PRIO_PROCESS, 0)
+    assert autogroup_nice(pid) in (None, 0)  # the tmux server's own session (it daemonized)
     assert cpu_cgroup(pid) == cpu_cgroup(os.getpid())  # where the node agent runs, not with the agents
 
 
@@ -193,7 +191,8 @@ def test_agent_nice_and_cpu_weight_zero_leave_agents_as_tmux_starts_them(
 ) -> None:
     kube.apply(agent_manifest("a1", node_name))
     pid = running(kube, "a1")["pid"]
-    assert at_nice(pid, tmux_server_nice(tmux_socket)[0]), (thread_nices(pid), autogroup_nice(pid))
+    server = tmux_server_pid(tmux_socket)
+    assert at_nice(pid, thread_nices(server)[server]), (thread_nices(pid), autogroup_nice(pid))
     assert autogroup_nice(pid) in (None, 0)
     assert cpu_cgroup(pid) == cpu_cgroup(os.getpid())
 
