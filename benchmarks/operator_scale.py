@@ -53,6 +53,7 @@ from harness import apply_all, cluster_with_crds, percentile, write_result
 from tmux_floor import measure_floor
 
 from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
+from tmux_orchestrator.api.constants import LABEL_TEAM
 from tmux_orchestrator.devcluster import cluster as devcluster
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
@@ -188,7 +189,9 @@ async def time_to_ready(
     return ready_at
 
 
-async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, list[float]]:
+async def agent_timeline(
+    kubeconfig: Path, applied_wall: float
+) -> tuple[dict[str, list[float]], list[tuple[str, float, float]]]:
     """Where the time goes, per Agent, from the API's timestamps (whole seconds), read once all are Ready
     (no extra watch during the start): apply → created (the operator), created → process started (the
     node agent and tmux), started → Ready (the agent's CLI coming up, seen and reported)."""
@@ -201,6 +204,7 @@ async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, lis
         "process_started_to_ready": [],
         "apply_to_ready": [],
     }
+    by_team: dict[str, list[float]] = {}
     for agent in agents:
         status = agent.get("status") or {}
         ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
@@ -210,10 +214,15 @@ async def agent_timeline(kubeconfig: Path, applied_wall: float) -> dict[str, lis
         if created is None or started is None or running is None:
             continue
         timeline["apply_to_created"].append(created - applied_wall)
+        team = agent["metadata"].get("labels", {}).get(LABEL_TEAM, "?")
+        by_team.setdefault(team, []).append(created - applied_wall)
         timeline["created_to_process_started"].append(started - created)
         timeline["process_started_to_ready"].append(running - started)
         timeline["apply_to_ready"].append(running - applied_wall)
-    return timeline
+    # The teams whose Agents were created last, first and last creation of each: one team's pass that came
+    # late (a retry) looks different from every team's creates arriving slowly.
+    last = sorted(by_team.items(), key=lambda item: max(item[1]))[-10:]
+    return timeline, [(team, round(min(times), 1), round(max(times), 1)) for team, times in last]
 
 
 def _seconds(stamp: str | None) -> float | None:
@@ -226,7 +235,9 @@ def spread(seconds: list[float]) -> dict[str, float]:
     if not seconds:
         return {}
     return {
+        "p10": round(percentile(seconds, 0.1), 1),
         "p50": round(percentile(seconds, 0.5), 1),
+        "p90": round(percentile(seconds, 0.9), 1),
         "p95": round(percentile(seconds, 0.95), 1),
         "all": round(max(seconds), 1),
     }
@@ -240,6 +251,9 @@ def main() -> int:
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--steady-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--operator-workers", type=int, default=8, help="the operator's --workers (teams reconciled at once)"
+    )
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor (tmux only) measurement")
     parser.add_argument(
@@ -335,7 +349,7 @@ def main() -> int:
             )
             for index in range(args.nodes)
         ]
-        operator = start_operator(cluster.kubeconfig, work)
+        operator = start_operator(cluster.kubeconfig, work, "--workers", str(args.operator_workers))
         try:
             result = run(cluster, operator, sidecars, args, total_agents)
         finally:
@@ -539,7 +553,7 @@ def run(
     parts_after = component_cpu(cluster, pid, sidecar_pids, tmux_pids)
     waits_after = component_waits(cluster, pid, sidecar_pids)
     requests = requests_between(requests_before, api_requests(cluster))
-    timeline = asyncio.run(agent_timeline(cluster.kubeconfig, applied_wall))
+    timeline, last_teams = asyncio.run(agent_timeline(cluster.kubeconfig, applied_wall))
     time.sleep(20)  # let the last status writes and messages settle
     writes_before = api_writes(cluster)
     cpu_steady_before = cpu_seconds(pid)
@@ -562,6 +576,7 @@ def run(
         "api_requests_apply_to_ready": requests,
         "ready_seconds": spread(list(ready.values())),
         "agents_seconds_after_apply": {what: spread(times) for what, times in timeline.items()},
+        "last_teams_created": last_teams,
         "operator": {
             "cpu_seconds_apply_to_ready": round(cpu_to_ready, 1),
             "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),
