@@ -84,6 +84,21 @@ def test_agent_runs_in_a_window_with_pane_and_pid(
     assert leases.get("lease", f"tmuxnode-{node_name}")["spec"]["holderIdentity"] == node_name
 
 
+def test_an_agent_slow_to_start_is_shown_starting_with_its_pane_and_pid(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    # The node agent holds a Starting status a moment for the Running that usually follows within a second
+    # (one write instead of two); a CLI that is not ready by then must still be shown Starting, and stays so.
+    kube.apply(agent("slow", node_name, ["sleep", "600"]))
+    starting = wait_for(
+        lambda: (s := status(kube, "slow")).get("phase") == "Starting" and s.get("pid") and s,
+        timeout=30,
+        message="slow Starting with its pid",
+    )
+    assert starting["ready"] is False and starting["paneId"].startswith("%")
+    assert windows(tmux_socket) == [f"team:slow {starting['pid']}"]
+
+
 def test_many_agents_at_once_come_up_each_in_one_window(
     kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
 ) -> None:

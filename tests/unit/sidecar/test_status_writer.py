@@ -41,7 +41,7 @@ class RecordingServer:
         return {"status": self.statuses[name]}
 
 
-def want(server: RecordingServer, name: str, phase: str) -> StatusWant:
+def want(server: RecordingServer, name: str, phase: str, hold: float = 0.0) -> StatusWant:
     def written(result: KubeObject) -> None:
         pass
 
@@ -50,6 +50,7 @@ def want(server: RecordingServer, name: str, phase: str) -> StatusWant:
         {"phase": phase},
         lambda: server.statuses.get(name),
         written,
+        hold=hold,
     )
 
 
@@ -107,3 +108,54 @@ async def test_a_crash_report_is_written_at_once_ahead_of_queued_updates() -> No
     assert [name for name, _ in server.sent[:2]] == ["first", "busy7"]
     assert server.statuses["busy7"] == {"phase": "Crashed"}
     assert len(server.sent) == 21  # each object once: the urgent want replaced the queued one
+
+
+@pytest.mark.timeout(10)
+async def test_a_passing_state_replaced_within_its_hold_is_never_written() -> None:
+    server = RecordingServer()
+    server.release.set()
+    writer = StatusWriter(server, writers=2)  # type: ignore[arg-type]
+    async with running(writer):
+        for index in range(5):
+            writer.want(want(server, f"a{index}", "Starting", hold=30))
+        writer.want(want(server, "other", "Running"))  # not held: written while the others wait
+        await until(lambda: server.statuses.get("other") == {"phase": "Running"})
+        for index in range(5):
+            writer.want(want(server, f"a{index}", "Running"))
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+    assert sorted(server.sent) == sorted(
+        [("other", {"phase": "Running"})] + [(f"a{index}", {"phase": "Running"}) for index in range(5)]
+    )
+
+
+@pytest.mark.timeout(10)
+async def test_a_held_state_is_written_when_its_hold_ends_and_a_newer_one_does_not_put_it_off() -> None:
+    server = RecordingServer()
+    server.release.set()
+    writer = StatusWriter(server, writers=1)  # type: ignore[arg-type]
+    async with running(writer):
+        writer.want(want(server, "node", "3 agents", hold=0.05))
+        writer.want(want(server, "node", "4 agents", hold=30))  # replaces the content, not the deadline
+        await until(lambda: server.sent)
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+    assert server.sent == [("node", {"phase": "4 agents"})]
+
+
+@pytest.mark.timeout(10)
+async def test_a_want_that_comes_while_its_object_is_written_waits_its_own_hold() -> None:
+    server = RecordingServer()
+    writer = StatusWriter(server, writers=1)  # type: ignore[arg-type]
+    async with running(writer):
+        writer.want(want(server, "node", "3 agents"))
+        await until(lambda: server.in_flight == {"node"})
+        writer.want(want(server, "node", "4 agents", hold=30))
+        writer.want(want(server, "other", "Running"))
+        server.release.set()
+        await until(lambda: server.statuses.get("other") == {"phase": "Running"})
+        assert writer.queued(WriteKey(Resource.AGENTS, "node", "default"))  # still waiting for a newer one
+        writer.want(want(server, "node", "5 agents"))
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+    assert [status for name, status in server.sent if name == "node"] == [
+        {"phase": "3 agents"},
+        {"phase": "5 agents"},
+    ]

@@ -86,6 +86,11 @@ async def register_node(kube: Kube, config: NodeAgentConfig, server: ServerInfo)
     await kube.patch_status(Resource.TMUX_NODES, node, status)
 
 
+COUNT_HOLD = 1.0
+"""Seconds a new agent count waits for the next: a hundred agents arriving together make one or two writes
+of the TmuxNode, not a hundred."""
+
+
 class AgentCount:
     """The TmuxNode's status.agents, wanted from the status writer (written only when the number changes)."""
 
@@ -102,6 +107,7 @@ class AgentCount:
                 self._known,
                 self._written,
                 whole=False,
+                hold=COUNT_HOLD,
             )
         )
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from tmux_orchestrator.api import Activity, AgentStatus
+from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus
 from tmux_orchestrator.core.clock import format_time
 from tmux_orchestrator.core.patch import status_write
 from tmux_orchestrator.kube import KubeObject, Resource
@@ -37,6 +37,11 @@ from .status_writes import StatusWant, WriteKey
 from .windows import missing_program
 
 log = logging.getLogger(__name__)
+
+STARTING_HOLD = 1.0
+"""Seconds a Starting status waits for the agent to be Running (then one write says both). A fake agent is
+Running within a second of its start even on a busy machine; a real CLI that takes longer is shown
+Starting a second late."""
 
 
 def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float, screen: Sequence[str] = ()) -> None:
@@ -208,4 +213,10 @@ def agent_status_want(
         if record.pending_status is wanted:
             record.pending_status = None
 
-    return StatusWant(WriteKey(Resource.AGENTS, record.name, record.namespace), wanted, reported_now, written)
+    return StatusWant(
+        WriteKey(Resource.AGENTS, record.name, record.namespace),
+        wanted,
+        reported_now,
+        written,
+        hold=STARTING_HOLD if status.phase is AgentPhase.STARTING else 0.0,
+    )

@@ -3,13 +3,17 @@ a few writer tasks (never two at once for one object), so that exit detection, r
 wait for the API server, and a crash report (queued first) never waits behind routine updates.
 
 A sync pass says what each status should be (`want`); nothing is written when that is what the server
-already has (`core.patch.status_write`, the pure decision). While the server is away or hung, the queue
-keeps one entry per object, the latest; writes are retried with backoff and flushed once it answers again.
+already has (`core.patch.status_write`, the pure decision). A passing state may be `held` a moment: an agent
+that is Starting is usually Running within a second, and then one write says both (a fleet start otherwise
+writes every agent twice, to an API server that the starting agents already leave short of CPU). While
+the server is away or hung, the queue keeps one entry per object, the latest; writes are retried with
+backoff and flushed once it answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -49,6 +53,9 @@ class StatusWant:
     """Told the object the server answered with, once the write succeeded."""
     whole: bool = True
     """`wanted` is the entire status (fields it lacks are removed), else only the fields it names."""
+    hold: float = 0.0
+    """Seconds the write may wait for a newer want of the same object to replace it (a passing state). A
+    newer want never pushes an earlier one's write back: the object is written by the earliest deadline."""
 
     def patch(self) -> dict[str, Any] | None:
         return status_write(self.reported(), self.wanted, whole=self.whole)
@@ -67,6 +74,7 @@ class StatusWriter:
         self.kube = kube
         self._writers = writers
         self._queue: dict[WriteKey, StatusWant] = {}
+        self._due: dict[WriteKey, float] = {}  # when each queued want is to be written (event loop time)
         self._writing: set[WriteKey] = set()
         self._urgent: set[asyncio.Task[None]] = set()  # urgent writes under way (kept from the GC)
         self._more = asyncio.Event()
@@ -82,17 +90,20 @@ class StatusWriter:
         if queued is not None and not (want.whole or queued.whole):
             want = _merged(queued, want)
         if want.patch() is None:
-            self._queue.pop(want.key, None)  # the server already has it (or it changed back): nothing to do
+            self._forget(want.key)  # the server already has it (or it changed back): nothing to do
             return
+        now = asyncio.get_running_loop().time()
         if urgent:
             self._queue.pop(want.key, None)
             self._queue = {want.key: want, **self._queue}
+            self._due[want.key] = now
             if want.key not in self._writing:
                 task = asyncio.create_task(self._write_now(want.key), name=f"urgent status {want.key}")
                 self._urgent.add(task)
                 task.add_done_callback(self._urgent.discard)
         else:
             self._queue[want.key] = want  # an existing key keeps its place in line
+            self._due[want.key] = min(self._due.get(want.key, now + want.hold), now + want.hold)
         self._more.set()
 
     def queued(self, key: WriteKey) -> bool:
@@ -114,16 +125,28 @@ class StatusWriter:
         if not await self._write_alone(key, want):
             self._more.set()  # still queued: the writers retry it with their backoff
 
-    def _next(self) -> tuple[WriteKey, StatusWant] | None:
-        """The first queued want whose object no other writer is writing."""
-        return next(((k, w) for k, w in self._queue.items() if k not in self._writing), None)
+    def _next(self, now: float) -> tuple[WriteKey, StatusWant] | float | None:
+        """The first queued want that is due and whose object no other writer is writing; else how long
+        until the next one is due (None: nothing to wait for but a new want)."""
+        soonest: float | None = None
+        for key, want in self._queue.items():
+            if key in self._writing:
+                continue
+            due = self._due.get(key, now)
+            if due <= now:
+                return key, want
+            soonest = due if soonest is None else min(soonest, due)
+        return None if soonest is None else soonest - now
 
     async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            item = self._next()
-            if item is None:
+            item = self._next(loop.time())
+            if not isinstance(item, tuple):
                 self._more.clear()
-                await self._more.wait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(item):  # None: until a new want comes
+                        await self._more.wait()
                 continue
             key, want = item
             if not await self._write_alone(key, want):
@@ -134,6 +157,7 @@ class StatusWriter:
     async def _write_alone(self, key: WriteKey, want: StatusWant) -> bool:
         """`_write`, marked as under way so that no other writer writes the same object meanwhile."""
         self._writing.add(key)
+        self._due.pop(key, None)  # a want that comes while this write is on its way waits its own hold
         try:
             return await self._write(key, want)
         finally:
@@ -170,7 +194,11 @@ class StatusWriter:
     def _drop(self, key: WriteKey, want: StatusWant) -> None:
         """Done with `want`; a newer want for the same object that arrived meanwhile stays queued."""
         if self._queue.get(key) is want:
-            del self._queue[key]
+            self._forget(key)
+
+    def _forget(self, key: WriteKey) -> None:
+        self._queue.pop(key, None)
+        self._due.pop(key, None)
 
 
 def _merged(older: StatusWant, newer: StatusWant) -> StatusWant:
