@@ -11,21 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from support.processes import BIN, cpu_cgroup
+from support.processes import BIN, cli, cpu_cgroup
 from tmux_orchestrator.core.cpu_group import CpuGroup, plan_control_plane_cpu_group
 from tmux_orchestrator.devcluster.build import ensure_binaries
 from tmux_orchestrator.devcluster.cluster import restart_component, start_cluster, stop_cluster
 from tmux_orchestrator.devcluster.cpu_reserve import NOT_RESERVED
 
-CLI = str(Path(sys.executable).parent / "tmux-orchestrator")
 COMPONENTS = {"etcd", "kube-apiserver", "kube-controller-manager"}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=180, check=False)
 
 
 def planned(weight: int, state: Path) -> CpuGroup | None:

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from support.kube import Kubectl
-from support.processes import cpu_cgroup
-
-CLI = str(Path(sys.executable).parent / "tmux-orchestrator")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=180, check=False)
+from support.processes import cli, cpu_cgroup
 
 
 def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path: Path) -> None:

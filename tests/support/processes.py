@@ -84,6 +84,14 @@ def project_command(args: Sequence[str], kubeconfig: Path, log_path: Path) -> Pr
     return ProjectProcess([str(BIN / "tmux-orchestrator"), *args], log_path, env=project_env(kubeconfig))
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`tmux-orchestrator <args>` of this venv run to its end, as a user runs it (for `dev up|down`, which
+    start and stop a control plane: minutes at most)."""
+    return subprocess.run(
+        [str(BIN / "tmux-orchestrator"), *args], capture_output=True, text=True, timeout=180, check=False
+    )
+
+
 def start_sidecar(kubeconfig: Path, node: str, socket: str, log_dir: Path, *extra: str) -> ProjectProcess:
     args = ["sidecar", "--node", node, "--tmux-socket", socket, "--observe-interval", "0.5", *extra]
     return project_command(args, kubeconfig, log_dir / f"sidecar-{node}.log").start()
