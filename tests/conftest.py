@@ -8,15 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from support.kube import Kubectl, install_crds, running_cluster
-from support.processes import remove_empty_agent_groups
+from support.processes import remove_empty_cpu_groups
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_agent_groups_left() -> Iterator[None]:
-    """The suite's node agents each create a cpu cgroup for their agents; none is left behind."""
+def no_cpu_groups_left() -> Iterator[None]:
+    """The suite's node agents each create a cpu cgroup for their agents, its control planes one for
+    theirs; none is left behind."""
     yield
-    remove_empty_agent_groups()
+    remove_empty_cpu_groups()
 
 
 @pytest.fixture(scope="session")

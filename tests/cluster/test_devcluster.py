@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from support.kube import Kubectl
-
-CLI = str(Path(sys.executable).parent / "tmux-orchestrator")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=180, check=False)
+from support.processes import cli, cpu_cgroup
 
 
 def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path: Path) -> None:
@@ -22,9 +15,14 @@ def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path:
     up = cli("dev", "up", "--state-dir", str(state), "--kubeconfig", str(kubeconfig))
     assert up.returncode == 0, up.stderr
     assert f"export KUBECONFIG={kubeconfig}" in up.stdout
-    pids = json.loads((state / "cluster.json").read_text())["pids"]
+    record = json.loads((state / "cluster.json").read_text())
+    pids, group = record["pids"], record["cpu_group"]
     try:
         assert set(pids) == {"etcd", "kube-apiserver", "kube-controller-manager"}
+        if group is not None:  # the control plane's reserved CPU, where the machine allows it (this one)
+            assert all(
+                str(cpu_cgroup(pid)).endswith("/" + Path(group["directory"]).name) for pid in pids.values()
+            )
         kubectl = Kubectl(kubeconfig)
         assert "v1.36.3" in kubectl.run("version", "-o", "json").stdout
         # RBAC is on: an unknown ServiceAccount may not list anything.
@@ -41,6 +39,8 @@ def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path:
     assert down.returncode == 0, down.stderr
     for name, pid in pids.items():
         assert not _running(pid), f"{name} (pid {pid}) still runs after dev down"
+    # `dev down` ran in another process than `dev up`: it found the group in cluster.json.
+    assert group is None or not Path(group["directory"]).exists()
     assert cli("dev", "status", "--state-dir", str(state)).returncode == 1
 
 

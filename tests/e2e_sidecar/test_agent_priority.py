@@ -34,8 +34,9 @@ from support.processes import (
     thread_nices,
     tmux,
 )
+from tmux_orchestrator.core.cpu_group import CpuGroup
 from tmux_orchestrator.devcluster.cluster import LocalCluster
-from tmux_sidecar.cpu_group import CpuGroup, group_name, plan_agent_cpu_group
+from tmux_sidecar.cpu_group import group_name, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 
@@ -258,7 +259,8 @@ def test_a_node_agent_that_cannot_write_cgroups_says_so_once_and_leaves_agents_w
 # 10 to 20 agents started at once and 2 that already run at nice 15; it prints their pids afterwards.
 UNPRIVILEGED = """
 import logging, os, subprocess
-from tmux_sidecar.cpu_group import CpuGroup, group_name, plan_agent_cpu_group
+from tmux_orchestrator.core.cpu_group import CpuGroup
+from tmux_sidecar.cpu_group import group_name, plan_agent_cpu_group
 from tmux_sidecar.node.priority import AgentPriority
 from tmux_sidecar.tmux.commands import PaneRef
 logging.basicConfig(level=logging.WARNING, format="WARNING %(message)s")

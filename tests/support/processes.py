@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tmux_sidecar.cpu_group import CpuGroup, cpu_cgroup_path, group_name, plan_agent_cpu_group
+from tmux_orchestrator.cgroupfs import remove_cpu_group
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_PREFIX, CpuGroup, cpu_cgroup_path, plan_cpu_group
+from tmux_sidecar.cpu_group import GROUP_PREFIX
 from tmux_sidecar.node.priority import autogroups_enabled
 from tmux_sidecar.priority import in_root_cpu_cgroup, parse_autogroup, parse_children
 
@@ -82,6 +84,14 @@ def project_command(args: Sequence[str], kubeconfig: Path, log_path: Path) -> Pr
     return ProjectProcess([str(BIN / "tmux-orchestrator"), *args], log_path, env=project_env(kubeconfig))
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`tmux-orchestrator <args>` of this venv run to its end, as a user runs it (for `dev up|down`, which
+    start and stop a control plane: minutes at most)."""
+    return subprocess.run(
+        [str(BIN / "tmux-orchestrator"), *args], capture_output=True, text=True, timeout=180, check=False
+    )
+
+
 def start_sidecar(kubeconfig: Path, node: str, socket: str, log_dir: Path, *extra: str) -> ProjectProcess:
     args = ["sidecar", "--node", node, "--tmux-socket", socket, "--observe-interval", "0.5", *extra]
     return project_command(args, kubeconfig, log_dir / f"sidecar-{node}.log").start()
@@ -140,18 +150,19 @@ def cpu_cgroup(pid: int) -> str | None:
     return cpu_cgroup_path(Path(f"/proc/{pid}/cgroup").read_text())
 
 
-def remove_empty_agent_groups() -> None:
-    """Remove the agents' cpu cgroups that the suite's node agents left (their tmux servers outlived them,
-    so they could not remove them). The kernel refuses to remove one that still holds a process, and a
-    node agent that finds its group gone creates it again."""
-    planned = plan_agent_cpu_group(
-        100, "*", Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
+def remove_empty_cpu_groups() -> None:
+    """Remove the cpu cgroups the suite left next to its own: the agents' groups of its node agents (their
+    tmux servers outlived them, so they could not remove them) and control planes' groups (one whose
+    `stop_cluster` never ran). The kernel refuses to remove one that still holds a process, and a node
+    agent or control plane that finds its group gone creates it again."""
+    planned = plan_cpu_group(
+        "*", 100, "the tests", Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text()
     )
     if isinstance(planned, CpuGroup):
         parent = Path(planned.directory).parent
-        for group in parent.glob(group_name("*")):
-            with contextlib.suppress(OSError):
-                group.rmdir()
+        for prefix in (GROUP_PREFIX, CONTROL_PLANE_PREFIX):
+            for group in parent.glob(f"{prefix}*"):
+                remove_cpu_group(str(group))
 
 
 def children(pid: int) -> list[int]:

@@ -22,7 +22,7 @@ import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .cpu_group import cpu_cgroup_path
+from tmux_orchestrator.core.cpu_group import cpu_cgroup_path
 
 MAX_NICE = 19
 # Seconds between looks at a pane process that has not started its session yet: tmux's child runs setsid

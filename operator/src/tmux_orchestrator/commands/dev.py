@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_WEIGHT, check_cpu_weight
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -14,6 +16,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     up = sub.add_parser("up", help="start the control plane; returns once /readyz answers")
     up.add_argument(
         "--kubeconfig", type=Path, help="write the admin kubeconfig here (default: in the state dir)"
+    )
+    up.add_argument(
+        "--cpu-weight",
+        type=_cpu_weight,
+        default=CONTROL_PLANE_WEIGHT,
+        metavar="W",
+        help="run the control plane in a cpu cgroup of its own with this weight (cgroup v2's scale, 1-10000;"
+        f" default {CONTROL_PLANE_WEIGHT}: ten services' worth against the agents' sessions; 0: off)",
     )
     down = sub.add_parser("down", help="stop every process `dev up` started")
     status = sub.add_parser("status", help="say whether the control plane runs, and where")
@@ -41,6 +51,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _cpu_weight(text: str) -> int:
+    try:
+        return check_cpu_weight(int(text), "the control plane's cpu weight")
+    except ValueError as error:
+        message = str(error) if text.strip().lstrip("+-").isdigit() else f"want a whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from tmux_orchestrator.devcluster import build, cluster
 
@@ -65,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     state_dir: Path = args.state_dir or cluster.default_state_dir()
     if args.action == "up":
-        running = cluster.start_cluster(state_dir, kubeconfig=args.kubeconfig)
+        running = cluster.start_cluster(state_dir, kubeconfig=args.kubeconfig, cpu_weight=args.cpu_weight)
         print(f"export KUBECONFIG={running.kubeconfig}")
         return 0
     if args.action == "down":

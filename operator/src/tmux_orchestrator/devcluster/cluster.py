@@ -1,8 +1,9 @@
 """Start and stop etcd + kube-apiserver + kube-controller-manager on 127.0.0.1.
 
 Everything a cluster owns lives in one state directory: certificates, etcd data, logs, a kubeconfig and
-`cluster.json` (pids and ports), so `dev down` — possibly from another process — stops exactly what `dev up`
-started, and nothing else.
+`cluster.json` (pids, ports and the control plane's cpu cgroup), so `dev down` — possibly from another
+process — stops exactly what `dev up` started, and nothing else. The components run in a cpu cgroup of their
+own where the machine allows it (`cpu_reserve`: why).
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_WEIGHT, CpuGroup, check_cpu_weight
+
 from .build import Binaries, Progress, ensure_binaries, stderr_progress
 from .cachedir import cache_root
+from .cpu_reserve import enter_reserve, release_reserve, reserve_cpu
 from .pki import Pki, create_pki
 
 _SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -55,6 +59,7 @@ class LocalCluster:
     kubeconfig: Path
     server: str
     pids: dict[str, int]
+    cpu_group: CpuGroup | None = None  # where the components run (None: where they were started)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
     commands: dict[str, list[str]] = field(default_factory=dict, repr=False)  # how each was started
 
@@ -110,11 +115,13 @@ def read_cluster(state_dir: Path) -> LocalCluster | None:
     if not state_file.exists():
         return None
     data = json.loads(state_file.read_text())
+    group = data.get("cpu_group")
     return LocalCluster(
         state_dir=state_dir,
         kubeconfig=Path(data["kubeconfig"]),
         server=data["server"],
         pids=dict(data["pids"]),
+        cpu_group=CpuGroup(**group) if group else None,
     )
 
 
@@ -127,8 +134,12 @@ def start_cluster(
     kubeconfig: Path | None = None,
     binaries: Binaries | None = None,
     progress: Progress = stderr_progress,
+    cpu_weight: int = CONTROL_PLANE_WEIGHT,
 ) -> LocalCluster:
-    """Start a fresh control plane (new certificates and etcd data) and return once /readyz answers ok."""
+    """Start a fresh control plane (new certificates and etcd data) and return once /readyz answers ok.
+    Its components run in a cpu cgroup of `cpu_weight` (cgroup v2's scale, 0: none) where the machine
+    allows it (`cpu_reserve`)."""
+    check_cpu_weight(cpu_weight, "cpu weight")
     state_dir = (state_dir or default_state_dir()).resolve()
     existing = read_cluster(state_dir)
     if existing is not None:
@@ -153,10 +164,12 @@ def start_cluster(
     cluster = LocalCluster(state_dir=state_dir, kubeconfig=kubeconfig, server=server, pids={})
     started = time.monotonic()
     try:
-        _spawn(cluster, "etcd", _etcd_args(binaries, state_dir, etcd_port, peer_port))
-        _spawn(cluster, "kube-apiserver", _apiserver_args(binaries, pki, etcd_port, api_port))
+        cluster.cpu_group = reserve_cpu(cpu_weight, state_dir, progress)
+        _spawn(cluster, "etcd", _etcd_args(binaries, state_dir, etcd_port, peer_port), progress)
+        _spawn(cluster, "kube-apiserver", _apiserver_args(binaries, pki, etcd_port, api_port), progress)
         _wait_ready(cluster)
-        _spawn(cluster, "kube-controller-manager", _controller_manager_args(binaries, pki, kcm_kubeconfig))
+        kcm_args = _controller_manager_args(binaries, pki, kcm_kubeconfig)
+        _spawn(cluster, "kube-controller-manager", kcm_args, progress)
     except BaseException:
         stop_cluster(state_dir, progress=lambda _msg: None, cluster=cluster)
         raise
@@ -169,7 +182,8 @@ def start_cluster(
 def stop_cluster(
     state_dir: Path | None = None, progress: Progress = stderr_progress, cluster: LocalCluster | None = None
 ) -> bool:
-    """Stop every process the cluster in `state_dir` started (controller-manager first, etcd last)."""
+    """Stop every process the cluster in `state_dir` started (controller-manager first, etcd last), then
+    remove its cpu cgroup."""
     state_dir = (state_dir or default_state_dir()).resolve()
     cluster = cluster or read_cluster(state_dir)
     if cluster is None:
@@ -177,6 +191,8 @@ def stop_cluster(
         return False
     for name in reversed(list(cluster.pids)):
         _terminate(name, cluster.pids[name], cluster.processes.get(name))
+    if cluster.cpu_group is not None:
+        release_reserve(cluster.cpu_group, progress)
     cluster.state_file.unlink(missing_ok=True)
     progress("control plane stopped")
     return True
@@ -190,10 +206,16 @@ def signal_component(cluster: LocalCluster, name: str, sig: signal.Signals) -> N
     os.kill(pid, sig)
 
 
-def restart_component(cluster: LocalCluster, name: str, while_down: Callable[[], None] | None = None) -> None:
+def restart_component(
+    cluster: LocalCluster,
+    name: str,
+    while_down: Callable[[], None] | None = None,
+    progress: Progress = stderr_progress,
+) -> None:
     """Stop one component of a cluster this process started and start it again with the same arguments
-    (ports, certificates and etcd data stay); returns once the API server answers /readyz again.
-    `while_down` runs between the stop and the start (a test changes what the component will find)."""
+    (ports, certificates and etcd data stay) in the same cpu cgroup; returns once the API server answers
+    /readyz again. `while_down` runs between the stop and the start (a test changes what the component
+    will find)."""
     process = cluster.processes.get(name)
     if process is None:
         raise ClusterError(f"{name} was not started by this process: cannot restart it")
@@ -202,7 +224,7 @@ def restart_component(cluster: LocalCluster, name: str, while_down: Callable[[],
     _terminate(name, process.pid, process)
     if while_down is not None:
         while_down()
-    _spawn(cluster, name, cluster.commands[name])
+    _spawn(cluster, name, cluster.commands[name], progress)
     _wait_ready(cluster)
 
 
@@ -263,7 +285,7 @@ def _controller_manager_args(binaries: Binaries, pki: Pki, kubeconfig: Path) -> 
     ]
 
 
-def _spawn(cluster: LocalCluster, name: str, argv: Sequence[str]) -> None:
+def _spawn(cluster: LocalCluster, name: str, argv: Sequence[str], progress: Progress) -> None:
     with cluster.log(name).open("ab") as log:
         # A session of its own: the components outlive `dev up` and ignore the terminal's Ctrl-C.
         process = subprocess.Popen(
@@ -272,11 +294,15 @@ def _spawn(cluster: LocalCluster, name: str, argv: Sequence[str]) -> None:
     cluster.processes[name] = process
     cluster.commands[name] = list(argv)
     cluster.pids[name] = process.pid
-    cluster.state_file.write_text(
-        json.dumps(
-            {"server": cluster.server, "kubeconfig": str(cluster.kubeconfig), "pids": cluster.pids}, indent=2
-        )
-    )
+    if cluster.cpu_group is not None:  # at once: the Go runtime's threads move with it (cgroup.procs)
+        cluster.cpu_group = enter_reserve(cluster.cpu_group, name, process.pid, progress)
+    record = {
+        "server": cluster.server,
+        "kubeconfig": str(cluster.kubeconfig),
+        "pids": cluster.pids,
+        "cpu_group": asdict(cluster.cpu_group) if cluster.cpu_group else None,
+    }
+    cluster.state_file.write_text(json.dumps(record, indent=2))
 
 
 def _ssl_context(state_dir: Path) -> ssl.SSLContext:
