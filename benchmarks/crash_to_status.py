@@ -36,6 +36,7 @@ from scheduling import SchedulingDelay
 
 from support.manifests import agent_manifest
 from support.processes import autogroup_nice, start_sidecar, thread_nices, tmux
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_WEIGHT
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.kube import Resource, connect
 
@@ -222,8 +223,17 @@ def main() -> int:
         type=int,
         help="the node agent's --agent-cpu-weight (default: the node agent's own default)",
     )
+    parser.add_argument(
+        "--control-plane-cpu-weight",
+        type=int,
+        default=CONTROL_PLANE_WEIGHT,
+        help="the local control plane's cpu cgroup weight (dev up --cpu-weight; 0: none)",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp, cluster_with_crds(Path(tmp)) as cluster:
+    with (
+        tempfile.TemporaryDirectory(prefix="tmo-bench-") as tmp,
+        cluster_with_crds(Path(tmp), args.control_plane_cpu_weight) as cluster,
+    ):
         apply_all(cluster, [agent(i) for i in range(args.agents)])
         options = [
             *([] if args.agent_nice is None else ["--agent-nice", str(args.agent_nice)]),
@@ -240,6 +250,7 @@ def main() -> int:
         result["api_server"] = server_side(cluster)
         result["agent_nice_option"] = args.agent_nice
         result["agent_cpu_weight_option"] = args.agent_cpu_weight
+        result["control_plane_cpu_weight"] = args.control_plane_cpu_weight
         if args.sidecar_log:
             args.sidecar_log.write_text(sidecar.log())
             args.sidecar_log.with_suffix(".kills.json").write_text(json.dumps(kills))

@@ -16,15 +16,17 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_WEIGHT  # noqa: E402
 from tmux_orchestrator.devcluster.cluster import LocalCluster, start_cluster, stop_cluster  # noqa: E402
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
 
 @contextmanager
-def cluster_with_crds(work: Path) -> Iterator[LocalCluster]:
-    """A control plane of its own (not the developer's), CRDs installed and Established; stopped after."""
-    cluster = start_cluster(work / "cluster")
+def cluster_with_crds(work: Path, cpu_weight: int = CONTROL_PLANE_WEIGHT) -> Iterator[LocalCluster]:
+    """A control plane of its own (not the developer's), CRDs installed and Established; stopped after.
+    `cpu_weight`: its cpu cgroup's (`dev up --cpu-weight`; 0: none)."""
+    cluster = start_cluster(work / "cluster", cpu_weight=cpu_weight)
     try:
         kubectl(cluster, "apply", "--server-side", "-f", str(REPO / "crds"))
         kubectl(cluster, "wait", "--for=condition=Established", "crd", "--all")

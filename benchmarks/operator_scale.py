@@ -54,6 +54,8 @@ from tmux_floor import measure_floor
 
 from support.processes import ProjectProcess, start_operator, start_sidecar, tmux
 from tmux_orchestrator.api.constants import LABEL_TEAM
+from tmux_orchestrator.cgroupfs import apply_cpu_group, enter_cpu_group, remove_cpu_group
+from tmux_orchestrator.core.cpu_group import CONTROL_PLANE_WEIGHT, CpuGroup
 from tmux_orchestrator.devcluster import cluster as devcluster
 from tmux_orchestrator.devcluster.cluster import LocalCluster
 from tmux_orchestrator.devcluster.pki import Pki
@@ -252,6 +254,12 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument(
+        "--control-plane-cpu-weight",
+        type=int,
+        default=CONTROL_PLANE_WEIGHT,
+        help="the local control plane's cpu cgroup weight (dev up --cpu-weight; 0: none)",
+    )
+    parser.add_argument(
         "--operator-workers", type=int, default=8, help="the operator's --workers (teams reconciled at once)"
     )
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -327,7 +335,7 @@ def main() -> int:
         profile_api_server()
     with (
         tempfile.TemporaryDirectory(prefix="tmo-bench-scale-") as tmp,
-        cluster_with_crds(Path(tmp)) as cluster,
+        cluster_with_crds(Path(tmp), args.control_plane_cpu_weight) as cluster,
     ):
         work = Path(tmp)
         sidecars = [
@@ -419,13 +427,13 @@ CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
 
 
 def orchestration_cgroup(shares: int, pids: list[int]) -> None:
-    """`pids` (whole processes, threads included) into a cpu cgroup of this run with `shares`. Removed
-    again at exit by remove_orchestration_cgroup."""
-    group = CPU_CGROUP / f"tmo-bench-{RUN}"
-    group.mkdir(exist_ok=True)
-    (group / "cpu.shares").write_text(str(shares))
-    for process_id in pids:
-        (group / "cgroup.procs").write_text(str(process_id))
+    """`pids` (whole processes, threads included) into a cpu cgroup of this run with `shares` (cgroup v1).
+    Removed again at exit by remove_orchestration_cgroup."""
+    group = CpuGroup(str(CPU_CGROUP / f"tmo-bench-{RUN}"), "cpu.shares", shares)
+    apply_cpu_group(group)
+    failure = enter_cpu_group(group, pids)
+    if failure is not None:
+        raise failure
 
 
 def remove_orchestration_cgroup() -> None:
@@ -435,7 +443,7 @@ def remove_orchestration_cgroup() -> None:
     for line in (group / "cgroup.procs").read_text().split():  # what is left: back to the root
         with contextlib.suppress(OSError):
             (CPU_CGROUP / "cgroup.procs").write_text(line)
-    group.rmdir()
+    remove_cpu_group(str(group))
 
 
 def start_profilers(directory: Path | None, pids: dict[str, int]) -> list[subprocess.Popen[bytes]]:
@@ -566,6 +574,7 @@ def run(
         "nodes": args.nodes,
         "agent_nice": args.agent_nice,
         "agent_cpu_weight": args.agent_cpu_weight,
+        "control_plane_cpu_weight": args.control_plane_cpu_weight,
         "load_average_at_apply": [round(x, 2) for x in load],
         "cpu_seconds_apply_to_ready": {
             name: round(parts_after[name] - parts_before[name], 1) for name in parts_after
