@@ -591,6 +591,9 @@ def run(
             "cpu_percent_steady": round(100 * cpu_steady / args.steady_seconds, 2),
             "peak_rss_mb": round(peak_rss_mb(pid), 1),
         },
+        "control_plane_peak_rss_mb": {
+            name: round(peak_rss_mb(component), 1) for name, component in cluster.pids.items()
+        },
         "steady_state": {
             "window_seconds": args.steady_seconds,
             "api_writes": writes,

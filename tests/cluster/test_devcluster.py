@@ -6,11 +6,34 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from support.kube import Kubectl
 from support.processes import cli, cpu_cgroup
+from tmux_orchestrator.devcluster.cluster import start_cluster, stop_cluster
 
 
-def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path: Path) -> None:
+def go_gc(pid: int) -> str | None:
+    """The GOGC a process was started with (/proc/PID/environ)."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"GOGC="):
+            return entry[len(b"GOGC=") :].decode()
+    return None
+
+
+def test_a_gogc_of_the_caller_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOGC", "150")
+    cluster = start_cluster(tmp_path / "state", progress=lambda _: None, cpu_weight=0)
+    try:
+        assert {go_gc(pid) for pid in cluster.pids.values()} == {"150"}
+    finally:
+        stop_cluster(tmp_path / "state", progress=lambda _: None, cluster=cluster)
+
+
+def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOGC", raising=False)
     state, kubeconfig = tmp_path / "state", tmp_path / "out" / "kubeconfig"
     up = cli("dev", "up", "--state-dir", str(state), "--kubeconfig", str(kubeconfig))
     assert up.returncode == 0, up.stderr
@@ -19,6 +42,8 @@ def test_dev_up_writes_a_working_kubeconfig_and_down_leaves_no_process(tmp_path:
     pids, group = record["pids"], record["cpu_group"]
     try:
         assert set(pids) == {"etcd", "kube-apiserver", "kube-controller-manager"}
+        # Memory for CPU: the Go components collect garbage at five times their heap, not twice.
+        assert {name: go_gc(pid) for name, pid in pids.items()} == dict.fromkeys(pids, "400")
         if group is not None:  # the control plane's reserved CPU, where the machine allows it (this one)
             assert all(
                 str(cpu_cgroup(pid)).endswith("/" + Path(group["directory"]).name) for pid in pids.values()
