@@ -17,7 +17,7 @@ servers on this machine), one operator. Measures
 
     .venv/bin/python benchmarks/operator_scale.py [--teams 100] [--agents-per-team 10] [--nodes 10]
         [--steady-seconds 60] [--no-floor] [--orchestration-cpu-shares 262144] [--orchestration-nice N]
-        [--agent-nice N] [--agent-cpu-weight W]
+        [--agent-nice N] [--agent-cpu-weight W] [--control-plane-cpu-weight W] [--operator-workers N]
         [--logs DIR] [--audit FILE] [--profile DIR [--api-server-profile SECONDS]]
 
 With autogroup scheduling (Linux's default on many distributions) every tmux pane is a session of its own
@@ -25,7 +25,9 @@ and weighs as much as the whole API server: --orchestration-cpu-shares gives the
 agents the weight they would have on machines of their own. --agent-nice N is passed to every node agent
 (default: the node agent's own, 10), which puts each agent's process and session at nice N;
 --agent-cpu-weight W likewise (default 100, the node agent's own: all agents in one cpu cgroup weighing as
-one session; 0: none). The floor's agents get the same.
+one session; 0: none). The floor's agents get the same. --control-plane-cpu-weight W is the local control
+plane's (`dev up --cpu-weight`, default 1000; 0: none). The result names the teams whose Agents were created
+last (a late retry looks different from every create arriving slowly) and the control plane's peak RSS.
 
 Prints and writes JSON to benchmarks/results/operator_scale.json.
 """
