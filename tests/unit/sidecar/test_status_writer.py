@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tmux_orchestrator.kube import KubeObject, Resource
+from tmux_sidecar.node.status import starting_hold, with_starting_hold
 from tmux_sidecar.node.status_writes import StatusWant, StatusWriter, WriteKey
 
 
@@ -159,3 +160,27 @@ async def test_a_want_that_comes_while_its_object_is_written_waits_its_own_hold(
         {"phase": "3 agents"},
         {"phase": "5 agents"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("starting", "hold"),
+    [
+        (0, 1.0),  # the agent itself is counted; a lone start keeps the 1 s hold
+        (1, 1.0),
+        (10, 1.0),
+        (30, 3.0),
+        (100, 10.0),
+        (1000, 10.0),  # never more than 10 s
+    ],
+)
+def test_a_starting_status_waits_longer_while_its_node_starts_many_agents(starting: int, hold: float) -> None:
+    server = RecordingServer()
+    held = with_starting_hold(want(server, "a", "Starting"), starting)
+    assert held.hold == pytest.approx(hold)
+    assert starting_hold(starting) == pytest.approx(hold)
+
+
+@pytest.mark.parametrize("phase", ["Running", "Crashed", "Failed", "Stopped"])
+def test_only_a_starting_status_is_held_for_the_crowd(phase: str) -> None:
+    server = RecordingServer()
+    assert with_starting_hold(want(server, "a", phase), 100).hold == 0.0

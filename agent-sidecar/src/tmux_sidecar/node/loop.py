@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from tmux_orchestrator.api import Activity
+from tmux_orchestrator.api import Activity, AgentPhase
 from tmux_orchestrator.api.constants import GROUP
 from tmux_orchestrator.kube import Kube
 from tmux_orchestrator.kube.events import EventRecorder
@@ -44,8 +44,8 @@ from .messages import Deliveries
 from .priority import AgentPriority
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, keep_registered
-from .status import agent_status_want, changed_status_want, record_exit
-from .status_writes import StatusWriter
+from .status import agent_status_want, changed_status_want, record_exit, wanted_phase, with_starting_hold
+from .status_writes import StatusWant, StatusWriter
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions
 from .workspaces import Workspaces
@@ -268,6 +268,7 @@ class NodeAgent:
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}  # each agent's window, by its first pane
         moment = datetime.datetime.now(datetime.UTC)
         to_brief: list[tuple[AgentRecord, PaneInfo]] = []
+        wants: list[StatusWant] = []
         for count, (uid, record) in enumerate(records.items(), 1):
             if count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let exit events and status writes in between, then go on
@@ -294,9 +295,14 @@ class NodeAgent:
                 workspace=self.workspaces.report(record),
             )
             if want is not None:
-                self.writes.want(want)
+                wants.append(want)
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
+        # Handed over once every agent's phase is known: how long a Starting status waits depends on how
+        # many of the node's agents are Starting (node.status.starting_hold).
+        starting = sum(wanted_phase(record) == AgentPhase.STARTING.value for record in records.values())
+        for want in wants:
+            self.writes.want(with_starting_hold(want, starting))
         self.screen_readings.keep_only(records)
         busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}
         self.workspaces.sync(

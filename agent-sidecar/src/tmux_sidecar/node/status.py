@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus
@@ -39,9 +40,33 @@ from .windows import missing_program
 log = logging.getLogger(__name__)
 
 STARTING_HOLD = 1.0
-"""Seconds a Starting status waits for the agent to be Running (then one write says both). A fake agent is
-Running within a second of its start even on a busy machine; a real CLI that takes longer is shown
+"""Seconds a Starting status waits for the agent to be Running (then one write says both), while the node
+starts few agents: a fake agent is then Running within a second; a real CLI that takes longer is shown
 Starting a second late."""
+STARTING_HOLD_PER_AGENT = 0.1
+STARTING_HOLD_MAX = 10.0
+
+
+def starting_hold(starting: int) -> float:
+    """How long a Starting status waits while `starting` agents of the node are Starting. Agents started
+    together wait for cores together: a hundred take ten seconds or more to be Running on a busy machine,
+    each Starting write then only passes by, and the API server gets two writes per agent at the moment it
+    is busiest. So the hold grows with the node's crowd (a tenth of a second per agent), never past 10 s."""
+    return min(max(STARTING_HOLD, starting * STARTING_HOLD_PER_AGENT), STARTING_HOLD_MAX)
+
+
+def with_starting_hold(want: StatusWant, starting: int) -> StatusWant:
+    """`want`, held as `starting_hold` says if it is a Starting status."""
+    if want.wanted.get("phase") != AgentPhase.STARTING.value:
+        return want
+    return replace(want, hold=starting_hold(starting))
+
+
+def wanted_phase(record: AgentRecord) -> str | None:
+    """The phase the record's Agent has or is about to have (the status handed to the writer, else the
+    server's)."""
+    status = record.pending_status if record.pending_status is not None else record.reported
+    return None if status is None else status.get("phase")
 
 
 def record_exit(record: AgentRecord, pane: PaneInfo, observed_at: float, screen: Sequence[str] = ()) -> None:
