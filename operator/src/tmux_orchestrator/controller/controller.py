@@ -24,6 +24,7 @@ from tmux_orchestrator.core import LABEL_NOTIFICATION, EventType, Observed, plan
 from tmux_orchestrator.core.lost import plan_lost_agents
 from tmux_orchestrator.core.naming import short_hash
 from tmux_orchestrator.core.nodes import plan_node_status
+from tmux_orchestrator.core.wakeups import team_wake_delay
 from tmux_orchestrator.kube.client import (
     NODE_LEASE_NAMESPACE,
     ApiError,
@@ -389,7 +390,7 @@ class Controller:
         agent = change.current
         team = team_key(agent)
         if team is not None:
-            self.teams.add(team)
+            self.teams.add(team, team_wake_delay(change.old, change.new))
         old_node = agent_node(change.old) if change.old is not None else None
         new_node = agent_node(change.new) if change.new is not None else None
         if change.old is not None and change.new is not None and old_node == new_node:
