@@ -492,6 +492,7 @@ def component_cpu(
         "node_agents": sum(cpu_seconds(pid) for pid in sidecar_pids),
         "api_server": cpu_seconds(cluster.pids["kube-apiserver"]),
         "etcd": cpu_seconds(cluster.pids["etcd"]),
+        "controller_manager": cpu_seconds(cluster.pids["kube-controller-manager"]),
         "tmux_and_agents": sum(tree_cpu_seconds(pid) for pid in tmux_pids),
     }
 

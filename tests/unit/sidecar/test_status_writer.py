@@ -162,15 +162,44 @@ async def test_a_want_that_comes_while_its_object_is_written_waits_its_own_hold(
     ]
 
 
+@pytest.mark.timeout(10)
+async def test_a_queued_starting_status_waits_longer_once_its_node_is_crowded() -> None:
+    server = RecordingServer()
+    server.release.set()
+    writer = StatusWriter(server, writers=2)  # type: ignore[arg-type]
+    async with running(writer):
+        writer.want(want(server, "early", "Starting", hold=0.05))
+        writer.want(want(server, "node", "4 agents", hold=0.05))  # not Starting: keeps its hold
+        writer.rehold(lambda queued: with_starting_hold(queued, 100).hold)  # 30 s from its first want
+        await until(lambda: server.statuses.get("node") == {"phase": "4 agents"})
+        assert writer.queued(WriteKey(Resource.AGENTS, "early", "default"))
+        writer.want(want(server, "early", "Running"))
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+    assert [status for name, status in server.sent if name == "early"] == [{"phase": "Running"}]
+
+
+@pytest.mark.timeout(10)
+async def test_a_queued_starting_status_is_written_when_the_crowd_thins() -> None:
+    server = RecordingServer()
+    server.release.set()
+    writer = StatusWriter(server, writers=1)  # type: ignore[arg-type]
+    async with running(writer):
+        writer.want(want(server, "late", "Starting", hold=30))
+        writer.rehold(lambda queued: 0.0)  # its first want was long enough ago
+        await until(lambda: len(writer) == 0 and not server.in_flight)
+    assert server.sent == [("late", {"phase": "Starting"})]
+
+
 @pytest.mark.parametrize(
     ("starting", "hold"),
     [
-        (0, 1.0),  # the agent itself is counted; a lone start keeps the 1 s hold
-        (1, 1.0),
-        (10, 1.0),
-        (30, 3.0),
-        (100, 10.0),
-        (1000, 10.0),  # never more than 10 s
+        (0, 1.0),
+        (1, 1.0),  # a lone start keeps the 1 s hold
+        (3, 1.0),
+        (10, 3.0),
+        (60, 18.0),
+        (100, 30.0),
+        (1000, 30.0),  # never more than 30 s
     ],
 )
 def test_a_starting_status_waits_longer_while_its_node_starts_many_agents(starting: int, hold: float) -> None:

@@ -45,7 +45,7 @@ from .priority import AgentPriority
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, keep_registered
 from .status import agent_status_want, changed_status_want, record_exit, wanted_phase, with_starting_hold
-from .status_writes import StatusWant, StatusWriter
+from .status_writes import StatusWriter
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions
 from .workspaces import Workspaces
@@ -268,7 +268,6 @@ class NodeAgent:
         by_uid = {w.agent_uid: w for w in windows if w.agent_uid}  # each agent's window, by its first pane
         moment = datetime.datetime.now(datetime.UTC)
         to_brief: list[tuple[AgentRecord, PaneInfo]] = []
-        wants: list[StatusWant] = []
         for count, (uid, record) in enumerate(records.items(), 1):
             if count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let exit events and status writes in between, then go on
@@ -295,14 +294,13 @@ class NodeAgent:
                 workspace=self.workspaces.report(record),
             )
             if want is not None:
-                wants.append(want)
+                self.writes.want(want)
             if reading is not None and reading.ready and pane is not None and not pane.dead:
                 to_brief.append((record, pane))
-        # Handed over once every agent's phase is known: how long a Starting status waits depends on how
-        # many of the node's agents are Starting (node.status.starting_hold).
+        # How long a Starting status waits depends on how many of the node's agents are Starting now
+        # (node.status.starting_hold), and so do the waits of those queued in earlier passes.
         starting = sum(wanted_phase(record) == AgentPhase.STARTING.value for record in records.values())
-        for want in wants:
-            self.writes.want(with_starting_hold(want, starting))
+        self.writes.rehold(lambda want: with_starting_hold(want, starting).hold)
         self.screen_readings.keep_only(records)
         busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}
         self.workspaces.sync(

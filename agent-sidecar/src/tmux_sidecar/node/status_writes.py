@@ -75,6 +75,7 @@ class StatusWriter:
         self._writers = writers
         self._queue: dict[WriteKey, StatusWant] = {}
         self._due: dict[WriteKey, float] = {}  # when each queued want is to be written (event loop time)
+        self._since: dict[WriteKey, float] = {}  # when the object's first want not yet being written came
         self._writing: set[WriteKey] = set()
         self._urgent: set[asyncio.Task[None]] = set()  # urgent writes under way (kept from the GC)
         self._more = asyncio.Event()
@@ -97,6 +98,7 @@ class StatusWriter:
             self._queue.pop(want.key, None)
             self._queue = {want.key: want, **self._queue}
             self._due[want.key] = now
+            self._since.setdefault(want.key, now)
             if want.key not in self._writing:
                 task = asyncio.create_task(self._write_now(want.key), name=f"urgent status {want.key}")
                 self._urgent.add(task)
@@ -104,6 +106,19 @@ class StatusWriter:
         else:
             self._queue[want.key] = want  # an existing key keeps its place in line
             self._due[want.key] = min(self._due.get(want.key, now + want.hold), now + want.hold)
+            self._since.setdefault(want.key, now)
+        self._more.set()
+
+    def rehold(self, hold: Callable[[StatusWant], float]) -> None:
+        """Give each queued want the hold `hold` says, counted from when its object's first queued want came
+        (unlike `want`, this may put a write off: the node's crowd of starting agents grew meanwhile)."""
+        now = asyncio.get_running_loop().time()
+        for key, want in self._queue.items():
+            new = hold(want)
+            if new == want.hold or key in self._writing:
+                continue
+            self._queue[key] = replace(want, hold=new)
+            self._due[key] = self._since.get(key, now) + new
         self._more.set()
 
     def queued(self, key: WriteKey) -> bool:
@@ -158,6 +173,7 @@ class StatusWriter:
         """`_write`, marked as under way so that no other writer writes the same object meanwhile."""
         self._writing.add(key)
         self._due.pop(key, None)  # a want that comes while this write is on its way waits its own hold
+        self._since.pop(key, None)
         try:
             return await self._write(key, want)
         finally:
@@ -199,6 +215,7 @@ class StatusWriter:
     def _forget(self, key: WriteKey) -> None:
         self._queue.pop(key, None)
         self._due.pop(key, None)
+        self._since.pop(key, None)
 
 
 def _merged(older: StatusWant, newer: StatusWant) -> StatusWant:
