@@ -195,9 +195,8 @@ async def test_a_queued_starting_status_is_written_when_the_crowd_thins() -> Non
     [
         (0, 1.0),
         (1, 1.0),  # a lone start keeps the 1 s hold
-        (3, 1.0),
-        (10, 3.0),
-        (60, 18.0),
+        (10, 1.0),  # so does a team of ten on one node
+        (11, 30.0),  # a crowd waits for Running, up to 30 s
         (100, 30.0),
         (1000, 30.0),  # never more than 30 s
     ],
