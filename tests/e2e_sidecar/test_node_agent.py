@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,41 @@ def test_an_agent_slow_to_start_is_shown_starting_with_its_pane_and_pid(
     )
     assert starting["ready"] is False and starting["paneId"].startswith("%")
     assert windows(tmux_socket) == [f"team:slow {starting['pid']}"]
+
+
+def test_a_crowd_of_starting_agents_is_written_once_running_and_shown_starting_when_it_thins(
+    kube: Kubectl, sidecar: ProjectProcess, node_name: str, tmux_socket: str
+) -> None:
+    # Twelve agents whose CLI never comes up, on one node: more than ten Starting at once is a crowd, whose
+    # Starting statuses wait (up to 30 s) for the Running that a fleet start brings soon after, so the API
+    # server gets one write per agent. Once the crowd thins to ten, the rest are shown Starting at once.
+    names = [f"crowd{i:02d}" for i in range(12)]
+    kube.apply("---\n".join(yaml.safe_dump(agent(name, node_name, ["sleep", "600"])) for name in names))
+    wait_for(lambda: len(windows(tmux_socket)) == len(names), message="twelve windows")
+
+    def phases() -> dict[str, str | None]:
+        found = json.loads(kube.run("get", "agents", "-o", "json").stdout)["items"]
+        return {a["metadata"]["name"]: (a.get("status") or {}).get("phase") for a in found}
+
+    def node_counts(count: int) -> bool:
+        found = kube.run("get", "tmuxnode", node_name, "-o", "json", check=False)  # registered yet?
+        return found.returncode == 0 and json.loads(found.stdout).get("status", {}).get("agents") == count
+
+    # The node's agent count is written a second after the pass that queued the Starting statuses: without
+    # the crowd's hold they would be written by then too.
+    wait_for(lambda: node_counts(len(names)), message="the TmuxNode counting twelve agents")
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        assert "Starting" not in phases().values(), phases()
+        time.sleep(0.2)
+
+    kube.run("delete", "agent", names[0], names[1], "--wait=true")
+    rest = names[2:]
+    wait_for(
+        lambda: all(phases().get(name) == "Starting" for name in rest),
+        timeout=15,  # well inside the crowd's 30 s: the thinning, not the limit, lets them through
+        message="the ten left shown Starting",
+    )
 
 
 def test_many_agents_at_once_come_up_each_in_one_window(
