@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tmux_orchestrator.kube import KubeObject, Resource
-from tmux_sidecar.node.status import starting_hold, with_starting_hold
+from tmux_sidecar.node.status import crowd_hold, starting_hold
 from tmux_sidecar.node.status_writes import StatusWant, StatusWriter, WriteKey
 
 
@@ -170,7 +170,7 @@ async def test_a_queued_starting_status_waits_longer_once_its_node_is_crowded() 
     async with running(writer):
         writer.want(want(server, "early", "Starting", hold=0.05))
         writer.want(want(server, "node", "4 agents", hold=0.05))  # not Starting: keeps its hold
-        writer.rehold(lambda queued: with_starting_hold(queued, 100).hold)  # 30 s from its first want
+        writer.rehold(lambda queued: crowd_hold(queued, 100))  # 30 s from its first want
         await until(lambda: server.statuses.get("node") == {"phase": "4 agents"})
         assert writer.queued(WriteKey(Resource.AGENTS, "early", "default"))
         writer.want(want(server, "early", "Running"))
@@ -203,12 +203,11 @@ async def test_a_queued_starting_status_is_written_when_the_crowd_thins() -> Non
 )
 def test_a_starting_status_waits_longer_while_its_node_starts_many_agents(starting: int, hold: float) -> None:
     server = RecordingServer()
-    held = with_starting_hold(want(server, "a", "Starting"), starting)
-    assert held.hold == pytest.approx(hold)
+    assert crowd_hold(want(server, "a", "Starting"), starting) == pytest.approx(hold)
     assert starting_hold(starting) == pytest.approx(hold)
 
 
 @pytest.mark.parametrize("phase", ["Running", "Crashed", "Failed", "Stopped"])
 def test_only_a_starting_status_is_held_for_the_crowd(phase: str) -> None:
     server = RecordingServer()
-    assert with_starting_hold(want(server, "a", phase), 100).hold == 0.0
+    assert crowd_hold(want(server, "a", phase), 100) == 0.0

@@ -44,7 +44,7 @@ from .messages import Deliveries
 from .priority import AgentPriority
 from .records import AgentRecord, NodeAgentConfig, NodeState
 from .registration import AgentCount, keep_lease, keep_registered
-from .status import agent_status_want, changed_status_want, record_exit, wanted_phase, with_starting_hold
+from .status import agent_status_want, changed_status_want, crowd_hold, record_exit, wanted_phase
 from .status_writes import StatusWriter
 from .watches import watch_agents, watch_messages
 from .windows import apply_window_actions
@@ -300,7 +300,7 @@ class NodeAgent:
         # How long a Starting status waits depends on how many of the node's agents are Starting now
         # (node.status.starting_hold), and so do the waits of those queued in earlier passes.
         starting = sum(wanted_phase(record) == AgentPhase.STARTING.value for record in records.values())
-        self.writes.rehold(lambda want: with_starting_hold(want, starting).hold)
+        self.writes.rehold(lambda want: crowd_hold(want, starting))
         self.screen_readings.keep_only(records)
         busy = {uid for uid, reading in self.state.readings.items() if reading.activity is Activity.BUSY}
         self.workspaces.sync(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from tmux_orchestrator.api import Activity, AgentPhase, AgentStatus
@@ -58,11 +57,12 @@ def starting_hold(starting: int) -> float:
     return STARTING_HOLD if starting <= STARTING_CROWD else STARTING_HOLD_CROWDED
 
 
-def with_starting_hold(want: StatusWant, starting: int) -> StatusWant:
-    """`want`, held as `starting_hold` says if it is a Starting status."""
+def crowd_hold(want: StatusWant, starting: int) -> float:
+    """The hold `want` should have while `starting` agents of the node are Starting: `starting_hold` for a
+    Starting status, its own for any other."""
     if want.wanted.get("phase") != AgentPhase.STARTING.value:
-        return want
-    return replace(want, hold=starting_hold(starting))
+        return want.hold
+    return starting_hold(starting)
 
 
 def wanted_phase(record: AgentRecord) -> str | None:
